@@ -1,0 +1,40 @@
+# Two entry points that work on a fresh machine with Python 3.11, git and the package registries:
+#   make demo   install into .venv, then run the main job on the embedded default
+#   make test   install into .venv, then run the whole test suite
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+UV     := $(BIN)/uv
+UV_VERSION := 0.13.9
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test test-fast bench lock docs clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	$(UV) pip install -q --python $(BIN)/python --require-hashes -r requirements.lock
+	$(UV) pip install -q --python $(BIN)/python --no-deps -e .
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/triangulate demo
+
+test: install
+	$(BIN)/python -m pytest -n 2 -q
+
+bench: install
+	$(BIN)/python bench/ingest.py
+
+docs: install
+	$(BIN)/triangulate standard docs --out docs/data-standard.md
+
+# Re-resolve the locked dependencies after editing pyproject.toml (needs the registry).
+lock:
+	@test -x $(UV) || (test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); $(BIN)/python -m pip install -q uv==$(UV_VERSION))
+	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info demo-output

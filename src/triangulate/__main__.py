@@ -1,0 +1,3 @@
+from triangulate.cli import app
+
+app()
