@@ -42,6 +42,8 @@ def _constraint_text(field) -> str:
         parts.append(f"maximum {c['maximum']}")
     if field.check == "nhs_number_modulus_11":
         parts.append("modulus 11 check digit")
+    if field.check == "pnc_id_check_letter":
+        parts.append("PNC check letter")
     if field.not_future:
         parts.append("not in the future")
     return "; ".join(parts)
@@ -51,7 +53,9 @@ def _rule_text(rule: dict) -> str:
     kind = rule["rule"]
     if kind == "date_order":
         a, b = rule["fields"]
-        return f"`{b}`, when given, is on or after `{a}` (rule `date_order`)."
+        blamed = rule.get("field", b)
+        return (f"`{b}`, when given, is on or after `{a}` (rule `date_order`; the rejects file "
+                f"names `{blamed}`).")
     if kind == "required_if":
         (cond_field, values), = rule["when"].items()
         vals = ", ".join(f"`{v}`" for v in values)

@@ -188,7 +188,7 @@ def write_synthetic_extracts(
         nonlocal step
         step += 1
         if progress is not None:
-            progress(stage, step, total_steps)
+            progress(f"Synthesising: {stage}", step, total_steps)
 
     population = resident_population(people)
     cohort = draw_cohort(population, people, rng["cohort"])

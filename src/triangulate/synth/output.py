@@ -97,7 +97,9 @@ def break_rules(table: str, columns: dict[str, np.ndarray], share: float, rng: n
     kinds = rng.integers(0, 4, size=len(rows))
     s = schema(table)
     event_date = s.event_date
-    order_rules = [r["fields"] for r in s.rules if r["rule"] == "date_order"]
+    # End-before-start mistakes only: a date of birth after the record is made by kind 2 below.
+    order_rules = [r["fields"] for r in s.rules
+                   if r["rule"] == "date_order" and "date_of_birth" not in r["fields"]]
     broken: list[tuple[int, str]] = []
     for row, kind in zip(rows.tolist(), kinds.tolist()):
         if kind == 3 and order_rules:
@@ -112,7 +114,9 @@ def break_rules(table: str, columns: dict[str, np.ndarray], share: float, rng: n
             broken.append((row, f"required:{event_date}"))
         elif kind == 2:
             columns["date_of_birth"][row] = np.datetime64("2030-01-01", "D") + np.timedelta64(int(rng.integers(0, 365)), "D")
+            # A birth in the future is also a birth after the record.
             broken.append((row, "not_future:date_of_birth"))
+            broken.append((row, f"date_order:date_of_birth<={event_date}"))
         else:
             columns["sex"][row] = "M"
             broken.append((row, "codelist:sex"))

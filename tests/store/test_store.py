@@ -1,0 +1,134 @@
+"""The store: the connection factory, the zones and tables, and the summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from triangulate.standard import AGENCY_TABLES, IDENTIFYING_FIELDS, codelist, schema
+from triangulate.store import (
+    CONTENT_EXCLUDED_FIELDS,
+    StoreError,
+    connect,
+    content_columns,
+    ensure_schema,
+    identity_columns,
+    store_tables,
+    summary,
+)
+
+
+def _tables(con) -> set[str]:
+    rows = con.sql(
+        "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+        "WHERE table_schema IN ('identity', 'content', 'meta')"
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def test_connect_creates_a_duckdb_file_and_reopens_it(tmp_path: Path) -> None:
+    path = tmp_path / "triangulate.duckdb"
+    con = connect(path)
+    ensure_schema(con)
+    con.close()
+    assert path.is_file()
+    con = connect(path, read_only=True)
+    assert _tables(con) == set(store_tables())
+    con.close()
+
+
+def test_connect_read_only_to_a_missing_store_says_to_ingest_first(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="ingest an extract first"):
+        connect(tmp_path / "missing.duckdb", read_only=True)
+    assert not (tmp_path / "missing.duckdb").exists()
+
+
+def test_only_the_duckdb_engine_is_offered_for_now(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="'spark' is not available.*duckdb"):
+        connect(tmp_path / "s.duckdb", engine="spark")
+    assert not (tmp_path / "s.duckdb").exists()
+
+
+def test_ensure_schema_is_idempotent(tmp_path: Path) -> None:
+    con = connect(tmp_path / "s.duckdb")
+    ensure_schema(con)
+    con.execute("INSERT INTO content.population VALUES ('E09000022', 2021, 1, '1', '25-29', 10, 'test', 'L1')")
+    ensure_schema(con)
+    assert _tables(con) == set(store_tables())
+    assert con.sql("SELECT count(*) FROM content.population").fetchall() == [(1,)]
+
+
+def test_every_agency_table_has_an_identity_and_a_content_table_and_nothing_else() -> None:
+    expected = {f"identity.{t}" for t in AGENCY_TABLES} | {f"content.{t}" for t in AGENCY_TABLES}
+    expected |= {"content.need", "content.population", "meta.load_manifest"}
+    assert set(store_tables()) == expected
+
+
+@pytest.mark.parametrize("table", AGENCY_TABLES)
+def test_identifying_fields_are_in_the_identity_zone_only(table: str) -> None:
+    identity = [c.name for c in identity_columns(table)]
+    content = [c.name for c in content_columns(table)]
+    fields = schema(table).field_names
+    assert identity[:2] == ["record_key", "source_system"] and identity[-1] == "load_id"
+    assert set(identity[2:-1]) == {f for f in schema(table).zone_fields("identity") if f != "source_system"}
+    assert {f for f in IDENTIFYING_FIELDS if f in fields} <= set(identity)
+    assert not set(content) & CONTENT_EXCLUDED_FIELDS
+    assert content[0] == "record_key" and content[-3:] == ["age_at_event", "person_key", "load_id"]
+    # Everything that is not identifying reaches the content zone.
+    assert set(fields) - CONTENT_EXCLUDED_FIELDS <= set(content)
+
+
+def test_a_table_with_other_columns_than_expected_is_an_error_not_patched(tmp_path: Path) -> None:
+    con = connect(tmp_path / "s.duckdb")
+    con.execute("CREATE SCHEMA meta")
+    con.execute("CREATE TABLE meta.load_manifest (load_id VARCHAR)")
+    with pytest.raises(StoreError, match="meta.load_manifest.*use a new store file or migrate"):
+        ensure_schema(con)
+
+
+def test_summary_counts_records_groups_ethnicity_and_counts_needs(tmp_path: Path) -> None:
+    con = connect(tmp_path / "s.duckdb")
+    ensure_schema(con)
+    columns = [c.name for c in content_columns("police_custody")]
+
+    def add(key: str, ethnicity: str | None) -> None:
+        row = {c: None for c in columns} | {
+            "record_key": key, "source_system": "NICHE", "area_code": "E09000022", "intercept": 1,
+            "arrival_date": dt.date(2024, 1, 2), "ethnicity_code": ethnicity, "load_id": "L1",
+        }
+        con.execute(f"INSERT INTO content.police_custody VALUES ({', '.join('?' for _ in columns)})",
+                    [row[c] for c in columns])
+
+    for key, ethnicity in [("k1", "A"), ("k2", "C"), ("k3", "M"), ("k4", "R"), ("k5", "Z"), ("k6", None)]:
+        add(key, ethnicity)
+    for key, need in [("k1", "psychosis"), ("k1", "anxiety"), ("k3", "psychosis")]:
+        con.execute("INSERT INTO content.need VALUES (?, 'police_custody', ?, 'screen', DATE '2024-01-02', 'L1')",
+                    [key, need])
+
+    result = summary(con)
+    records = {r["table"]: r["records"] for r in result["records_per_table"]}
+    assert records["police_custody"] == 6 and records["need"] == 3 and records["mental_health"] == 0
+    mix = {r["ethnic_group"]: r["records"] for r in result["ethnic_mix"]}
+    assert mix["White"] == 2
+    assert mix["Black or Black British"] == 1
+    # The NHS 2001 frame keeps Chinese (R) under Other, as the crosswalk says.
+    assert mix["Other Ethnic Groups"] == 1
+    assert mix["Not stated/unknown"] == 1
+    assert mix["Not recorded"] == 1
+    assert sum(mix.values()) == 6
+    assert sum(r["percent"] for r in result["ethnic_mix"]) == pytest.approx(100)
+    assert result["needs_recorded"] == [{"need": "psychosis", "records": 2}, {"need": "anxiety", "records": 1}]
+    # Every title's rows share their keys, so a front end can print each as a table.
+    for rows in result.values():
+        assert len({tuple(r) for r in rows}) <= 1
+
+
+def test_summary_groups_are_the_crosswalks_high_level_groups() -> None:
+    from triangulate.store.summary import ethnic_groups_in_order
+
+    crosswalk = {row["nhs_2001_high_level_group"] for row in codelist("ethnicity").rows}
+    assert set(ethnic_groups_in_order()) == crosswalk | {"Not recorded"}
+    # The five high-level groups plus the two kinds of unknown.
+    assert len(crosswalk - {"Not stated/unknown"}) == 5
