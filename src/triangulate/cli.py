@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 app = typer.Typer(
     help="Triangulate: ingest, link and measure data on mental health and the justice pathway.",
@@ -17,7 +22,117 @@ standard_app = typer.Typer(help="The data standard: tables, fields and code list
 app.add_typer(standard_app, name="standard")
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, highlight=False)
+
+
+@app.callback()
+def main(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debugging detail (never values)."),
+) -> None:
+    """Log lines go to stderr as ``logger: message``; the rooms never log identifying values."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(name)s: %(message)s",
+                        force=True)
+
+
+@contextlib.contextmanager
+def progress_bars(console: Console = err_console) -> Iterator[Callable[[str, int, int], None]]:
+    """A ``progress(description, completed, total)`` callback drawing one Rich bar per stage.
+
+    The rooms report progress through a plain callback so they stay free of any UI library. A
+    description ``"Bar: detail"`` updates the bar named ``Bar`` and shows the detail, so a job of
+    many short steps draws one bar rather than one per step.
+    """
+    if not console.is_terminal:
+        # Not a terminal (a log file, CI, a supervising process): one plain line per update.
+        def line(description: str, completed: int, total: int) -> None:
+            console.print(f"{description}: {completed:,} of {total:,}", markup=False)
+
+        yield line
+        return
+    tasks: dict[str, int] = {}
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, transient=False,
+    ) as bars:
+        def update(description: str, completed: int, total: int) -> None:
+            bar = description.split(":", 1)[0]
+            if bar not in tasks:
+                tasks[bar] = bars.add_task(description, total=total)
+            bars.update(tasks[bar], description=description, completed=completed, total=total)
+
+        yield update
+
+
+class ExtractFormat(str, Enum):
+    csv = "csv"
+    parquet = "parquet"
+
+
+class NoiseLevel(str, Enum):
+    low = "low"
+    default = "default"
+    high = "high"
+
+
+@app.command()
+def synth(
+    out: Path = typer.Option(..., "--out", help="Folder to write the extracts, population and truth into."),
+    people: int = typer.Option(50_000, "--people", min=1, help="People with at least one agency contact."),
+    seed: int = typer.Option(2026, "--seed", help="Random seed: the same seed writes the same bytes."),
+    fmt: ExtractFormat = typer.Option(ExtractFormat.csv, "--format", help="File format of the extracts."),
+    noise: NoiseLevel = typer.Option(NoiseLevel.default, "--noise", help="How noisy the identifiers are."),
+) -> None:
+    """Write a synthetic multi-agency population: one extract per agency, a population file and,
+    apart from them, the ground truth (the true person of every record)."""
+    from triangulate.synth import write_synthetic_extracts
+
+    with progress_bars() as progress:
+        result = write_synthetic_extracts(out, people=people, seed=seed, fmt=fmt.value,
+                                          noise=noise.value, progress=progress)
+    total = sum(result.records.values())
+    console.print(f"Wrote {total:,} records for {result.people:,} people to {out} in {result.seconds:.1f} s")
+    for table, n in result.records.items():
+        console.print(f"  {table:<24} {n:>10,}  {result.files[table]}")
+    console.print(f"Ground truth (keep apart from the extracts): {result.truth_file}")
+
+
+@app.command()
+def ingest(
+    paths: list[Path] = typer.Argument(..., help="Extract files, or folders of them (CSV, Parquet, XLSX)."),
+    store: Path = typer.Option(Path("triangulate.duckdb"), "--store", help="The DuckDB store file."),
+    key_file: Optional[Path] = typer.Option(
+        None, "--key-file", help="File holding the pseudonymisation key (else TRIANGULATE_KEY)."),
+    rejects: Optional[Path] = typer.Option(
+        None, "--rejects", help="Folder for rejects files (default: beside the store)."),
+) -> None:
+    """Validate extracts against the data standard, split identifiers from content, pseudonymise
+    and load them atomically; every row is loaded or written to a rejects file."""
+    from triangulate.ingest import IngestFailed, IngestRefused, ingest as run_ingest, load_key
+    from triangulate.store import StoreError
+
+    try:
+        key = load_key(key_file)
+        with progress_bars() as progress:
+            report = run_ingest(paths, store, key, rejects_dir=rejects, progress=progress)
+    except IngestRefused as refusal:
+        err_console.print(f"Refused, nothing was loaded: {refusal}", markup=False)
+        raise typer.Exit(code=2) from None
+    except (IngestFailed, StoreError) as failure:
+        err_console.print(f"Failed, nothing was loaded: {failure}", markup=False)
+        raise typer.Exit(code=1) from None
+    console.print(report.accounting_table())
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("demo-output"), "--out", help="Folder for the demo's files."),
+    people: int = typer.Option(50_000, "--people", min=100, help="Size of the synthetic cohort."),
+    seed: int = typer.Option(2026, "--seed"),
+) -> None:
+    """Run the main job on the embedded default: synthesise, ingest, summarise."""
+    from triangulate.demo import run_demo
+
+    run_demo(out, people=people, seed=seed, console=console, progress_bars=progress_bars)
 
 
 @standard_app.command("docs")
@@ -30,10 +145,6 @@ def standard_docs(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_markdown(), encoding="utf-8")
     console.print(f"Wrote {out}")
-
-
-def main() -> None:  # pragma: no cover - console entry point
-    app()
 
 
 if __name__ == "__main__":  # pragma: no cover

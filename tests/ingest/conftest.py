@@ -99,6 +99,14 @@ def rejects_in(folder: Path) -> set[tuple[str, int, str, str]]:
     return found
 
 
+def run_command(argv: list[str]) -> int:
+    """Run ``triangulate ingest ARGV`` in this process and return its exit status."""
+    from triangulate.cli import app
+
+    status = app(["ingest", *argv], standalone_mode=False)
+    return status or 0
+
+
 class _Kit:
     """The helpers above, handed to tests as the ``kit`` fixture (test modules cannot import a
     conftest under ``--import-mode=importlib``)."""
@@ -110,6 +118,7 @@ class _Kit:
     write_rows = staticmethod(write_rows)
     expected_rejects = staticmethod(expected_rejects)
     fixture_row_count = staticmethod(fixture_row_count)
+    run_command = staticmethod(run_command)
     rejected_rows = staticmethod(rejected_rows)
     identifying_values = staticmethod(identifying_values)
     dump_store = staticmethod(dump_store)

@@ -1,4 +1,4 @@
-"""``python -m triangulate.ingest``: exit codes, messages, and an ingest killed mid-load."""
+"""``triangulate ingest``: exit codes, messages, and an ingest killed mid-load."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from triangulate.ingest import ingest
-from triangulate.ingest.__main__ import main
 
 
 def _env(key: bytes | None) -> dict[str, str]:
@@ -22,7 +21,7 @@ def _env(key: bytes | None) -> dict[str, str]:
 
 
 def _run(args: list[str], key: bytes | None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "triangulate.ingest", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "triangulate", "ingest", *args], capture_output=True, text=True,
                           env=_env(key), timeout=120)
 
 
@@ -34,33 +33,33 @@ def test_a_successful_run_exits_0_and_prints_the_accounting(extracts: Path, stor
 
 
 def test_without_a_key_it_exits_2_and_says_how_to_provide_one(
-    extracts: Path, store: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+    kit, extracts: Path, store: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     monkeypatch.delenv("TRIANGULATE_KEY", raising=False)
-    assert main([str(extracts), "--store", str(store)]) == 2
+    assert kit.run_command([str(extracts), "--store", str(store)]) == 2
     err = capsys.readouterr().err
     assert "TRIANGULATE_KEY" in err and "--key-file" in err
     assert not store.exists()
 
 
 def test_a_key_file_is_used(
-    extracts: Path, store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+    kit, extracts: Path, store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     monkeypatch.delenv("TRIANGULATE_KEY", raising=False)
     monkeypatch.setenv("COLUMNS", "200")  # Rich's width: room for the file names
     key_file = tmp_path / "keys" / "triangulate.key"
     key_file.parent.mkdir()
     key_file.write_text("a" * 64 + "\n")
-    assert main([str(extracts / "prison_custody.csv"), "--store", str(store), "--key-file", str(key_file)]) == 0
+    assert kit.run_command([str(extracts / "prison_custody.csv"), "--store", str(store), "--key-file", str(key_file)]) == 0
     assert "prison_custody.csv" in capsys.readouterr().out
 
 
 def test_a_refused_file_exits_2_naming_the_file(
-    extracts: Path, store: Path, key: bytes, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+    kit, extracts: Path, store: Path, key: bytes, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     monkeypatch.setenv("TRIANGULATE_KEY", key.decode())
     (extracts / "court_appearance.csv").write_bytes((extracts / "court_appearance.csv").read_bytes()[:-50])
-    assert main([str(extracts), "--store", str(store)]) == 2
+    assert kit.run_command([str(extracts), "--store", str(store)]) == 2
     err = capsys.readouterr().err
     assert "court_appearance.csv" in err and "cut off" in err
     assert "nothing was loaded" in err
@@ -91,7 +90,7 @@ def test_an_ingest_killed_mid_load_leaves_the_store_as_it_was(kit, extracts: Pat
     second = _big_police_extract(kit, extracts.parent / "big_2.csv", rows, "BIG2")
 
     process = subprocess.Popen(
-        [sys.executable, "-m", "triangulate.ingest", str(first), str(second), "--store", str(store)],
+        [sys.executable, "-m", "triangulate", "ingest", str(first), str(second), "--store", str(store)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(key),
     )
     seen = []

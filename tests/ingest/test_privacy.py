@@ -23,7 +23,7 @@ def _leaks(text: str, values: set[str]) -> list[str]:
 
 def _run_cli(args: list[str], key: bytes) -> subprocess.CompletedProcess:
     env = {**os.environ, "TRIANGULATE_KEY": key.decode(), "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "triangulate.ingest", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "triangulate", "ingest", *args], capture_output=True, text=True,
                           env=env, timeout=120)
 
 
@@ -52,8 +52,7 @@ def test_no_identifying_value_in_refusal_messages(
     kit, extracts: Path, store: Path, key: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture,
 ) -> None:
-    from triangulate.ingest.__main__ import main
-
+    
     monkeypatch.setenv("TRIANGULATE_KEY", key.decode())
     values = kit.identifying_values()
     header, rows = kit.read_rows(extracts / "mental_health.csv")
@@ -65,7 +64,7 @@ def test_no_identifying_value_in_refusal_messages(
     rows[3][header.index("family_name")] = "Raman, Priya"
     shifted.write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n", encoding="utf-8")
     for path in (headerless, latin1, shifted):
-        assert main([str(path), "--store", str(store)]) == 2
+        assert kit.run_command([str(path), "--store", str(store)]) == 2
         captured = capsys.readouterr()
         assert path.name in captured.err and "nothing was loaded" in captured.err
         assert _leaks(captured.out + captured.err, values | {"Zoë", "Raman, Priya"}) == []

@@ -1,0 +1,80 @@
+"""The ``triangulate`` command end to end: each verb run as a user runs it, in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from triangulate.standard import AGENCY_TABLES
+
+
+def triangulate(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if k != "TRIANGULATE_KEY"} | {"COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "triangulate", *args], capture_output=True, text=True,
+                          env=base | (env or {}), timeout=300)
+
+
+def test_synth_writes_every_extract_the_population_and_the_truth_apart(tmp_path: Path) -> None:
+    out = tmp_path / "synthetic"
+    result = triangulate("synth", "--out", str(out), "--people", "300", "--seed", "7", "--format", "parquet")
+    assert result.returncode == 0, result.stderr
+    for table in AGENCY_TABLES + ("need",):
+        assert (out / "extracts" / f"{table}.parquet").is_file()
+        assert table in result.stdout
+    assert (out / "population.parquet").is_file()
+    assert (out / "truth" / "ground_truth.parquet").is_file()
+    assert "Synthesising" in result.stderr  # progress, on stderr
+
+
+def test_synth_refuses_an_unknown_noise_level(tmp_path: Path) -> None:
+    result = triangulate("synth", "--out", str(tmp_path), "--noise", "extreme")
+    assert result.returncode == 2
+    assert "extreme" in result.stderr and "low" in result.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_ingest_without_a_key_refuses_and_says_how_to_give_one(tmp_path: Path) -> None:
+    triangulate("synth", "--out", str(tmp_path / "s"), "--people", "100", "--seed", "1")
+    store = tmp_path / "store.duckdb"
+    result = triangulate("ingest", str(tmp_path / "s" / "extracts"), "--store", str(store))
+    assert result.returncode == 2
+    assert "TRIANGULATE_KEY" in result.stderr and "--key-file" in result.stderr
+    assert not store.exists()
+
+
+def test_demo_synthesises_ingests_and_summarises(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = triangulate("demo", "--out", str(out), "--people", "400", "--seed", "3")
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    for heading in ("Synthesise", "Ingest", "What is in the store", "Records per table", "Ethnic mix",
+                    "Needs recorded"):
+        assert heading in text, heading
+    # The row accounting: a total line whose rows in = loaded + rejected.
+    total = next(line for line in text.splitlines() if line.strip("│ ").startswith("total"))
+    rows_in, loaded, rejected = (int(c.strip().replace(",", "")) for c in total.split("│")[3:6])
+    assert rows_in == loaded + rejected and loaded > 0
+    # The demo key is kept outside the store, private, and reused on the next run.
+    key_file = out / "demo.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    key = key_file.read_text().strip()
+    assert key.encode() not in (out / "triangulate.duckdb").read_bytes()
+    with duckdb.connect(str(out / "triangulate.duckdb"), read_only=True) as con:
+        stored = con.sql("SELECT sum(rows_loaded) AS n FROM meta.load_manifest").to_arrow_table().column("n")[0].as_py()
+    assert stored == loaded
+    again = triangulate("demo", "--out", str(out), "--people", "400", "--seed", "3")
+    assert again.returncode == 0, again.stderr
+    assert key_file.read_text().strip() == key
+
+
+def test_standard_docs_writes_the_page(tmp_path: Path) -> None:
+    out = tmp_path / "standard.md"
+    result = triangulate("standard", "docs", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert out.read_text(encoding="utf-8") == (Path(__file__).parents[1] / "docs" / "data-standard.md").read_text(
+        encoding="utf-8")
