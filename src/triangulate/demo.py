@@ -74,12 +74,20 @@ def run_demo(out_dir: Path, *, people: int, seed: int, console: Console, progres
     return store
 
 
+#: Titles that say what is counted: records, not people (people exist only after linkage).
+SUMMARY_TITLES = {
+    "records_per_table": "Records per table",
+    "ethnic_mix": "Ethnic mix of agency records, as each agency recorded it (NHS 2001 groups: Chinese under Other)",
+    "needs_recorded": "Needs recorded (rows of the need table)",
+}
+
+
 def summary_tables(facts) -> Table:
-    """One table per fact the summary returns, side by side in a grid."""
+    """One table per fact the summary returns, one under another."""
     grid = Table.grid(padding=(0, 4))
     columns = []
-    for title, rows in facts.items():
-        t = Table(title=title.replace("_", " ").capitalize(), title_justify="left")
+    for key, rows in facts.items():
+        t = Table(title=SUMMARY_TITLES.get(key, key.replace("_", " ").capitalize()), title_justify="left")
         if not rows:
             continue
         header = list(rows[0].keys())

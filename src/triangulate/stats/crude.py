@@ -17,12 +17,12 @@ zero or less, a proportion above 1) raise ``ValueError``, as the reference stops
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 
 import numpy as np
 from scipy.stats import t as student_t
 
 from triangulate.stats.estimate import (
+    Confidence,
     Estimate,
     Limits,
     as_float_array,
@@ -33,7 +33,6 @@ from triangulate.stats.estimate import (
 )
 from triangulate.stats.limits import count_limits, count_method, wilson_lower, wilson_upper
 
-Confidence = float | Iterable[float]
 
 
 def proportion(numerator, denominator, confidence: Confidence = 0.95,

@@ -29,6 +29,9 @@ from types import MappingProxyType
 import numpy as np
 from scipy.stats import norm
 
+#: One confidence level (0.95) or several at once ((0.95, 0.998)).
+Confidence = float | Iterable[float]
+
 
 @dataclass(frozen=True)
 class Limits:

@@ -20,11 +20,11 @@ with no deaths in the 90+ band, where the open band's survival cannot be estimat
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 
 import numpy as np
 
 from triangulate.stats.estimate import (
+    Confidence,
     Estimate,
     Limits,
     as_float_array,
@@ -34,7 +34,6 @@ from triangulate.stats.estimate import (
     two_sided_z,
 )
 
-Confidence = float | Iterable[float]
 
 #: The start age of each band of the abridged life table: 0, 1-4, 5-9, …, 85-89, 90+.
 LIFE_TABLE_START_AGES = (0, 1) + tuple(range(5, 95, 5))

@@ -26,12 +26,12 @@ flagged in ``significance`` rather than hidden, so a table can say why a cell is
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from triangulate.stats.estimate import (
+    Confidence,
     Estimate,
     Limits,
     as_float_array,
@@ -42,7 +42,6 @@ from triangulate.stats.estimate import (
     two_sided_z,
 )
 
-Confidence = float | Iterable[float]
 
 HIGHER = "significantly higher"
 LOWER = "significantly lower"

@@ -28,12 +28,12 @@ to the expected events).
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
 from importlib import resources
 
 import numpy as np
 
 from triangulate.stats.estimate import (
+    Confidence,
     Estimate,
     Limits,
     as_float_array,
@@ -44,7 +44,6 @@ from triangulate.stats.estimate import (
 )
 from triangulate.stats.limits import byars_lower, byars_upper, count_limits, count_method
 
-Confidence = float | Iterable[float]
 
 DSR_MINIMUM_COUNT = 10  # OHID does not publish a DSR on fewer events (Technical Guide, DSRs)
 
