@@ -34,7 +34,7 @@ docs: install
 # Re-resolve the locked dependencies after editing pyproject.toml (needs the registry).
 lock:
 	@test -x $(UV) || (test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); $(BIN)/python -m pip install -q uv==$(UV_VERSION))
-	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
+	$(UV) pip compile pyproject.toml --extra dev --extra spark --python-version 3.11 --generate-hashes -o requirements.lock
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info demo-output
