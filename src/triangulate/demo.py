@@ -66,7 +66,21 @@ def run_demo(out_dir: Path, *, people: int, seed: int, console: Console, progres
         report = ingest(paths, store, key, progress=progress)
     console.print(report.accounting_table())
 
-    console.rule("3. What is in the store")
+    console.rule("3. Link")
+    from triangulate.link import evaluate, link
+
+    with progress_bars() as progress:
+        linked = link(store, progress=progress)
+    for line in linked.lines():
+        console.print(line, markup=False)
+    quality = evaluate(store, result.truth_file)
+    console.print(
+        f"Link quality against the synthetic truth: pairwise precision {quality['precision']:.4f}, "
+        f"recall {quality['recall']:.4f}, F1 {quality['f1']:.4f}; "
+        f"{quality['people_split']:.2%} of true people split across person keys, "
+        f"{quality['clusters_mixing_people']:,} person keys mixing two or more true people")
+
+    console.rule("4. What is in the store")
     with connect(store, read_only=True) as con:
         facts = summary(con)
     console.print(summary_tables(facts))

@@ -1,0 +1,294 @@
+"""Linking the store: train, score, cluster and write person keys, in one transaction.
+
+Splink works in a private in-memory DuckDB so none of its working tables (which hold identifying
+values) land in the store file; only the result, a pseudonymous ``person_key`` per content record,
+plus the trained model and a run record in ``meta``, is written back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from triangulate.standard import AGENCY_TABLES
+from triangulate.store import connect
+
+from . import model
+from .keys import carry_forward
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+
+#: Default match probability at which two records are taken to be one person (why: docs/linkage.md).
+DEFAULT_THRESHOLD = 0.999
+#: Pairs scored at or above this probability are kept (for clustering, evaluation and review).
+KEEP_PAIRS_FROM = 0.3
+#: Random pairs drawn to estimate u probabilities; a fixed seed makes training repeatable.
+U_SAMPLE_PAIRS = 2_000_000
+U_SEED = 20261122
+#: Memory Splink's DuckDB may hold before spilling to disk: keeps a 1M-record link inside 8 GB
+#: alongside Python's own copies of the input.
+MEMORY_LIMIT = "3GB"
+
+STEPS = ("prepare", "count blocking", "train", "score", "cluster", "carry keys", "write")
+
+
+class LinkError(Exception):
+    """Linkage cannot run on this store; the message says why (never a value)."""
+
+
+@dataclass
+class LinkReport:
+    run_id: str
+    records: int
+    records_per_table: dict[str, int]
+    comparisons_scored: int
+    pairs_at_threshold: int
+    people: int
+    threshold: float
+    keys_kept: int
+    keys_new: int
+    keys_merged: int
+    blocking_counts: list[dict] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        return [
+            f"Linked {self.records:,} records into {self.people:,} people "
+            f"(match probability >= {self.threshold}) in {sum(self.seconds.values()):.1f} s",
+            f"Pairs scored: {self.comparisons_scored:,}; pairs at or above the threshold: "
+            f"{self.pairs_at_threshold:,}",
+            f"Person keys kept from the previous run: {self.keys_kept:,}; new: {self.keys_new:,}; "
+            f"merged into another: {self.keys_merged:,}",
+            f"Run {self.run_id}",
+        ]
+
+
+META_DDL = [
+    """CREATE TABLE IF NOT EXISTS meta.link_model (
+        run_id VARCHAR PRIMARY KEY, created_at TIMESTAMP, splink_version VARCHAR, settings_json VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS meta.link_runs (
+        run_id VARCHAR PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP, engine VARCHAR,
+        threshold DOUBLE, records BIGINT, comparisons_scored BIGINT, pairs_at_threshold BIGINT,
+        people BIGINT, keys_kept BIGINT, keys_new BIGINT, keys_merged BIGINT,
+        blocking_counts_json VARCHAR, seconds_json VARCHAR, triangulate_version VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS meta.person_key_history (
+        run_id VARCHAR, person_key VARCHAR, event VARCHAR, related_key VARCHAR)""",
+]
+
+
+def identity_tables(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Agency tables in the identity zone with their record counts (absent tables left out)."""
+    present = {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'identity'").fetchall()}
+    return {t: con.execute(f"SELECT count(*) FROM identity.{t}").fetchall()[0][0]
+            for t in AGENCY_TABLES if t in present}
+
+
+def has_pnc(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'identity' "
+        "AND table_name = ? AND column_name = 'pnc_id'", [table]).fetchall()[0][0])
+
+
+def prepared_input(con: duckdb.DuckDBPyConnection, tables: list[str]) -> pa.Table:
+    """The linkage input rebuilt from the identity zone (see ``model.prepare_sql``)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE link_nicknames (nickname VARCHAR, name VARCHAR)")
+    con.executemany("INSERT INTO link_nicknames VALUES (?, ?)", model.nicknames())
+    sql = model.prepare_sql({t: has_pnc(con, t) for t in tables})
+    return con.sql(sql).to_arrow_table()
+
+
+def splink_linker(records: pa.Table, settings):
+    """A Splink linker on a private in-memory DuckDB holding the prepared records."""
+    from splink import DuckDBAPI, Linker
+
+    # Spill to the system's temporary folder, never the working directory (it may be a repository).
+    spill = Path(tempfile.gettempdir()) / "triangulate-link-spill"
+    db_api = DuckDBAPI(duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(spill)}))
+    sdf = db_api.register(records, table_name="link_input")
+    # Splink narrates every training step at INFO; our own progress callback says enough.
+    return Linker(sdf, settings, log_level=logging.WARNING)
+
+
+def check_linkable(counts: dict[str, int]) -> None:
+    with_records = {t: n for t, n in counts.items() if n}
+    if not with_records:
+        raise LinkError("the store holds no agency records to link: ingest extracts first")
+    if len(with_records) == 1:
+        only = next(iter(with_records))
+        raise LinkError(f"the store holds records from one agency table only ({only}): linkage "
+                        "joins records across agencies, so ingest at least one other agency's extract")
+
+
+def link(store: str | Path, *, engine: str = "duckdb", threshold: float = DEFAULT_THRESHOLD,
+         progress: Progress | None = None, u_sample_pairs: int = U_SAMPLE_PAIRS) -> LinkReport:
+    """Link every identity-zone record into people and write a ``person_key`` to each content record.
+
+    Raises ``LinkError`` for a store that cannot be linked (empty, one agency only). If anything
+    fails before the final commit, the person keys of the previous run are left as they were.
+    """
+    import splink
+
+    if engine != "duckdb":
+        raise LinkError(f"engine {engine!r} is not available yet: this version links with duckdb only")
+    if not 0 < threshold < 1:
+        raise LinkError("the threshold is a match probability strictly between 0 and 1")
+    progress = progress or (lambda d, c, t: None)
+    seconds: dict[str, float] = {}
+    started = datetime.now(timezone.utc)
+    run_id = started.strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(4)
+
+    def step(name: str) -> None:
+        progress(f"Link: {name}", STEPS.index(name), len(STEPS))
+
+    def timed(name: str, t0: float) -> None:
+        seconds[name] = round(time.perf_counter() - t0, 3)
+
+    if not Path(store).is_file():
+        raise LinkError(f"no store at {store}: ingest extracts first")
+    con = connect(store)
+    try:
+        t0 = time.perf_counter()
+        step("prepare")
+        counts = identity_tables(con)
+        check_linkable(counts)
+        tables = [t for t, n in counts.items() if n]
+        records = prepared_input(con, tables)
+        timed("prepare", t0)
+
+        t0 = time.perf_counter()
+        step("count blocking")
+        linker = splink_linker(records, model.settings())
+        blocking = [
+            {"rule": r["blocking_rule"], "marginal": int(r["marginal_comparison_count"]),
+             "cumulative": int(r["cumulative_comparison_count"])}
+            for r in linker.blocking_analysis.count_comparisons_from_blocking_rules(record_sample_proportion=1.0)
+        ]
+        timed("count blocking", t0)
+
+        t0 = time.perf_counter()
+        step("train")
+        linker.training.estimate_probability_two_random_records_match(
+            model.DETERMINISTIC_RULES, recall=model.DETERMINISTIC_RECALL)
+        linker.training.estimate_u_using_random_sampling(max_pairs=u_sample_pairs, seed=U_SEED)
+        for rule in model.EM_BLOCKING_RULES:
+            linker.training.estimate_parameters_using_expectation_maximisation(rule)
+        settings_json = json.dumps(strip_term_frequencies(linker.misc.save_model_to_json()))
+        timed("train", t0)
+
+        t0 = time.perf_counter()
+        step("score")
+        pairs = linker.inference.predict(threshold_match_probability=min(KEEP_PAIRS_FROM, threshold))
+        pairs_at_threshold = _count(pairs, f"match_probability >= {threshold}")
+        timed("score", t0)
+
+        t0 = time.perf_counter()
+        step("cluster")
+        clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+            pairs, threshold_match_probability=threshold)
+        new = clusters.as_duckdbpyrelation().select("unique_id AS record_key, cluster_id").to_arrow_table()
+        timed("cluster", t0)
+
+        t0 = time.perf_counter()
+        step("carry keys")
+        old = _previous_keys(con, tables)
+        assignment, history, kept, merged = carry_forward(old, new)
+        timed("carry keys", t0)
+
+        t0 = time.perf_counter()
+        step("write")
+        report = LinkReport(
+            run_id=run_id, records=records.num_rows, records_per_table=counts,
+            comparisons_scored=blocking[-1]["cumulative"] if blocking else 0,
+            pairs_at_threshold=pairs_at_threshold, people=len(set(assignment.column("person_key").to_pylist())),
+            threshold=threshold, keys_kept=kept, keys_new=sum(1 for h in history if h[1] in ("created", "split_from")),
+            keys_merged=merged, blocking_counts=blocking, seconds=seconds,
+        )
+        _write(con, tables, assignment, history, report, settings_json, splink.__version__, engine,
+               started, progress)
+        timed("write", t0)
+        con.execute("UPDATE meta.link_runs SET seconds_json = ? WHERE run_id = ?", [json.dumps(seconds), run_id])
+        progress("Link: done", len(STEPS), len(STEPS))
+        return report
+    finally:
+        con.close()
+
+
+def _count(sdf, where: str) -> int:
+    return sdf.as_duckdbpyrelation().filter(where).aggregate("count(*)").fetchall()[0][0]
+
+
+def strip_term_frequencies(settings: dict) -> dict:
+    """The model without any embedded term-frequency values (which would be identifying names)."""
+    settings = json.loads(json.dumps(settings, default=str))
+    for comparison in settings.get("comparisons", []):
+        for level in comparison.get("comparison_levels", []):
+            for key in [k for k in level if "tf_" in k and isinstance(level[k], (dict, list))]:
+                del level[key]
+    return settings
+
+
+def _previous_keys(con, tables: list[str]) -> pa.Table:
+    union = " UNION ALL ".join(
+        f"SELECT record_key, person_key FROM content.{t} WHERE person_key IS NOT NULL" for t in tables)
+    return con.sql(union).to_arrow_table()
+
+
+def _write(con, tables, assignment: pa.Table, history, report: LinkReport, settings_json: str,
+           splink_version: str, engine: str, started: datetime, progress: Progress) -> None:
+    """Everything the run writes, in one transaction: all of it lands, or none of it."""
+    from triangulate import __version__
+
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("CREATE SCHEMA IF NOT EXISTS meta")
+        for ddl in META_DDL:
+            con.execute(ddl)
+        con.register("link_assignment_arrow", assignment)
+        con.execute("CREATE OR REPLACE TEMP TABLE link_assignment AS SELECT * FROM link_assignment_arrow")
+        con.unregister("link_assignment_arrow")
+        for i, table in enumerate(tables):
+            progress(f"Link: write {table}", i, len(tables))
+            con.execute(f"UPDATE content.{table} AS c SET person_key = a.person_key FROM link_assignment a "
+                        "WHERE c.record_key = a.record_key")
+        now = datetime.now(timezone.utc)
+        con.execute("INSERT INTO meta.link_model VALUES (?, ?, ?, ?)",
+                    [report.run_id, now, splink_version, settings_json])
+        con.execute(
+            "INSERT INTO meta.link_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [report.run_id, started, now, engine, report.threshold, report.records,
+             report.comparisons_scored, report.pairs_at_threshold, report.people, report.keys_kept,
+             report.keys_new, report.keys_merged, json.dumps(report.blocking_counts),
+             json.dumps(report.seconds), __version__])
+        if history:
+            con.executemany("INSERT INTO meta.person_key_history VALUES (?, ?, ?, ?)",
+                            [(report.run_id, *h) for h in history])
+        progress("Link: commit", len(tables), len(tables))
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def latest_model(con) -> tuple[str, dict]:
+    """(run id, Splink settings with m and u) of the latest link run; ``LinkError`` if none."""
+    try:
+        row = con.execute("SELECT run_id, settings_json FROM meta.link_model ORDER BY created_at DESC "
+                          "LIMIT 1").fetchall()
+    except duckdb.CatalogException:
+        row = []
+    if not row:
+        raise LinkError("the store has not been linked yet: run `triangulate link` first")
+    return row[0][0], json.loads(row[0][1])

@@ -1,0 +1,154 @@
+"""Linking a store: person keys written, model and run recorded, accuracy, bad input, interruption."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from triangulate.cli import app
+from triangulate.ingest import ingest
+from triangulate.link import DEFAULT_THRESHOLD, LinkError, evaluate, link
+from triangulate.standard import AGENCY_TABLES
+
+from .conftest import TEST_KEY, U_PAIRS, person_keys
+
+
+def test_every_content_record_gets_a_pseudonymous_person_key(linked_store):
+    keys = person_keys(linked_store)
+    assert keys and all(k is not None for k in keys.values())
+    assert all(len(k) == 16 and int(k, 16) >= 0 for k in set(keys.values()))
+    # fewer people than records: records were joined into people
+    assert len(set(keys.values())) < len(keys) / 3
+
+
+def test_identifying_values_never_reach_the_content_zone(linked_store):
+    con = duckdb.connect(str(linked_store), read_only=True)
+    try:
+        names = {r[0] for r in con.execute(
+            "SELECT DISTINCT family_name FROM identity.mental_health WHERE length(family_name) > 5 LIMIT 200"
+        ).fetchall()}
+        content_text = set()
+        for t in AGENCY_TABLES:
+            for row in con.execute(f"SELECT * FROM content.{t}").fetchall():
+                content_text.update(str(v) for v in row if isinstance(v, str))
+        assert names and not names & content_text
+        model = con.execute("SELECT settings_json FROM meta.link_model").fetchall()[0][0]
+        assert not [n for n in names if n.lower() in model.lower()]
+        levels = [lvl for c in json.loads(model)["comparisons"] for lvl in c["comparison_levels"]]
+        assert any(lvl.get("tf_adjustment_column") for lvl in levels)  # names are TF-adjusted...
+        # ...but no term-frequency table (a list of names with counts) is embedded in the model
+        assert not [k for lvl in levels for k, v in lvl.items() if k.startswith("tf_") and isinstance(v, (dict, list))]
+    finally:
+        con.close()
+
+
+def test_the_model_and_the_run_are_recorded(linked_store):
+    con = duckdb.connect(str(linked_store), read_only=True)
+    try:
+        run = con.execute("SELECT threshold, records, comparisons_scored, people, blocking_counts_json, "
+                          "seconds_json FROM meta.link_runs").fetchall()
+        model = json.loads(con.execute("SELECT settings_json FROM meta.link_model").fetchall()[0][0])
+    finally:
+        con.close()
+    assert len(run) == 1
+    threshold, records, scored, people, blocking, seconds = run[0]
+    assert threshold == DEFAULT_THRESHOLD and records == len(person_keys(linked_store))
+    counts = json.loads(blocking)
+    assert [c["cumulative"] for c in counts] == sorted(c["cumulative"] for c in counts)
+    assert counts[-1]["cumulative"] == scored == sum(c["marginal"] for c in counts)
+    assert set(json.loads(seconds)) >= {"train", "score", "write"}
+    levels = [lvl for c in model["comparisons"] for lvl in c["comparison_levels"]]
+    assert any("m_probability" in lvl and "u_probability" in lvl for lvl in levels)
+
+
+def test_accuracy_on_the_synthetic_population_meets_the_targets(linked_store, population, tmp_path):
+    result = evaluate(linked_store, population.truth_file, tmp_path / "report")
+    assert result["f1"] >= 0.99
+    assert result["people_split"] <= 0.01
+    assert result["records_evaluated"] == len(person_keys(linked_store))
+    assert 0 < result["precision"] <= 1 and 0 < result["recall"] <= 1
+
+
+def test_charts_page_works_offline_and_review_sample_is_kept_apart(linked_store, population, tmp_path):
+    result = evaluate(linked_store, population.truth_file, tmp_path / "report")
+    html = Path(result["charts"]).read_text(encoding="utf-8")
+    assert "vegaEmbed('#chart2'" in html
+    assert re.search(r"<script[^>]*\bsrc\s*=", html, re.IGNORECASE) is None
+    assert "vega-embed" in html or "vegaEmbed=" in html.replace(" ", "")
+    review = Path(result["clerical_review"])
+    assert review.parent.name == "authorised-reviewers-only"
+    lines = review.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    assert {"given_name_l", "given_name_r", "dob_l", "reviewer_decision"} <= set(header)
+    probabilities = [float(line.split(",")[1]) for line in lines[1:]]
+    assert probabilities and all(0.3 <= p < DEFAULT_THRESHOLD for p in probabilities)
+
+
+def test_a_worse_clustering_scores_worse(store_copy, population):
+    """The measures respond to the keys: give every record its own key and recall collapses."""
+    con = duckdb.connect(str(store_copy))
+    for t in AGENCY_TABLES:
+        con.execute(f"UPDATE content.{t} SET person_key = record_key")
+    con.close()
+    result = evaluate(store_copy, population.truth_file)
+    assert result["recall"] == 0 and result["people_split"] > 0.5
+
+
+def test_an_empty_store_is_refused_plainly(tmp_path):
+    store = tmp_path / "empty.duckdb"
+    duckdb.connect(str(store)).close()
+    with pytest.raises(LinkError, match="no agency records"):
+        link(store)
+
+
+def test_a_store_with_one_agency_is_refused_and_the_command_exits_2(population, tmp_path):
+    store = tmp_path / "one.duckdb"
+    ingest([population.files["police_custody"]], store, TEST_KEY)
+    with pytest.raises(LinkError, match="one agency table only \\(police_custody\\)"):
+        link(store)
+    result = CliRunner().invoke(app, ["link", "--store", str(store)])
+    assert result.exit_code == 2
+    assert "one agency" in result.output
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_a_link_failing_part_way_through_the_write_leaves_previous_keys(store_copy):
+    before = person_keys(store_copy)
+
+    def stop_after_first_table(description, done, total):
+        if description.startswith("Link: write") and done >= 2:
+            raise Interrupt()
+
+    with pytest.raises(Interrupt):
+        link(store_copy, u_sample_pairs=U_PAIRS, progress=stop_after_first_table)
+    assert person_keys(store_copy) == before
+    con = duckdb.connect(str(store_copy), read_only=True)
+    assert con.execute("SELECT count(*) FROM meta.link_runs").fetchall()[0][0] == 1
+    con.close()
+
+
+def test_a_link_killed_before_commit_leaves_previous_keys(store_copy):
+    before = person_keys(store_copy)
+    script = textwrap.dedent(f"""
+        import os, signal
+        from triangulate.link import link
+        def kill_before_commit(description, done, total):
+            if description == "Link: commit":
+                os.kill(os.getpid(), signal.SIGKILL)
+        link({str(store_copy)!r}, u_sample_pairs={U_PAIRS}, progress=kill_before_commit)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL
+    assert person_keys(store_copy) == before
