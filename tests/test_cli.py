@@ -78,3 +78,29 @@ def test_standard_docs_writes_the_page(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert out.read_text(encoding="utf-8") == (Path(__file__).parents[1] / "docs" / "data-standard.md").read_text(
         encoding="utf-8")
+
+
+def test_link_then_measures_write_controlled_tables_and_refuse_bad_input(tmp_path: Path) -> None:
+    key = {"TRIANGULATE_KEY": "k" * 64}
+    data, store, out = tmp_path / "s", tmp_path / "store.duckdb", tmp_path / "measures"
+    assert triangulate("synth", "--out", str(data), "--people", "600", "--seed", "5").returncode == 0
+    ingested = triangulate("ingest", str(data / "extracts"), str(data / "population.csv"), "--store", str(store),
+                           env=key)
+    assert ingested.returncode == 0, ingested.stderr
+    unlinked = triangulate("measures", "--store", str(store), "--out", str(out))
+    assert unlinked.returncode == 2 and "link" in unlinked.stderr.lower()
+    linked = triangulate("link", "--store", str(store))
+    assert linked.returncode == 0, linked.stderr
+
+    result = triangulate("measures", "--store", str(store), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    metadata = (out / "metadata.json").read_text(encoding="utf-8")
+    assert "nhs_england" in metadata.lower() or "NHS England" in metadata
+    csvs = sorted(out.glob("*.csv"))
+    assert csvs and all(p.name in result.stdout for p in csvs)
+
+    unknown = triangulate("measures", "--store", str(store), "--out", str(tmp_path / "m2"), "--area", "E09999999")
+    assert unknown.returncode == 2 and "E09999999" in unknown.stderr
+    raw = triangulate("measures", "--store", str(store), "--out", str(tmp_path / "m3"), "--unsuppressed")
+    assert raw.returncode == 0 and "WARNING" in raw.stderr
+    assert '"unsuppressed": true' in (tmp_path / "m3" / "metadata.json").read_text(encoding="utf-8")
