@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import shutil
 import tempfile
+import weakref
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -114,12 +116,16 @@ def splink_linker(records: pa.Table, settings):
     """A Splink linker on a private in-memory DuckDB holding the prepared records."""
     from splink import DuckDBAPI, Linker
 
-    # Spill to the system's temporary folder, never the working directory (it may be a repository).
-    spill = Path(tempfile.gettempdir()) / "triangulate-link-spill"
-    db_api = DuckDBAPI(duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(spill)}))
+    # Spilled pages hold identifying values: spill into a private folder (mode 700, made per
+    # linker under the system's temporary folder, never the working directory) and remove it
+    # when the linker goes.
+    spill = tempfile.mkdtemp(prefix="triangulate-link-spill-")
+    db_api = DuckDBAPI(duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": spill}))
     sdf = db_api.register(records, table_name="link_input")
     # Splink narrates every training step at INFO; our own progress callback says enough.
-    return Linker(sdf, settings, log_level=logging.WARNING)
+    linker = Linker(sdf, settings, log_level=logging.WARNING)
+    weakref.finalize(linker, shutil.rmtree, spill, True)
+    return linker
 
 
 def check_linkable(counts: dict[str, int]) -> None:
