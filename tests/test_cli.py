@@ -52,8 +52,8 @@ def test_demo_synthesises_ingests_and_summarises(tmp_path: Path) -> None:
     result = triangulate("demo", "--out", str(out), "--people", "400", "--seed", "3")
     assert result.returncode == 0, result.stderr
     text = result.stdout
-    for heading in ("Synthesise", "Ingest", "What is in the store", "Records per table", "Ethnic mix",
-                    "Needs recorded"):
+    for heading in ("Synthesise", "Ingest", "Link", "What is in the store", "Records per table", "Ethnic mix",
+                    "Needs recorded", "Measure", "Relative rate index", "People with each need"):
         assert heading in text, heading
     # The row accounting: a total line whose rows in = loaded + rejected.
     total = next(line for line in text.splitlines() if line.strip("│ ").startswith("total"))
@@ -67,6 +67,7 @@ def test_demo_synthesises_ingests_and_summarises(tmp_path: Path) -> None:
     with duckdb.connect(str(out / "triangulate.duckdb"), read_only=True) as con:
         stored = con.sql("SELECT sum(rows_loaded) AS n FROM meta.load_manifest").to_arrow_table().column("n")[0].as_py()
     assert stored == loaded
+    assert (out / "measures" / "metadata.json").is_file()
     again = triangulate("demo", "--out", str(out), "--people", "400", "--seed", "3")
     assert again.returncode == 0, again.stderr
     assert key_file.read_text().strip() == key

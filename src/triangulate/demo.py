@@ -85,7 +85,87 @@ def run_demo(out_dir: Path, *, people: int, seed: int, console: Console, progres
         facts = summary(con)
     console.print(summary_tables(facts))
     console.print(f"Store: {store}")
+
+    console.rule("5. Measure")
+    from triangulate.measures import write_measures
+
+    with progress_bars() as progress:
+        measured = write_measures(store, out_dir / "measures",
+                                  progress=lambda name, i, n: progress(f"Measures: {name}", i, n))
+    for table in headline_tables(measured.out_dir):
+        console.print(table)
+    console.print(f"Every measure, disclosure-controlled, with its metadata: {measured.out_dir}")
     return store
+
+
+#: The decision points the headline shows, in pathway order.
+HEADLINE_DECISIONS = ("police_custody", "s136", "mha_detention", "ld_screened", "court", "remand",
+                      "custodial_sentence", "prison_reception")
+HEADLINE_SETTINGS = ("police_custody", "liaison_diversion", "court_appearance", "prison_custody",
+                     "probation_supervision")
+HEADLINE_NEEDS = ("depression", "anxiety", "psychosis", "self_harm", "substance_misuse", "alcohol_misuse")
+
+
+def _published_rows(path: Path) -> list[dict[str, str]]:
+    import csv
+
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+WITHHELD = "withheld"
+
+
+def _number(text: str) -> float | None:
+    """A published figure, or None where it is suppressed (``*``) or not given."""
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _interval(row: dict[str, str], value: str, fmt: str, joiner: str) -> tuple[str, str] | None:
+    figures = [_number(row[c]) for c in (value, "lower_95", "upper_95")]
+    if any(f is None for f in figures):
+        return None
+    v, lo, hi = figures
+    return f"{v:{fmt}}", f"{lo:{fmt}}{joiner}{hi:{fmt}}"
+
+
+def headline_tables(measures_dir: Path) -> list[Table]:
+    """Headline figures read back from the published (disclosure-controlled) CSVs, so the demo
+    shows exactly what would leave the store."""
+    rri = Table(title="Relative rate index, Black vs White people (ONS 2021 high-level groups; "
+                      "base: the previous stage, or the resident population)", title_justify="left")
+    for column in ("decision point", "base", "events", "RRI", "95% CI", "for every 100 White people",
+                   "significance"):
+        rri.add_column(column, justify="left" if column in ("decision point", "base", "significance") else "right")
+    rows = {r["decision_point"]: r for r in _published_rows(measures_dir / "disproportionality.csv")
+            if r["grouping"] == "ethnic_group_5" and r["reference"] == "White" and r["group"].startswith("Black")}
+    for decision in HEADLINE_DECISIONS:
+        r = rows.get(decision)
+        if r is None:
+            continue
+        figures = _interval(r, "rri", ".2f", " to ")
+        value, ci = figures or (WITHHELD, WITHHELD)
+        per_100 = f"{100 * float(value):.0f}" if figures else WITHHELD
+        rri.add_row(decision.replace("_", " "), r["base_stage"].replace("_", " "), r["events"] or "*", value,
+                    ci, per_100, r["significance"] or "")
+
+    needs = Table(title="People with each need, % (95% CI), all people in each setting", title_justify="left")
+    needs.add_column("need")
+    for setting in HEADLINE_SETTINGS:
+        needs.add_column(setting.replace("_", " "), justify="right")
+    prevalence = {(r["setting"], r["need_code"]): r for r in _published_rows(measures_dir / "need_prevalence.csv")
+                  if r["breakdown"] == "all"}
+    for need in HEADLINE_NEEDS:
+        cells = []
+        for setting in HEADLINE_SETTINGS:
+            figures = _interval(prevalence[(setting, need)], "prevalence_percent", ".1f", "-") \
+                if (setting, need) in prevalence else None
+            cells.append(f"{figures[0]} ({figures[1]})" if figures else WITHHELD)
+        needs.add_row(need.replace("_", " "), *cells)
+    return [rri, needs]
 
 
 #: Titles that say what is counted: records, not people (people exist only after linkage).
