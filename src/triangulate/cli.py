@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import sys
 from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
@@ -21,8 +23,11 @@ app = typer.Typer(
 standard_app = typer.Typer(help="The data standard: tables, fields and code lists.", no_args_is_help=True)
 app.add_typer(standard_app, name="standard")
 
-console = Console()
-err_console = Console(stderr=True, highlight=False)
+# Off a terminal (CI logs, a file) Rich would wrap tables at 80 columns and cut figures short;
+# a wider page keeps every figure whole. COLUMNS still wins where it is set.
+_PAGE_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
+console = Console(width=_PAGE_WIDTH)
+err_console = Console(stderr=True, highlight=False, width=_PAGE_WIDTH)
 
 
 @app.callback()
