@@ -14,6 +14,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from triangulate.stats import per_100_reference
+
 DEMO_KEY_NOTE = (
     "A demo pseudonymisation key was generated for this synthetic data and kept in {path}, "
     "outside the store. Real data needs a key of its own (TRIANGULATE_KEY or --key-file)."
@@ -148,7 +150,7 @@ def headline_tables(measures_dir: Path) -> list[Table]:
             continue
         figures = _interval(r, "rri", ".2f", " to ")
         value, ci = figures or (WITHHELD, WITHHELD)
-        per_100 = f"{100 * float(value):.0f}" if figures else WITHHELD
+        per_100 = f"{per_100_reference(float(r['rri'])):.0f}" if figures else WITHHELD
         rri.add_row(decision.replace("_", " "), r["base_stage"].replace("_", " "), r["events"] or "*", value,
                     ci, per_100, r["significance"] or "")
 

@@ -94,7 +94,7 @@ def schema_failures(table: str, columns: list[str], rows: list[dict[str, str]], 
                     continue
                 if "minimum" in f.constraints and day < dt.date.fromisoformat(f.constraints["minimum"]):
                     failures.append((i, f"minimum:{f.name}"))
-                if (f.not_future or f.constraints.get("x-not-future")) and day > today:
+                if f.not_future and day > today:
                     failures.append((i, f"not_future:{f.name}"))
             else:
                 if "enum" in f.constraints and value not in f.constraints["enum"]:
@@ -104,13 +104,13 @@ def schema_failures(table: str, columns: list[str], rows: list[dict[str, str]], 
             if f.name in patterns and not patterns[f.name].fullmatch(value):
                 failures.append((i, f"pattern:{f.name}"))
             if f.name in codes:
-                separator = f.list_separator or f.constraints.get("x-list-separator")
+                separator = f.list_separator
                 parts = value.split(separator) if separator else [value]
                 if f.type == "integer":
                     parts = [str(int(p)) for p in parts]
                 if any(p not in codes[f.name] for p in parts):
                     failures.append((i, f"codelist:{f.name}"))
-            if (f.check or f.constraints.get("x-check")) == "nhs_number_modulus_11" and not nhs_number_is_valid(value):
+            if f.check == "nhs_number_modulus_11" and not nhs_number_is_valid(value):
                 failures.append((i, f"check:{f.name}"))
         for rule in s.rules:
             if rule["rule"] == "date_order":
