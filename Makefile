@@ -8,7 +8,7 @@ UV     := $(BIN)/uv
 UV_VERSION := 0.13.9
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench lock docs clean
+.PHONY: install system-deps demo test test-fast bench lock docs clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,10 +19,14 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)
 
-demo: install
+# Debian packages for the PDF report and the browser tests (installed only when missing).
+system-deps:
+	@sh scripts/system-deps.sh
+
+demo: install system-deps
 	$(BIN)/triangulate demo
 
-test: install
+test: install system-deps
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: install
