@@ -222,5 +222,18 @@ def standard_docs(
     console.print(f"Wrote {out}")
 
 
+def _register_rooms() -> None:
+    """Verbs whose command functions live in their own room (each room owns its ``commands.py``)."""
+    from triangulate.link.screen_commands import register as screen
+    from triangulate.report.commands import register as report
+    from triangulate.web.commands import register as web
+
+    for register in (screen, report, web):
+        register(app)
+
+
+_register_rooms()
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -1,0 +1,1 @@
+"""The health needs assessment report: HTML and PDF from the store, disclosure-controlled."""
