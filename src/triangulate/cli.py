@@ -149,6 +149,7 @@ def link(
         None, "--evaluate", help="Ground-truth CSV: measure the latest link against it instead of linking."),
     report_dir: Optional[Path] = typer.Option(
         None, "--report-dir", help="With --evaluate: folder for the charts page and clerical-review sample."),
+    engine: str = typer.Option("duckdb", "--engine", help="duckdb (default) or spark (local mode)."),
 ) -> None:
     """Link every agency record into people and write a pseudonymous person key to each content
     record; or, with --evaluate, measure the latest link against a ground truth."""
@@ -163,7 +164,7 @@ def link(
                               else f"{name.replace('_', ' '):<26} {value}", markup=False)
             return
         with progress_bars() as progress:
-            report = run_link(store, threshold=threshold or DEFAULT_THRESHOLD, progress=progress)
+            report = run_link(store, engine=engine, threshold=threshold or DEFAULT_THRESHOLD, progress=progress)
     except LinkError as refusal:
         err_console.print(f"Not linked: {refusal}", markup=False)
         raise typer.Exit(code=2) from None

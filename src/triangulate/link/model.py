@@ -72,7 +72,7 @@ def _name_comparison(column: str, other: str, label: str) -> cl.CustomComparison
             label_for_charts="Same name once short forms are expanded (Bill, William)"))
     levels += [
         cll.CustomLevel(f'"{column}_l" = "{other}_r" AND "{other}_l" = "{column}_r"',
-                        label_for_charts="Given and family names swapped"),
+                        label_for_charts="Given and family names swapped", base_dialect_str="duckdb"),
         cll.DamerauLevenshteinLevel(column, 1),
         cll.JaroWinklerLevel(column, 0.92),
         cll.JaroWinklerLevel(column, 0.80),
@@ -94,7 +94,7 @@ def date_of_birth_comparison() -> cl.CustomComparison:
         comparison_levels=[
             cll.NullLevel("dob"),
             cll.ExactMatchLevel("dob"),
-            cll.CustomLevel(transposed, label_for_charts="Day and month transposed"),
+            cll.CustomLevel(transposed, label_for_charts="Day and month transposed", base_dialect_str="duckdb"),
             cll.DamerauLevenshteinLevel("dob", 1).configure(label_for_charts="One character out"),
             cll.AbsoluteDateDifferenceLevel("dob", input_is_string=True, threshold=1, metric="year")
             .configure(label_for_charts="Within a year"),

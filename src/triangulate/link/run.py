@@ -25,7 +25,7 @@ import pyarrow as pa
 from triangulate.standard import AGENCY_TABLES
 from triangulate.store import connect
 
-from . import model
+from . import engines, model
 from .keys import carry_forward
 
 log = logging.getLogger(__name__)
@@ -39,9 +39,7 @@ KEEP_PAIRS_FROM = 0.3
 #: Random pairs drawn to estimate u probabilities; a fixed seed makes training repeatable.
 U_SAMPLE_PAIRS = 2_000_000
 U_SEED = 20261122
-#: Memory Splink's DuckDB may hold before spilling to disk: keeps a 1M-record link inside 8 GB
-#: alongside Python's own copies of the input.
-MEMORY_LIMIT = "3GB"
+MEMORY_LIMIT = engines.MEMORY_LIMIT
 
 STEPS = ("prepare", "count blocking", "train", "score", "cluster", "carry keys", "write")
 
@@ -147,8 +145,8 @@ def link(store: str | Path, *, engine: str = "duckdb", threshold: float = DEFAUL
     """
     import splink
 
-    if engine != "duckdb":
-        raise LinkError(f"engine {engine!r} is not available yet: this version links with duckdb only")
+    if engine not in engines.ENGINES:
+        raise LinkError(f"unknown engine {engine!r}: use one of {', '.join(engines.ENGINES)}")
     if not 0 < threshold < 1:
         raise LinkError("the threshold is a match probability strictly between 0 and 1")
     progress = progress or (lambda d, c, t: None)
@@ -174,38 +172,45 @@ def link(store: str | Path, *, engine: str = "duckdb", threshold: float = DEFAUL
         records = prepared_input(con, tables)
         timed("prepare", t0)
 
-        t0 = time.perf_counter()
-        step("count blocking")
-        linker = splink_linker(records, model.settings())
-        blocking = [
-            {"rule": r["blocking_rule"], "marginal": int(r["marginal_comparison_count"]),
-             "cumulative": int(r["cumulative_comparison_count"])}
-            for r in linker.blocking_analysis.count_comparisons_from_blocking_rules(record_sample_proportion=1.0)
-        ]
-        timed("count blocking", t0)
+        with engines.engine(engine) as eng:
+            t0 = time.perf_counter()
+            step("count blocking")
+            from splink import Linker
 
-        t0 = time.perf_counter()
-        step("train")
-        linker.training.estimate_probability_two_random_records_match(
-            model.DETERMINISTIC_RULES, recall=model.DETERMINISTIC_RECALL)
-        linker.training.estimate_u_using_random_sampling(max_pairs=u_sample_pairs, seed=U_SEED)
-        for rule in model.EM_BLOCKING_RULES:
-            linker.training.estimate_parameters_using_expectation_maximisation(rule)
-        settings_json = json.dumps(strip_term_frequencies(linker.misc.save_model_to_json()))
-        timed("train", t0)
+            # Splink narrates every training step at INFO; our own progress callback says enough.
+            linker = Linker(eng.register(records, f"link_input_{run_id[-8:]}"), model.settings(),
+                            log_level=logging.WARNING)
+            blocking = [
+                {"rule": r["blocking_rule"], "marginal": int(r["marginal_comparison_count"]),
+                 "cumulative": int(r["cumulative_comparison_count"])}
+                for r in linker.blocking_analysis.count_comparisons_from_blocking_rules(
+                    record_sample_proportion=1.0)
+            ]
+            timed("count blocking", t0)
 
-        t0 = time.perf_counter()
-        step("score")
-        pairs = linker.inference.predict(threshold_match_probability=min(KEEP_PAIRS_FROM, threshold))
-        pairs_at_threshold = _count(pairs, f"match_probability >= {threshold}")
-        timed("score", t0)
+            t0 = time.perf_counter()
+            step("train")
+            linker.training.estimate_probability_two_random_records_match(
+                model.DETERMINISTIC_RULES, recall=model.DETERMINISTIC_RECALL)
+            linker.training.estimate_u_using_random_sampling(max_pairs=u_sample_pairs, seed=U_SEED)
+            for rule in model.EM_BLOCKING_RULES:
+                linker.training.estimate_parameters_using_expectation_maximisation(rule)
+            trained = engines.portable_model(linker.misc.save_model_to_json(), model.settings())
+            settings_json = json.dumps(strip_term_frequencies(trained))
+            timed("train", t0)
 
-        t0 = time.perf_counter()
-        step("cluster")
-        clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
-            pairs, threshold_match_probability=threshold)
-        new = clusters.as_duckdbpyrelation().select("unique_id AS record_key, cluster_id").to_arrow_table()
-        timed("cluster", t0)
+            t0 = time.perf_counter()
+            step("score")
+            pairs = linker.inference.predict(threshold_match_probability=min(KEEP_PAIRS_FROM, threshold))
+            pairs_at_threshold = eng.count(pairs, f"match_probability >= {threshold}")
+            timed("score", t0)
+
+            t0 = time.perf_counter()
+            step("cluster")
+            clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+                pairs, threshold_match_probability=threshold)
+            new = eng.to_arrow(clusters, "unique_id AS record_key, cluster_id")
+            timed("cluster", t0)
 
         t0 = time.perf_counter()
         step("carry keys")
@@ -230,10 +235,6 @@ def link(store: str | Path, *, engine: str = "duckdb", threshold: float = DEFAUL
         return report
     finally:
         con.close()
-
-
-def _count(sdf, where: str) -> int:
-    return sdf.as_duckdbpyrelation().filter(where).aggregate("count(*)").fetchall()[0][0]
 
 
 def strip_term_frequencies(settings: dict) -> dict:
