@@ -75,7 +75,7 @@ def test_identifying_fields_are_in_the_identity_zone_only(table: str) -> None:
     assert set(identity[2:-1]) == {f for f in schema(table).zone_fields("identity") if f != "source_system"}
     assert {f for f in IDENTIFYING_FIELDS if f in fields} <= set(identity)
     assert not set(content) & CONTENT_EXCLUDED_FIELDS
-    assert content[0] == "record_key" and content[-3:] == ["age_at_event", "person_key", "load_id"]
+    assert content[0] == "record_key" and content[-4:] == ["age_at_event", "nhs_number_recorded", "person_key", "load_id"]
     # Everything that is not identifying reaches the content zone.
     assert set(fields) - CONTENT_EXCLUDED_FIELDS <= set(content)
 

@@ -197,6 +197,9 @@ class _RowCheck:
         kept += [f"{stored_value_sql(f)} AS {col(f.name)}" for f in self.schema.fields]
         if self.schema.kind == "agency_record":
             kept.append(f"{age_at_event_sql(self.schema)} AS age_at_event")
+            recorded = (f"({col('nhs_number')} IS NOT NULL)" if "nhs_number" in self.schema.field_names
+                        else "CAST(NULL AS BOOLEAN)")
+            kept.append(f"{recorded} AS nhs_number_recorded")
         return self.sql(f"SELECT {', '.join(kept)} FROM ({parsed})", as_arrow=True)
 
     def _record_key_sql(self) -> str | None:

@@ -16,6 +16,7 @@ SHARES = {
     "ethnicity_recorded": "ethnicity_recorded_percent",
     "gp_registered": "gp_registered_percent",
     "gp_recorded": "gp_recorded_percent",
+    "nhs_number_recorded": "nhs_number_recorded_percent",
     "linked": "linked_percent",
 }
 
@@ -40,25 +41,26 @@ def _derived(count: str) -> tuple[str, ...]:
 
 @register(
     name="coverage",
-    title="Recording coverage by agency: ethnicity, GP registration and linkage",
+    title="Recording coverage by agency: ethnicity, GP registration, NHS number and linkage",
     definition=(
         "Of the records each agency holds in the area and period, the share with a usable "
         "ethnic category (not Z 'not stated', not 99 'not known', not empty), the share recorded "
-        "as registered with a GP, the share with GP registration recorded at all (Y or N), and "
-        "the share linked to a person."
+        "as registered with a GP, the share with GP registration recorded at all (Y or N), the "
+        "share that carried an NHS number, and the share linked to a person."
     ),
-    numerator="Records with a usable ethnic category / GP registration Y / GP registration Y or N / a person key.",
+    numerator=("Records with a usable ethnic category / GP registration Y / GP registration Y or N / "
+               "an NHS number / a person key."),
     denominator="Records of the agency table in the area and period (linked or not).",
     method="Wilson score interval at 95% (triangulate.stats.proportion).",
     caveats=(
         "Counts records, not people. Demographic filters do not apply (unlinked records have no "
-        "person). NHS number recording cannot be measured here: it lives only in the identity "
-        "zone, which measures may not read."
+        "person). The NHS number itself stays in the identity zone; ingest records only whether "
+        "one was present (nhs_number_recorded), and its validity is not checked here."
     ),
     finish=_finish,
     disclosure=Disclosure(
         counts=("records", "ethnicity_recorded", "ethnicity_not_stated", "ethnicity_not_known",
-                "gp_registered", "gp_recorded", "linked"),
+                "gp_registered", "gp_recorded", "nhs_number_recorded", "linked"),
         dimensions=("setting",),
         by=(),
         dependents={
@@ -86,6 +88,8 @@ def coverage(b: base.Bases) -> ibis.Table:
                 ethnicity_not_known=(code.isnull() | code.isin(("99", ""))).sum(),
                 gp_registered=(gp == "Y").sum(),
                 gp_recorded=gp.isin(("Y", "N")).sum(),
+                nhs_number_recorded=(t.nhs_number_recorded.fill_null(False).cast("int64").sum()
+                                     if "nhs_number_recorded" in t.columns else ibis.literal(0)),
                 linked=t.person_key.notnull().sum(),
             ).mutate(setting=ibis.literal(table))
         )

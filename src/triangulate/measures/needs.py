@@ -116,3 +116,75 @@ def need_prevalence(b: base.Bases) -> ibis.Table:
             )
         )
     return ibis.union(*parts)
+
+
+#: Two-way intersections: each protected characteristic with ethnicity, and sex with age.
+INTERSECTIONS = (
+    ("ethnic_group_5", "sex"),
+    ("ethnic_group_5", "age_band"),
+    ("ethnic_group_5", "religion"),
+    ("ethnic_group_5", "disability"),
+    ("sex", "age_band"),
+)
+
+
+def _intersections_finish(table: pa.Table) -> pa.Table:
+    table = sort(table, ["setting", "need_code", "breakdown", "group_1", "group_2"])
+    estimate = stats.proportion(
+        column(table, "people_with_need"), np.maximum(column(table, "people"), 1), multiplier=100
+    )
+    empty = column(table, "people") == 0
+    return with_columns(table, {
+        "prevalence_percent": np.where(empty, np.nan, estimate.value),
+        "lower_95": np.where(empty, np.nan, estimate.lower),
+        "upper_95": np.where(empty, np.nan, estimate.upper),
+    })
+
+
+_INTERSECTION_DERIVED = ("prevalence_percent", "lower_95", "upper_95")
+
+
+@register(
+    name="need_intersections",
+    title="Prevalence of each need by two characteristics at once (intersections)",
+    definition=(
+        "As need_prevalence, for the two-way intersections of ethnic group (5 groups) with sex, age "
+        "band, religion and disability, and of sex with age band: for example Black women, or White "
+        "men aged 18-24, seen in each setting, and the share with each need."
+    ),
+    numerator="People seen in the setting in both groups with the need recorded (by any agency).",
+    denominator="People seen in the setting in the area and period in both groups.",
+    method="Wilson score interval at 95% (triangulate.stats.proportion).",
+    caveats=(
+        "Intersections make small cells: many are suppressed under the disclosure rule, and the "
+        "intervals of the rest are wide. Read them for large differences, not for ranking. Groups "
+        "follow the person-level resolution (docs/measures.md); 'Not known' is kept."
+    ),
+    finish=_intersections_finish,
+    disclosure=Disclosure(
+        counts=("people_with_need", "people"),
+        dimensions=("group_2",),
+        by=("setting", "need_code", "breakdown", "group_1"),
+        dependents={"people_with_need": _INTERSECTION_DERIVED, "people": _INTERSECTION_DERIVED},
+    ),
+)
+def need_intersections(b: base.Bases) -> ibis.Table:
+    seen = people_in_settings(b)
+    person_needs = b.needs
+    codes = ibis.memtable(pa.table({"need_code": base.need_codes()}))
+    parts = []
+    for first, second in INTERSECTIONS:
+        grouped = seen.select("person_key", "setting", group_1=_group(seen, first), group_2=_group(seen, second))
+        keys = ["setting", "group_1", "group_2"]
+        denominators = grouped.group_by(keys).aggregate(people=grouped.count())
+        with_need = grouped.join(person_needs, "person_key")
+        numerators = with_need.group_by([*keys, "need_code"]).aggregate(people_with_need=with_need.count())
+        grid = denominators.cross_join(codes)
+        joined = grid.left_join(numerators, [*keys, "need_code"])
+        parts.append(joined.select(
+            setting=grid.setting, need_code=grid.need_code, breakdown=ibis.literal(f"{first} x {second}"),
+            group_1=grid.group_1, group_2=grid.group_2,
+            people_with_need=numerators.people_with_need.fill_null(0).cast("int64"),
+            people=grid.people.cast("int64"),
+        ))
+    return ibis.union(*parts)

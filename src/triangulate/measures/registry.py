@@ -44,7 +44,7 @@ class Measure:
 
 REGISTRY: dict[str, Measure] = {}
 # The modules whose measures are registered, in the order they are written and documented.
-MODULES = ("needs", "disproportionality", "funnel", "coverage")
+MODULES = ("needs", "disproportionality", "funnel", "journeys", "coverage")
 
 
 def register(

@@ -6,7 +6,8 @@ stored twice under the same pseudonymous ``record_key``:
 - ``identity.<table>``: the identifying fields (names, date of birth, sex, postcode, NHS number,
   PNC ID, the source record id). Only linkage reads this zone.
 - ``content.<table>``: everything else, plus ``age_at_event`` derived from the date of birth so that
-  measures never need the date of birth itself, and ``person_key`` which linkage fills in later.
+  measures never need the date of birth itself, ``nhs_number_recorded`` (whether the record carried
+  an NHS number: a recording-quality measure that needs no identifier), and ``person_key`` which linkage fills in later.
 
 ``content.need`` and ``content.population`` hold needs and denominators; ``meta.load_manifest``
 accounts for every file ever loaded. Column lists are computed from the Table Schemas rather than
@@ -69,6 +70,7 @@ def content_columns(table: str) -> tuple[Column, ...]:
         Column("record_key", "VARCHAR", not_null=True),
         *(_standard_column(table, f) for f in fields),
         Column("age_at_event", "INTEGER"),
+        Column("nhs_number_recorded", "BOOLEAN"),
         Column("person_key", "VARCHAR"),
         Column("load_id", "VARCHAR", not_null=True),
     )
