@@ -48,6 +48,7 @@ def _spark(path: Path) -> ibis.BaseBackend:
         .appName("triangulate-measures")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.catalogImplementation", "in-memory")
         .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="triangulate-spark-"))
         .getOrCreate()
