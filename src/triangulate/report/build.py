@@ -1,0 +1,457 @@
+"""Write the health needs assessment: measures -> published tables -> sections -> HTML or PDF."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from triangulate.disclosure import NHS_ENGLAND, DisclosureRule
+
+from . import charts
+from .findings import (DECISIONS, HEADLINE_NEEDS, SETTINGS, SUPPRESSED, Findings, derive, fmt_percent, number,
+                       read_published, rri_sentence)
+
+Progress = Callable[[str, int, int], None]
+KINDS = {".html": "html", ".htm": "html", ".pdf": "pdf"}
+STEPS = ("measures", "findings", "charts", "render")
+TOO_FEW = "There were too few people in this area and period to report this section without risk of identifying anyone."
+
+
+class ReportError(Exception):
+    """The report cannot be written; the message says what to change."""
+
+
+@dataclass
+class Table:
+    id: str
+    caption: str
+    columns: list[str]
+    rows: list[list[str]]
+    numeric: list[bool] = field(default_factory=list)
+
+
+@dataclass
+class Chart:
+    svg: str
+    caption: str
+    description: str
+    table_id: str
+
+
+@dataclass
+class Section:
+    id: str
+    title: str
+    intro: list[str] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    empty: str | None = None
+
+
+@dataclass
+class ReportResult:
+    path: Path
+    kind: str
+    seconds: float
+    sections: list[str]
+    recommendations: int
+    not_measured: list[str]
+    pages: int | None = None
+
+
+def check_output(out: Path) -> str:
+    """The kind of report, or ReportError before any work if the path cannot be written."""
+    kind = KINDS.get(out.suffix.lower())
+    if kind is None:
+        raise ReportError(f"{out}: the report is written as .html or .pdf; give a file name ending in one of them")
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise ReportError(f"{out}: the folder {folder} does not exist; create it or choose another path")
+    if not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise ReportError(f"{out}: cannot write there (permission denied); choose a path you can write to")
+    return kind
+
+
+def _cell(text: str | None, kind: str = "text") -> str:
+    if text is None or text == "":
+        return ""
+    if text == SUPPRESSED:
+        return SUPPRESSED
+    if kind == "raw":
+        return text
+    if kind == "percent":
+        return fmt_percent(text)
+    if kind == "ratio":
+        v = number(text)
+        return SUPPRESSED if v is None else f"{v:.2f}"
+    if kind == "count":
+        v = number(text)
+        return text if v is None else f"{v:,.0f}"
+    return text.replace("_", " ")
+
+
+def _table(id: str, caption: str, rows: list[dict], spec: list[tuple[str, str, str]]) -> Table:
+    """``spec``: (column in the CSV, header, kind) for each column shown."""
+    return Table(id=id, caption=caption, columns=[h for _, h, _ in spec],
+                 rows=[[_cell(r.get(c), k) for c, _, k in spec] for r in rows],
+                 numeric=[k in ("count", "percent", "ratio") for _, _, k in spec])
+
+
+def _all_suppressed(rows: list[dict], column: str) -> bool:
+    return not rows or all(number(r.get(column)) is None for r in rows)
+
+
+def population_section(folder: Path, store: Path, area: list[str] | None) -> Section:
+    s = Section("population", "Population profile")
+    s.intro.append("Who is seen in each setting, by ethnic group, sex and age band, set against the resident "
+                   "population of the area (the population is published census data; people in each setting are "
+                   "counted once, after linkage, and rounded under the disclosure rule).")
+    prevalence = read_published(folder, "need_prevalence") or []
+    # The denominators of need prevalence are the people in each setting by group.
+    for breakdown, label in (("ethnic_group_5", "Ethnic group"), ("sex", "Sex"), ("age_band", "Age band"),
+                             ("religion", "Religion"), ("disability", "Disability")):
+        rows = {}
+        for r in prevalence:
+            if r["breakdown"] == breakdown and r["need_code"] == "depression":
+                rows.setdefault(r["group"], {})[r["setting"]] = r["people"]
+        if not rows:
+            continue
+        settings = [k for k in SETTINGS if any(k in v for v in rows.values())]
+        table_rows = [{"group": g, **v} for g, v in sorted(rows.items())]
+        spec = [("group", label, "text")] + [(k, SETTINGS[k], "count") for k in settings]
+        if breakdown == "ethnic_group_5":
+            resident = _resident_population(store, area)
+            for r in table_rows:
+                r["resident"] = resident.get(r["group"], "")
+            spec.append(("resident", "Resident population (census)", "count"))
+        s.tables.append(_table(f"table-population-{breakdown}", f"People seen in each setting by {label.lower()}",
+                               table_rows, spec))
+    if not s.tables:
+        s.empty = TOO_FEW
+    return s
+
+
+def _resident_population(store: Path, area: list[str] | None) -> dict[str, str]:
+    from triangulate.measures.base import ethnicity_crosswalk
+
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        years = con.sql("SELECT max(year) FROM content.population").fetchall()[0][0]
+        if years is None:
+            return {}
+        where = f"year = {int(years)}"
+        if area:
+            where += " AND area_code IN (" + ", ".join("'" + a.replace("'", "") + "'" for a in area) + ")"
+        groups = ethnicity_crosswalk().to_pylist()
+        to_five = {}
+        for g in groups:
+            if g.get("ons_ethnic_group") is not None:
+                to_five[int(g["ons_ethnic_group"])] = g["ethnic_group_5"]
+        out: dict[str, float] = {}
+        for code, people in con.sql(
+                f"SELECT ons_ethnic_group, sum(population) FROM content.population WHERE {where} GROUP BY 1").fetchall():
+            name = to_five.get(int(code)) if code is not None else None
+            if name:
+                out[name] = out.get(name, 0) + float(people)
+        return {k: f"{v:.0f}" for k, v in out.items()}
+    finally:
+        con.close()
+
+
+def needs_section(folder: Path) -> Section:
+    s = Section("needs", "Needs by setting")
+    rows = [r for r in read_published(folder, "need_prevalence") or [] if r["breakdown"] == "all"
+            and r["need_code"] in HEADLINE_NEEDS]
+    s.intro.append("The share of people seen in each setting with each need recorded by any agency, with 95% "
+                   "confidence intervals (Wilson), against a published general-population benchmark where one "
+                   "exists. Higher / similar / lower follow Fingertips' rule: the interval is above, spans or "
+                   "is below the benchmark.")
+    if _all_suppressed(rows, "prevalence_percent"):
+        s.empty = TOO_FEW
+        return s
+    values = [{"category": r["need_code"].replace("_", " "), "setting": SETTINGS.get(r["setting"], r["setting"]),
+               "value": number(r["prevalence_percent"]), "lower": number(r["lower_95"]),
+               "upper": number(r["upper_95"])}
+              for r in rows if number(r["prevalence_percent"]) is not None
+              and r["setting"] in ("police_custody", "prison_custody", "court_appearance", "probation_supervision")]
+    s.charts.append(Chart(charts.intervals(values, category="category", colour="setting", title="% of people (95% CI)"),
+                          "Prevalence of needs in four justice settings, with 95% confidence intervals",
+                          "Dot and interval chart: for each need, the percentage of people in police custody, "
+                          "courts, prison and probation with that need. The figures are in the table below.",
+                          "table-needs"))
+    s.tables.append(_table("table-needs", "Prevalence of needs by setting (all people)", rows, [
+        ("setting", "Setting", "text"), ("need_code", "Need", "text"), ("people_with_need", "People with need", "count"),
+        ("people", "People", "count"), ("prevalence_percent", "%", "percent"), ("lower_95", "95% CI lower", "percent"),
+        ("upper_95", "95% CI upper", "percent"), ("benchmark_percent", "Benchmark %", "percent"),
+        ("compared_with_benchmark", "Compared with benchmark", "text")]))
+    return s
+
+
+def disproportionality_section(folder: Path) -> Section:
+    s = Section("disproportionality", "Disproportionality by ethnic group")
+    rows = [r for r in read_published(folder, "disproportionality") or []
+            if r["grouping"] == "ethnic_group_5" and r["reference"] == "White"]
+    s.intro.append("The relative rate index (RRI) compares the rate at which each ethnic group reaches a decision "
+                   "point with the rate for White people, using the previous stage (or the resident population) "
+                   "as the denominator. An RRI of 1 means no difference; above 1, over-representation. Intervals "
+                   "are 95% on the log scale; 'higher' or 'lower' means the interval excludes 1.")
+    s.notes.append("Minimum-volume rule: an RRI is not calculated where a group has fewer than 50 people at the "
+                   "base stage or fewer than 5 events; such rows say so in the significance column.")
+    if _all_suppressed(rows, "rri"):
+        s.empty = TOO_FEW
+        return s
+    order = list(DECISIONS)
+    rows.sort(key=lambda r: (order.index(r["decision_point"]) if r["decision_point"] in order else 99, r["group"]))
+    s.intro.extend(x for x in (rri_sentence(r) for r in rows if r["group"].startswith("Black")) if x)
+    values = [{"decision": r["decision_point"].replace("_", " "), "group": r["group"].split(",")[0],
+               "rri": number(r["rri"]), "lower": number(r["lower_95"]), "upper": number(r["upper_95"])}
+              for r in rows if number(r["rri"]) and number(r["lower_95"]) and number(r["upper_95"])]
+    s.charts.append(Chart(charts.forest(values), "RRI against White people at each decision point (log scale)",
+                          "Forest plot: one panel per decision point; each ethnic group's RRI as a dot with its 95% "
+                          "interval; a dashed line at 1 marks no difference. The figures are in the table below.",
+                          "table-disproportionality"))
+    s.tables.append(_table("table-disproportionality", "Relative rate index against White people, 5 ethnic groups", rows, [
+        ("decision_point", "Decision point", "text"), ("base_stage", "Base", "text"), ("group", "Group", "text"),
+        ("events", "Events", "count"), ("base", "Base count", "count"), ("rri", "RRI", "ratio"),
+        ("lower_95", "95% CI lower", "ratio"), ("upper_95", "95% CI upper", "ratio"),
+        ("significance", "Significance", "text")]))
+    return s
+
+
+def pathway_section(folder: Path) -> Section:
+    s = Section("pathway", "Pathway flows")
+    flows = read_published(folder, "pathway_flows")
+    exits = read_published(folder, "pathway_no_health_contact")
+    s.intro.append("Where people go next: for each setting, the people whose next record is in each other setting "
+                   "(or who leave the records). People with a mental health need who had no mental health "
+                   "service contact after their contact with each justice agency are shown below it.")
+    if flows is None:
+        s.empty = "Pathway flows were not measured for this report."
+        return s
+    values = [{"from": SETTINGS.get(r["from_setting"], r["from_setting"]), "to": r["to_setting"].replace("_", " "),
+               "people": number(r["people"])} for r in flows if number(r["people"])]
+    if not values:
+        s.empty = TOO_FEW
+        return s
+    s.charts.append(Chart(charts.stacked(values, row="from", part="to", value="people", title="People"),
+                          "Where people go next from each setting",
+                          "Stacked bar chart (a flow diagram): for each setting, the number of people moving to each "
+                          "next setting. The figures are in the table below.", "table-flows"))
+    s.tables.append(_table("table-flows", "People moving from one setting to the next", flows, [
+        ("from_setting", "From", "text"), ("to_setting", "To", "text"), ("people", "People", "count")]))
+    if exits:
+        s.tables.append(_table("table-exits", "People with a mental health need and no later mental health contact",
+                               [r for r in exits if r["breakdown"] == "all"], [
+            ("setting", "Setting", "text"), ("without_health_contact", "Without contact", "count"),
+            ("people_with_need", "People with a need", "count"), ("percent_without_health_contact", "%", "percent"),
+            ("lower_95", "95% CI lower", "percent"), ("upper_95", "95% CI upper", "percent")]))
+    return s
+
+
+def continuity_section(folder: Path) -> Section:
+    s = Section("continuity", "Continuity of care after prison")
+    rows = read_published(folder, "continuity_of_care")
+    s.intro.append("Of releases from prison of people with a mental health need, the share followed by a community "
+                   "mental health contact within 21 days and within 6 weeks, for everyone and by ethnic group.")
+    if rows is None:
+        s.empty = "Continuity of care was not measured for this report."
+        return s
+    if _all_suppressed(rows, "percent_with_contact"):
+        s.empty = TOO_FEW
+        return s
+    values = [{"category": r["group"].split(",")[0], "window": r["window"], "value": number(r["percent_with_contact"]),
+               "lower": number(r["lower_95"]), "upper": number(r["upper_95"])}
+              for r in rows if number(r["percent_with_contact"]) is not None]
+    s.charts.append(Chart(charts.intervals(values, category="category", colour="window", title="% of releases (95% CI)"),
+                          "Community mental health contact after release, with 95% confidence intervals",
+                          "Dot and interval chart: for everyone and each ethnic group, the percentage of releases "
+                          "followed by a community contact within 21 days and 6 weeks. Figures in the table below.",
+                          "table-continuity"))
+    s.tables.append(_table("table-continuity", "Continuity of care after release from prison", rows, [
+        ("window", "Window", "text"), ("group", "Group", "text"), ("with_contact", "With contact", "count"),
+        ("releases", "Releases", "count"), ("percent_with_contact", "%", "percent"),
+        ("lower_95", "95% CI lower", "percent"), ("upper_95", "95% CI upper", "percent")]))
+    return s
+
+
+def funnel_section(folder: Path) -> Section:
+    s = Section("funnel", "Liaison & diversion funnel")
+    rows = read_published(folder, "ld_funnel")
+    s.intro.append("Of the people liaison & diversion identified in each setting, how many were screened, assessed, "
+                   "referred on and engaged; the share already known to mental health services; repeat attendees.")
+    if not rows or _all_suppressed(rows, "people"):
+        s.empty = TOO_FEW
+        return s
+    values = [{"setting": r["ld_setting"].replace("_", " "), "step": r["step"], "people": number(r["people"])}
+              for r in rows if number(r["people"]) is not None and r["step"][0].isdigit()]
+    s.charts.append(Chart(charts.bars([{"category": f"{v['setting']}: {v['step']}", "people": v["people"]}
+                                       for v in values], category="category", value="people", title="People"),
+                          "People reaching each step of the L&D funnel",
+                          "Bar chart: people at each funnel step, by L&D setting. Figures in the table below.",
+                          "table-funnel"))
+    s.tables.append(_table("table-funnel", "Liaison & diversion funnel", rows, [
+        ("ld_setting", "Setting", "text"), ("step", "Step", "text"), ("people", "People", "count"),
+        ("identified", "Identified", "count"), ("percent_of_identified", "% of identified", "percent"),
+        ("lower_95", "95% CI lower", "percent"), ("upper_95", "95% CI upper", "percent")]))
+    return s
+
+
+def repeat_section(folder: Path) -> Section:
+    s = Section("repeat", "Repeat contact and reoffending")
+    rows = read_published(folder, "repeat_contact")
+    re_rows = read_published(folder, "reoffending_proxy")
+    s.intro.append("People by the number of justice contacts in 12 months, and the share of each group with each "
+                   "need; and a reoffending proxy (a new custody arrival or first hearing within 12 months of "
+                   "release or of a community order).")
+    if rows is None and re_rows is None:
+        s.empty = "Repeat contact was not measured for this report."
+        return s
+    shown = [r for r in rows or [] if r["need_code"] in ("any_need", "psychosis", "self_harm", "substance_misuse",
+                                                         "anxiety_or_depression")]
+    if _all_suppressed(shown, "people"):
+        s.empty = TOO_FEW
+        return s
+    values = [{"band": r["contacts_band"], "people": number(r["people"])} for r in shown if r["need_code"] == "any_need"
+              and number(r["people"]) is not None]
+    s.charts.append(Chart(charts.bars([{"category": v["band"], "people": v["people"]} for v in values],
+                                      category="category", value="people", title="People"),
+                          "People by number of justice contacts in 12 months",
+                          "Bar chart: people with 1, 2, 3-4 and 5 or more contacts. Figures in the table below.",
+                          "table-repeat"))
+    s.tables.append(_table("table-repeat", "Repeat contact: needs by number of contacts in 12 months", shown, [
+        ("need_code", "Need", "text"), ("contacts_band", "Contacts", "text"), ("people_with_need", "With need", "count"),
+        ("people", "People", "count"), ("percent_with_need", "%", "percent"), ("lower_95", "95% CI lower", "percent"),
+        ("upper_95", "95% CI upper", "percent")]))
+    if re_rows:
+        s.tables.append(_table("table-reoffending", "Reoffending proxy", [r for r in re_rows if r["breakdown"] == "all"], [
+            ("cohort", "Cohort", "text"), ("new_contact", "New contact", "count"), ("cohort_size", "Cohort", "count"),
+            ("percent_with_new_contact", "%", "percent"), ("lower_95", "95% CI lower", "percent"),
+            ("upper_95", "95% CI upper", "percent")]))
+    return s
+
+
+def quality_section(folder: Path, metadata: dict, link_run: dict | None, not_measured: list[str]) -> Section:
+    s = Section("quality", "Data quality")
+    rows = read_published(folder, "coverage") or []
+    s.intro.append("How completely each agency records what the figures depend on, how well records were linked "
+                   "into people, and what could not be measured.")
+    s.tables.append(_table("table-coverage", "Recording completeness by agency (records)", rows, [
+        ("setting", "Agency", "text"), ("records", "Records", "count"),
+        ("ethnicity_recorded_percent", "Ethnicity recorded %", "percent"),
+        ("gp_registered_percent", "GP registered %", "percent"),
+        ("nhs_number_recorded_percent", "NHS number %", "percent"), ("linked_percent", "Linked %", "percent")]))
+    if link_run:
+        s.notes.append(f"Linkage: {link_run['records']:,} records linked into {link_run['people']:,} people at match "
+                       f"probability {link_run['threshold']} ({link_run['engine']}, run {link_run['run_id']}); "
+                       f"{link_run['comparisons_scored']:,} record pairs scored. Linkage quality against a ground "
+                       "truth is measured with `triangulate link --evaluate`; see docs/linkage.md.")
+    else:
+        s.notes.append("The store holds no record of a link run.")
+    for item in not_measured:
+        s.notes.append(f"Not measured: {item}")
+    return s
+
+
+def methods_section(metadata: dict) -> Section:
+    s = Section("methods", "Methods and definitions")
+    rule = metadata["disclosure_rule"]
+    s.intro.append(f"Disclosure control: {rule['description']} (rule '{rule['name']}'; source: {rule['source']}). "
+                   "Rates and intervals are withheld where their count is suppressed. Suppressed figures show as *.")
+    s.intro.append("Records are linked into people with Splink (Fellegi-Sunter) before anything is counted; people "
+                   "are counted once per setting. Confidence intervals follow the OHID/PHE methods "
+                   "(docs/statistics.md).")
+    rows = [{"title": m["title"], "definition": m["definition"], "numerator": m["numerator"],
+             "denominator": m["denominator"], "method": m["method"], "caveats": m["caveats"]}
+            for m in metadata["measures"]]
+    s.tables.append(_table("table-methods", "Measures used in this report", rows, [
+        ("title", "Measure", "raw"), ("definition", "Definition", "raw"), ("numerator", "Numerator", "raw"),
+        ("denominator", "Denominator", "raw"), ("method", "Method", "raw"), ("caveats", "Caveats", "raw")]))
+    return s
+
+
+def _latest_link_run(store: Path) -> dict | None:
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        rows = con.sql("SELECT run_id, engine, threshold, records, comparisons_scored, people FROM meta.link_runs "
+                       "ORDER BY finished_at DESC LIMIT 1").to_arrow_table().to_pylist()
+        return rows[0] if rows else None
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+
+
+def write_report(store: str | Path, out: str | Path, *, area: str | list[str] | None = None,
+                 period: str | None = None, title: str | None = None, rule: DisclosureRule = NHS_ENGLAND,
+                 engine: str = "duckdb", progress: Progress | None = None) -> ReportResult:
+    """Write the health needs assessment as HTML or PDF (by ``out``'s suffix)."""
+    from triangulate.measures import write_measures
+    from triangulate.measures.registry import measures
+
+    started = time.perf_counter()
+    out = Path(out)
+    kind = check_output(out)
+    progress = progress or (lambda d, c, t: None)
+    areas = [area] if isinstance(area, str) else (list(area) if area else None)
+    with tempfile.TemporaryDirectory(prefix="triangulate-report-") as tmp:
+        folder = Path(tmp)
+        progress(f"Report: {STEPS[0]}", 0, len(STEPS))
+        written = write_measures(store, folder, area=areas, period=period, engine=engine, rule=rule)
+        metadata = json.loads(written.metadata_file.read_text(encoding="utf-8"))
+        progress(f"Report: {STEPS[1]}", 1, len(STEPS))
+        findings = derive(folder)
+        registered = {m.name for m in measures()}
+        not_measured = [f"{name.replace('_', ' ')} (no such measure in this version)" for name in (
+            "pathway_flows", "continuity_of_care", "repeat_contact") if name not in registered]
+        not_measured.append("GP registration of people after release (no primary care extract in the data standard)")
+        progress(f"Report: {STEPS[2]}", 2, len(STEPS))
+        sections = [population_section(folder, Path(store), areas), needs_section(folder),
+                    disproportionality_section(folder), pathway_section(folder), continuity_section(folder),
+                    funnel_section(folder), repeat_section(folder),
+                    quality_section(folder, metadata, _latest_link_run(Path(store)), not_measured),
+                    methods_section(metadata)]
+    progress(f"Report: {STEPS[3]}", 3, len(STEPS))
+    html = render_html(title or "Health needs assessment: people in contact with the criminal justice system",
+                       areas, metadata, findings, sections, kind)
+    pages = None
+    if kind == "pdf":
+        from weasyprint import HTML
+
+        document = HTML(string=html, base_url=str(out.parent)).render()
+        pages = len(document.pages)
+        document.write_pdf(out)
+    else:
+        out.write_text(html, encoding="utf-8")
+    progress("Report: done", len(STEPS), len(STEPS))
+    return ReportResult(path=out, kind=kind, seconds=time.perf_counter() - started,
+                        sections=[s.title for s in sections], recommendations=len(findings.recommendations),
+                        not_measured=not_measured, pages=pages)
+
+
+def render_html(title: str, areas: list[str] | None, metadata: dict, findings: Findings, sections: list[Section],
+                kind: str) -> str:
+    from importlib import resources
+
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("triangulate.report", "templates"),
+                             autoescape=jinja2.select_autoescape(["html", "j2"]))
+    css = resources.files("triangulate.report").joinpath("static/report.css").read_text("utf-8")
+    coverage = metadata.get("coverage", {}).get("tables", {})
+    firsts = [v["first_event"] for v in coverage.values() if v.get("first_event")]
+    lasts = [v["last_event"] for v in coverage.values() if v.get("last_event")]
+    period = metadata.get("filters", {}).get("period")
+    return env.get_template("report.html.j2").render(
+        title=title, css=css, kind=kind, areas=areas or metadata.get("coverage", {}).get("areas", []),
+        period=period or (f"{min(firsts)} to {max(lasts)}" if firsts else "all dates"),
+        created=dt.date.today().isoformat(), rule=metadata["disclosure_rule"], findings=findings,
+        sections=sections, unsuppressed=metadata.get("unsuppressed"))

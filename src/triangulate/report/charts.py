@@ -1,0 +1,97 @@
+"""Charts for the report: Vega-Lite specifications rendered to SVG by vl-convert (no browser).
+
+Every chart is drawn from the same published rows as the table beside it; suppressed values
+("*") are left out of the chart and shown as suppressed in the table. Colours are from a
+colour-blind-safe palette and the fonts are the system's (no web fonts are fetched).
+"""
+
+from __future__ import annotations
+
+import vl_convert as vlc
+
+FONT = "DejaVu Sans, Arial, sans-serif"
+PALETTE = ["#005eb8", "#ed8b00", "#009639", "#7c2855", "#425563", "#00a499", "#ae2573", "#768692"]
+
+
+def svg(spec: dict) -> str:
+    spec = {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "config": {"font": FONT, "axis": {"labelFontSize": 11, "titleFontSize": 12},
+                   "legend": {"labelFontSize": 11, "titleFontSize": 12, "labelLimit": 320},
+                   "range": {"category": PALETTE}, "view": {"stroke": None}},
+        **spec,
+    }
+    text = vlc.vegalite_to_svg(spec)
+    # The SVG is inlined in the page: its role and label come from the figure around it.
+    return text.replace("<svg ", '<svg role="img" aria-hidden="true" focusable="false" ', 1)
+
+
+def forest(values: list[dict], *, width: int = 200) -> str:
+    """RRI with 95% intervals on a log axis, one panel per decision point; a dashed line at 1."""
+    if not values:
+        return ""
+    layer = {
+        "layer": [
+            {"mark": {"type": "rule", "strokeDash": [4, 3], "color": "#768692"},
+             "encoding": {"x": {"datum": 1}}},
+            {"mark": {"type": "rule", "strokeWidth": 2},
+             "encoding": {"x": {"field": "lower", "type": "quantitative"}, "x2": {"field": "upper"},
+                          "y": {"field": "group", "type": "nominal", "title": None},
+                          "color": {"field": "group", "type": "nominal", "legend": None}}},
+            {"mark": {"type": "point", "filled": True, "size": 60},
+             "encoding": {"x": {"field": "rri", "type": "quantitative", "scale": {"type": "log"},
+                                "title": "RRI (log scale)"},
+                          "y": {"field": "group", "type": "nominal", "title": None},
+                          "color": {"field": "group", "type": "nominal", "legend": None}}},
+        ],
+        "width": width, "height": {"step": 18},
+    }
+    return svg({"data": {"values": values}, "facet": {"field": "decision", "type": "nominal", "title": None,
+                                                      "sort": None},
+                "columns": 3, "spec": layer, "resolve": {"scale": {"y": "independent"}}})
+
+
+def intervals(values: list[dict], *, category: str, colour: str | None = None, title: str,
+              width: int = 420) -> str:
+    """Percentages with 95% intervals as points and bars, one row per category."""
+    if not values:
+        return ""
+    encoding_colour = {"color": {"field": colour, "type": "nominal", "title": None}} if colour else {}
+    y = {"field": category, "type": "nominal", "title": None, "sort": None}
+    offset = {"yOffset": {"field": colour, "type": "nominal"}} if colour else {}
+    return svg({
+        "data": {"values": values}, "width": width, "height": {"step": 14 if colour else 20},
+        "layer": [
+            {"mark": {"type": "rule", "strokeWidth": 2},
+             "encoding": {"x": {"field": "lower", "type": "quantitative"}, "x2": {"field": "upper"},
+                          "y": y, **offset, **encoding_colour}},
+            {"mark": {"type": "point", "filled": True, "size": 50},
+             "encoding": {"x": {"field": "value", "type": "quantitative", "title": title,
+                                "scale": {"domain": [0, 100]}},
+                          "y": y, **offset, **encoding_colour}},
+        ],
+    })
+
+
+def stacked(values: list[dict], *, row: str, part: str, value: str, title: str, width: int = 420) -> str:
+    """Horizontal stacked bars: for each row, how its total splits into parts (flows, funnels)."""
+    if not values:
+        return ""
+    return svg({
+        "data": {"values": values}, "width": width, "height": {"step": 22},
+        "mark": {"type": "bar"},
+        "encoding": {"y": {"field": row, "type": "nominal", "title": None, "sort": None},
+                     "x": {"field": value, "type": "quantitative", "title": title},
+                     "color": {"field": part, "type": "nominal", "title": None}},
+    })
+
+
+def bars(values: list[dict], *, category: str, value: str, title: str, width: int = 420) -> str:
+    if not values:
+        return ""
+    return svg({
+        "data": {"values": values}, "width": width, "height": {"step": 20},
+        "mark": {"type": "bar", "color": PALETTE[0]},
+        "encoding": {"y": {"field": category, "type": "nominal", "title": None, "sort": None},
+                     "x": {"field": value, "type": "quantitative", "title": title}},
+    })
