@@ -1,0 +1,186 @@
+"""The health needs assessment: its figures are the published measures, its PDF renders, and small
+areas show suppression rather than small counts."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from triangulate.cli import app
+from triangulate.measures import write_measures
+from triangulate.report import ReportError, write_report
+from triangulate.stats import per_100_reference
+
+
+class Tables(HTMLParser):
+    """Every table of a page by id: a list of rows, each a list of cell texts."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self.text: list[str] = []
+        self._table = None
+        self._cell = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table":
+            self._table = attrs.get("id")
+            self.tables[self._table] = []
+        elif tag == "tr" and self._table:
+            self.tables[self._table].append([])
+        elif tag in ("td", "th") and self._table:
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self._table = None
+        elif tag in ("td", "th") and self._cell is not None:
+            self.tables[self._table][-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def parse(path: Path) -> Tables:
+    p = Tables()
+    p.feed(path.read_text(encoding="utf-8"))
+    return p
+
+
+def published(folder: Path, name: str) -> list[dict[str, str]]:
+    with (folder / f"{name}.csv").open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def html(store, tmp_path_factory):
+    out = tmp_path_factory.mktemp("html") / "report.html"
+    steps = []
+    result = write_report(store, out, progress=lambda d, c, t: steps.append(d))
+    measures_dir = tmp_path_factory.mktemp("measures")
+    write_measures(store, measures_dir)
+    return result, parse(out), measures_dir, steps
+
+
+def _pct(text: str) -> str:
+    return "*" if text == "*" else f"{float(text):.1f}"
+
+
+def test_need_figures_in_the_report_are_the_published_measures(html):
+    result, page, measures_dir, _ = html
+    rows = page.tables["table-needs"][1:]
+    expected = {(r["setting"].replace("_", " "), r["need_code"].replace("_", " ")): r
+                for r in published(measures_dir, "need_prevalence") if r["breakdown"] == "all"}
+    assert len(rows) >= 50
+    for setting, need, with_need, people, pct, lower, upper, *_ in rows:
+        r = expected[(setting, need)]
+        assert with_need.replace(",", "") == r["people_with_need"] and people.replace(",", "") == r["people"]
+        assert (pct, lower, upper) == (_pct(r["prevalence_percent"]), _pct(r["lower_95"]), _pct(r["upper_95"]))
+
+
+def test_disproportionality_in_figures_and_in_words(html):
+    _, page, measures_dir, _ = html
+    rows = page.tables["table-disproportionality"][1:]
+    expected = [r for r in published(measures_dir, "disproportionality")
+                if r["grouping"] == "ethnic_group_5" and r["reference"] == "White"]
+    assert len(rows) == len(expected)
+    got = {(d, g): rri for d, _, g, _, _, rri, *_ in rows}
+    for r in expected:
+        value = "*" if not r["rri"] or r["rri"] == "*" else f"{float(r['rri']):.2f}"
+        assert got[(r["decision_point"].replace("_", " "), r["group"])] in (value, "")
+    custody = next(r for r in expected if r["decision_point"] == "police_custody" and r["group"].startswith("Black"))
+    words = " ".join(" ".join(page.text).split())
+    assert (f"For every 100 White people brought into police custody (per head of the resident population), "
+            f"{per_100_reference(float(custody['rri'])):.0f} Black people were") in words
+    assert "Minimum-volume rule" in words
+
+
+def test_every_section_is_there_with_charts_beside_tables_and_recommendations_tied_to_evidence(html):
+    result, page, _, steps = html
+    words = " ".join(" ".join(page.text).split())
+    for heading in ("Executive summary", "Easy read summary", "Population profile", "Needs by setting",
+                    "Disproportionality by ethnic group", "Pathway flows", "Continuity of care after prison",
+                    "Liaison & diversion funnel", "Repeat contact and reoffending", "Data quality",
+                    "Methods and definitions", "Recommendations"):
+        assert heading in words
+    assert result.recommendations >= 1 and "Evidence:" in words
+    for table in ("table-flows", "table-continuity", "table-funnel", "table-repeat", "table-coverage",
+                  "table-methods", "table-population-ethnic_group_5"):
+        assert len(page.tables[table]) > 2, table
+    text = result.path.read_text(encoding="utf-8")
+    assert text.count("<svg") >= 5 and text.count('href="#table-') >= 5
+    assert "<script" not in text and "@import" not in text and "url(http" not in text
+    assert steps[0] == "Report: measures" and steps[-1] == "Report: done"
+
+
+def test_the_pdf_has_a_contents_page_page_numbers_and_pages_that_are_not_blank(store, tmp_path):
+    out = tmp_path / "report.pdf"
+    result = write_report(store, out)
+    assert result.kind == "pdf" and result.pages >= 10 and out.read_bytes()[:5] == b"%PDF-"
+    contents = subprocess.run(["pdftotext", "-f", "2", "-l", "2", str(out), "-"], capture_output=True,
+                              text=True, check=True).stdout
+    assert "Contents" in contents and any(line.rstrip().endswith(" 3") for line in contents.splitlines())
+    footer = subprocess.run(["pdftotext", "-f", "3", "-l", "3", str(out), "-"], capture_output=True,
+                            text=True, check=True).stdout
+    assert f"Page 3 of {result.pages}" in footer
+    subprocess.run(["pdftoppm", "-r", "20", "-gray", "-f", "1", "-l", str(result.pages), str(out),
+                    str(tmp_path / "page")], check=True)
+    pages = sorted(tmp_path.glob("page-*.pgm"))
+    assert len(pages) == result.pages
+    for page in pages:
+        data = page.read_bytes()
+        pixels = data[data.index(b"255\n") + 4:]
+        inked = sum(1 for b in pixels if b < 240)
+        assert inked > 0.005 * len(pixels), f"{page.name} is blank"
+
+
+def test_a_small_area_shows_suppression_not_small_counts(store, tmp_path):
+    con = duckdb.connect(str(store), read_only=True)
+    area = con.sql("SELECT area_code, count(*) n FROM content.prison_custody GROUP BY 1 ORDER BY n LIMIT 1").fetchall()[0][0]
+    con.close()
+    out = tmp_path / "small.html"
+    write_report(store, out, area=area)
+    page = parse(out)
+    counted = 0
+    for table_id, rows in page.tables.items():
+        header = rows[0]
+        for row in rows[1:]:
+            for name, cell in zip(header, row):
+                if name in ("People", "People with need", "Events", "With contact", "Releases", "Without contact"):
+                    value = cell.replace(",", "")
+                    assert value == "*" or value == "" or int(value) == 0 or int(value) >= 8, (table_id, name)
+                    counted += 1
+    assert counted > 20
+    text = out.read_text(encoding="utf-8")
+    assert ">*<" in text and "too few people" in text.lower()
+
+
+def test_an_unwritable_output_is_refused_before_any_work(store, tmp_path):
+    with pytest.raises(ReportError, match="does not exist"):
+        write_report(store, tmp_path / "missing" / "report.pdf")
+    with pytest.raises(ReportError, match=r"\.html or \.pdf"):
+        write_report(store, tmp_path / "report.docx")
+    run = CliRunner().invoke(app, ["report", "--store", str(store), "--out", str(tmp_path / "nope" / "r.html")])
+    assert run.exit_code == 2 and "does not exist" in run.output
+
+
+def test_the_command_writes_the_report_and_refuses_an_empty_period(store, tmp_path):
+    out = tmp_path / "r.html"
+    run = CliRunner().invoke(app, ["report", "--store", str(store), "--out", str(out), "--title", "Test area HNA"])
+    assert run.exit_code == 0, run.output
+    assert "Test area HNA" in out.read_text(encoding="utf-8")
+    assert "Wrote the health needs assessment (HTML" in " ".join(run.output.split())
+    run = CliRunner().invoke(app, ["report", "--store", str(store), "--out", str(tmp_path / "e.html"),
+                                   "--period", "2030-01-01:2030-12-31"])
+    assert run.exit_code == 2 and "No report written" in run.output
+    assert not (tmp_path / "e.html").exists()
