@@ -1,0 +1,79 @@
+"""The figures behind the pages: every measure run once per set of filters and kept while the
+server runs, disclosure-controlled (or, for analysts who ask, unsuppressed)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+#: Filters the pages offer and how each maps onto the measures' filters.
+DEMOGRAPHIC_FILTERS = {"sex": "sex", "age_band": "age_band", "ethnic_group_5": "ethnic_group_5"}
+
+
+@dataclass(frozen=True)
+class Filters:
+    area: str = ""
+    period: str = ""
+    sex: str = ""
+    age_band: str = ""
+    ethnic_group_5: str = ""
+
+    @classmethod
+    def from_query(cls, query) -> "Filters":
+        return cls(**{k: query.get(k, "").strip() for k in ("area", "period", "sex", "age_band", "ethnic_group_5")})
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: v for k, v in self.__dict__.items() if v}
+
+    def demographics(self) -> dict[str, str]:
+        return {column: getattr(self, name) for name, column in DEMOGRAPHIC_FILTERS.items() if getattr(self, name)}
+
+
+@dataclass
+class Published:
+    tables: dict[str, list[dict[str, str]]]
+    metadata: dict
+
+
+_cache: dict[tuple, Published] = {}
+_lock = threading.Lock()
+_folder = tempfile.TemporaryDirectory(prefix="triangulate-web-")
+
+
+def published(filters: Filters, *, unsuppressed: bool = False) -> Published:
+    """Every measure's table for these filters; ``MeasuresError`` for filters that cannot be answered."""
+    from triangulate.measures import write_measures
+
+    key = (filters, unsuppressed)
+    with _lock:
+        if key not in _cache:
+            out = Path(_folder.name) / f"run-{len(_cache)}"
+            report = write_measures(settings.STORE, out, area=filters.area or None, period=filters.period or None,
+                                    demographics=filters.demographics() or None, unsuppressed=unsuppressed)
+            tables = {}
+            for name, path in report.files.items():
+                with Path(path).open(encoding="utf-8", newline="") as fh:
+                    tables[name] = list(csv.DictReader(fh))
+            _cache[key] = Published(tables, json.loads(report.metadata_file.read_text(encoding="utf-8")))
+        return _cache[key]
+
+
+def areas() -> list[str]:
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(settings.STORE), read_only=True)
+    except duckdb.Error:
+        return []
+    try:
+        return [r[0] for r in con.sql("SELECT DISTINCT area_code FROM content.population ORDER BY 1").fetchall()]
+    except duckdb.Error:
+        return []
+    finally:
+        con.close()

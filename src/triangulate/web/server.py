@@ -1,0 +1,67 @@
+"""Starting the dashboard: configure Django from a store, migrate, create users, serve (waitress)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def configure(store: str | Path, *, app_db: str | Path | None = None, insecure_cookies: bool = False) -> None:
+    """Point Django at ``store`` and set it up (idempotent within a process)."""
+    os.environ["TRIANGULATE_STORE"] = str(Path(store).resolve())
+    if app_db is not None:
+        os.environ["TRIANGULATE_WEB_DB"] = str(Path(app_db).resolve())
+    if insecure_cookies:
+        os.environ["TRIANGULATE_INSECURE_COOKIES"] = "1"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "triangulate.web.settings")
+    import django
+
+    django.setup()
+
+
+def migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def create_user(name: str, role: str, password: str, *, by: str = "command line") -> None:
+    """Create the user (or give an existing one the role); audited."""
+    from django.contrib.auth.models import Group, User
+    from django.contrib.auth.password_validation import validate_password
+
+    from .models import AuditEvent, record
+    from .roles import ROLES
+
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+    user = User.objects.filter(username=name).first()
+    created = user is None
+    if created:
+        user = User(username=name)
+    validate_password(password, user)
+    user.set_password(password)
+    user.save()
+    group, _ = Group.objects.get_or_create(name=role)
+    user.groups.add(group)
+    record(by, AuditEvent.USER_CHANGE, "", user=name, role=role, created=created)
+
+
+def demo_users() -> dict[str, str]:
+    """One user per role with a fresh random password each run (synthetic data only)."""
+    from .roles import ROLES
+
+    users = {}
+    for role in ROLES:
+        password = secrets.token_urlsafe(12)
+        create_user(f"demo-{role}", role, password, by="demo")
+        users[f"demo-{role}"] = password
+    return users
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+    from django.core.wsgi import get_wsgi_application
+    from waitress import serve as waitress_serve
+
+    waitress_serve(get_wsgi_application(), host=host, port=port, threads=8, ident="triangulate")

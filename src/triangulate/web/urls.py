@@ -1,0 +1,17 @@
+from django.urls import path, re_path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.login_view, name="login"),
+    path("logout/", views.logout_view, name="logout"),
+    path("link-quality/", views.link_quality, name="link-quality"),
+    path("screening/", views.screening, name="screening"),
+    re_path(r"^screening/result/(?P<token>[A-Za-z0-9_-]+)\.csv$", views.screening_download, name="screening-result"),
+    path("admin/audit/", views.audit_log, name="audit"),
+    path("admin/audit.csv", views.audit_export, name="audit-export"),
+    path("admin/users/", views.users, name="users"),
+    re_path(r"^export/(?P<name>[a-z_]+)\.(?P<fmt>csv|xlsx)$", views.export, name="export"),
+    path("<slug:slug>/", views.page, name="page"),
+]

@@ -1,0 +1,273 @@
+"""The dashboard's pages. Every page, export and API checks its role (``roles.requires``) and is
+written to the audit log with its filters; tables are plain HTML, usable without JavaScript."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import tempfile
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth.models import User
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from . import data
+from .export import csv_response, xlsx_response
+from .models import AuditEvent, record
+from .roles import ROLES, can, requires, roles_of
+
+#: Pages of figures: slug -> (title, the measures shown, what the page answers).
+PAGES = {
+    "needs": ("Needs", ("need_prevalence",), "How common each need is among the people seen in each setting, "
+              "with 95% confidence intervals against general-population benchmarks."),
+    "disproportionality": ("Disproportionality", ("disproportionality",), "The relative rate index of each ethnic "
+                           "group against White people at each decision point, with the minimum-volume rule."),
+    "pathway": ("Pathway", ("pathway_flows", "pathway_no_health_contact"), "Where people go next from each "
+                "setting, and people with a need who had no later mental health contact."),
+    "continuity": ("Continuity of care", ("continuity_of_care",), "Community mental health contact within 21 days "
+                   "and 6 weeks of release from prison, for people with a mental health need."),
+    "funnel": ("L&D funnel", ("ld_funnel",), "Of the people liaison & diversion identified: screened, assessed, "
+               "referred, engaged; known to services; repeat attendees."),
+    "repeat": ("Repeat contact", ("repeat_contact", "reoffending_proxy"), "People by number of justice contacts in "
+               "12 months and their needs; the reoffending proxy."),
+    "quality": ("Data quality", ("coverage",), "Recording completeness by agency: ethnicity, GP registration, NHS "
+                "number, linkage."),
+}
+ROWS_SHOWN = 400
+RETENTION_MINUTES = int(os.environ.get("TRIANGULATE_SCREENING_RETENTION_MINUTES", "60"))
+
+
+def _context(request, **extra):
+    return {"pages": PAGES, "roles": sorted(roles_of(request.user)), "can_aggregates": can(request.user, "aggregates"),
+            "can_analyst": can(request.user, "unsuppressed"), "can_screening": can(request.user, "screening"),
+            "can_admin": can(request.user, "admin"), **extra}
+
+
+def _ip(request) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+@require_http_methods(["GET", "POST"])
+def login_view(request):
+    error = None
+    if request.method == "POST":
+        name = request.POST.get("username", "")[:150]
+        since = timezone.now() - dt.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
+        failures = AuditEvent.objects.filter(user_name=name, event=AuditEvent.LOGIN_FAILED, at__gte=since).count()
+        if failures >= settings.LOGIN_FAILURE_LIMIT:
+            record(name, AuditEvent.LOGIN_LOCKED, request.path, ip=_ip(request))
+            error = (f"Too many failed attempts: this account is locked for {settings.LOGIN_LOCKOUT_MINUTES} "
+                     "minutes. Ask an administrator if you need access sooner.")
+        else:
+            user = authenticate(request, username=name, password=request.POST.get("password", ""))
+            if user is None:
+                record(name, AuditEvent.LOGIN_FAILED, request.path, ip=_ip(request))
+                error = "The user name or password is not right."
+            else:
+                login(request, user)
+                record(name, AuditEvent.LOGIN, request.path, ip=_ip(request))
+                target = request.GET.get("next", "/")
+                return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+    return render(request, "web/login.html", {"error": error}, status=200 if error is None else 401)
+
+
+@require_POST
+def logout_view(request):
+    if request.user.is_authenticated:
+        record(request.user.get_username(), AuditEvent.LOGOUT, request.path)
+    logout(request)
+    return redirect("/login/")
+
+
+def home(request):
+    if not request.user.is_authenticated:
+        return redirect("/login/")
+    if can(request.user, "aggregates"):
+        return overview(request)
+    if can(request.user, "screening"):
+        return redirect("/screening/")
+    if can(request.user, "admin"):
+        return redirect("/admin/audit/")
+    return render(request, "web/no_role.html", _context(request), status=403)
+
+
+def _figures(request):
+    filters = data.Filters.from_query(request.GET)
+    unsuppressed = request.GET.get("unsuppressed") == "1"
+    if unsuppressed and not can(request.user, "unsuppressed"):
+        record(request.user.get_username(), AuditEvent.REFUSED, request.path, capability="unsuppressed")
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied("unsuppressed figures are for analysts")
+    from triangulate.measures import MeasuresError
+
+    try:
+        return filters, unsuppressed, data.published(filters, unsuppressed=unsuppressed), None
+    except MeasuresError as problem:
+        return filters, unsuppressed, None, str(problem)
+
+
+@requires("aggregates")
+def overview(request):
+    filters, unsuppressed, figures, error = _figures(request)
+    record(request.user.get_username(), AuditEvent.PAGE, request.path, filters=filters.as_dict(),
+           unsuppressed=unsuppressed)
+    headline = []
+    if figures:
+        for r in figures.tables.get("disproportionality", []):
+            if (r["grouping"] == "ethnic_group_5" and r["reference"] == "White" and r["group"].startswith("Black")
+                    and r["decision_point"] in ("police_custody", "s136", "remand", "prison_reception")):
+                headline.append({"what": f"RRI, Black vs White: {r['decision_point'].replace('_', ' ')}",
+                                 "value": r["rri"] or "*", "ci": f"{r['lower_95'] or '*'} to {r['upper_95'] or '*'}"})
+        for r in figures.tables.get("continuity_of_care", []):
+            if r["breakdown"] == "all":
+                headline.append({"what": f"Continuity of care after prison within {r['window']} (%)",
+                                 "value": r["percent_with_contact"] or "*",
+                                 "ci": f"{r['lower_95'] or '*'} to {r['upper_95'] or '*'}"})
+    return render(request, "web/overview.html", _context(
+        request, title="Overview", filters=filters, unsuppressed=unsuppressed, headline=headline, error=error,
+        areas=data.areas(), query=request.GET.urlencode()))
+
+
+@requires("aggregates")
+def page(request, slug: str):
+    if slug not in PAGES:
+        raise Http404("no such page")
+    title, names, about = PAGES[slug]
+    filters, unsuppressed, figures, error = _figures(request)
+    record(request.user.get_username(), AuditEvent.PAGE, request.path, filters=filters.as_dict(),
+           unsuppressed=unsuppressed)
+    tables = []
+    if figures:
+        for name in names:
+            rows = figures.tables.get(name)
+            if rows is None:
+                continue
+            tables.append({"name": name, "columns": list(rows[0]) if rows else [], "rows": rows[:ROWS_SHOWN],
+                           "total": len(rows)})
+    return render(request, "web/page.html", _context(
+        request, title=title, about=about, slug=slug, filters=filters, unsuppressed=unsuppressed, tables=tables,
+        error=error, areas=data.areas(), query=request.GET.urlencode()))
+
+
+@requires("aggregates")
+def export(request, name: str, fmt: str):
+    filters, unsuppressed, figures, error = _figures(request)
+    if figures is None:
+        return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
+    rows = figures.tables.get(name)
+    if rows is None:
+        raise Http404("no such table")
+    record(request.user.get_username(), AuditEvent.EXPORT, request.path, table=name, format=fmt,
+           filters=filters.as_dict(), unsuppressed=unsuppressed)
+    return (xlsx_response if fmt == "xlsx" else csv_response)(name, rows)
+
+
+@requires("link_quality")
+def link_quality(request):
+    import duckdb
+
+    record(request.user.get_username(), AuditEvent.PAGE, request.path)
+    rows = []
+    try:
+        con = duckdb.connect(str(settings.STORE), read_only=True)
+        try:
+            rows = con.sql("SELECT run_id, engine, threshold, records, comparisons_scored, pairs_at_threshold, "
+                           "people, keys_kept, keys_new, keys_merged, finished_at FROM meta.link_runs "
+                           "ORDER BY finished_at DESC").to_arrow_table().to_pylist()
+        finally:
+            con.close()
+    except duckdb.Error:
+        rows = []
+    columns = list(rows[0]) if rows else []
+    return render(request, "web/link_quality.html", _context(request, title="Link quality", rows=rows,
+                                                            columns=columns))
+
+
+# --- screening -----------------------------------------------------------------------------------
+
+_screening_dir = Path(tempfile.mkdtemp(prefix="triangulate-screening-"))
+
+
+def purge_screening(now: float | None = None) -> int:
+    """Delete screening results older than the retention; returns how many were deleted."""
+    now = now or time.time()
+    gone = 0
+    for path in _screening_dir.glob("*.csv"):
+        if now - path.stat().st_mtime > RETENTION_MINUTES * 60:
+            path.unlink(missing_ok=True)
+            gone += 1
+    return gone
+
+
+@requires("screening")
+@require_http_methods(["GET", "POST"])
+def screening(request):
+    from triangulate.link.run import LinkError
+    from triangulate.link.screen import NOTICE, screen
+    from triangulate.link.screen_list import ScreenListError, read_list
+
+    purge_screening()
+    problems, result, token = [], None, None
+    if request.method == "POST":
+        upload = request.FILES.get("list")
+        if upload is None:
+            problems = ["Choose a list file (CSV) to upload."]
+        else:
+            record(request.user.get_username(), AuditEvent.UPLOAD, request.path, file_size=upload.size)
+            try:
+                # The upload is read in memory and never written to disk.
+                people = read_list(Path(upload.name), name=upload.name, data=upload.read())
+                result = screen(settings.STORE, people)
+                token = secrets.token_urlsafe(16)
+                result.write_csv(_screening_dir / f"{token}.csv")
+            except ScreenListError as problem:
+                problems = [str(p) for p in problem.problems]
+            except LinkError as problem:
+                problems = [str(problem)]
+    return render(request, "web/screening.html", _context(
+        request, title="Screening", problems=problems, result=result, token=token, notice=NOTICE,
+        retention=RETENTION_MINUTES), status=400 if problems else 200)
+
+
+@requires("screening")
+def screening_download(request, token: str):
+    path = _screening_dir / f"{token}.csv"
+    if not token.replace("-", "").replace("_", "").isalnum() or not path.exists():
+        raise Http404("no such result (results are kept for a limited time)")
+    record(request.user.get_username(), AuditEvent.EXPORT, request.path, table="screening result")
+    response = HttpResponse(path.read_bytes(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="screening-result.csv"'
+    return response
+
+
+# --- administration -------------------------------------------------------------------------------
+
+@requires("admin")
+def audit_log(request):
+    record(request.user.get_username(), AuditEvent.PAGE, request.path)
+    events = AuditEvent.objects.all()[:500]
+    return render(request, "web/audit.html", _context(request, title="Audit log", events=events))
+
+
+@requires("admin")
+def audit_export(request):
+    record(request.user.get_username(), AuditEvent.EXPORT, request.path, table="audit log")
+    rows = [{"at": e.at.isoformat(), "user": e.user_name, "event": e.event, "path": e.path,
+             "detail": str(e.detail)} for e in AuditEvent.objects.all()]
+    return csv_response("audit-log", rows)
+
+
+@requires("admin")
+def users(request):
+    record(request.user.get_username(), AuditEvent.PAGE, request.path)
+    people = [{"name": u.get_username(), "roles": ", ".join(sorted(roles_of(u))), "active": u.is_active,
+               "last_login": u.last_login} for u in User.objects.order_by("username")]
+    return render(request, "web/users.html", _context(request, title="Users", people=people, all_roles=ROLES))

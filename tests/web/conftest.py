@@ -1,0 +1,48 @@
+"""The dashboard over a small real store (synthetic, ingested, linked with Splink), in this process.
+
+Django is configured once per test process, on a store and an app database made for the session.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from triangulate.ingest import ingest
+from triangulate.link import link
+from triangulate.synth import write_synthetic_extracts
+
+KEY = b"web-test-key-".ljust(64, b"w")
+PASSWORD = "correct horse battery staple 42"
+ROLES = ("viewer", "analyst", "screener", "admin")
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("web")
+    population = write_synthetic_extracts(folder / "synth", people=800, seed=21)
+    store = folder / "store.duckdb"
+    ingest([population.out_dir / "extracts", population.files["population"]], store, KEY)
+    link(store, u_sample_pairs=200_000)
+    from triangulate.web import server
+
+    server.configure(store, app_db=folder / "app.sqlite3", insecure_cookies=True)
+    server.migrate()
+    for role in ROLES:
+        server.create_user(f"test-{role}", role, PASSWORD, by="tests")
+    return {"store": store, "population": population, "folder": folder}
+
+
+@pytest.fixture
+def client_for(site):
+    from django.test import Client
+
+    def make(role: str | None) -> Client:
+        c = Client()
+        if role:
+            response = c.post("/login/", {"username": f"test-{role}", "password": PASSWORD})
+            assert response.status_code == 302, response.content[:300]
+        return c
+
+    return make

@@ -1,0 +1,211 @@
+"""The dashboard through Django's test client: roles, audit, disclosure, exports, security, screening."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import PASSWORD
+
+PAGES = ["/", "/needs/", "/disproportionality/", "/pathway/", "/continuity/", "/funnel/", "/repeat/", "/quality/"]
+ANALYST_ONLY = ["/link-quality/", "/needs/?unsuppressed=1", "/export/need_prevalence.csv?unsuppressed=1"]
+SCREENER_ONLY = ["/screening/"]
+ADMIN_ONLY = ["/admin/audit/", "/admin/audit.csv", "/admin/users/"]
+EXPORTS = ["/export/need_prevalence.csv", "/export/disproportionality.xlsx"]
+
+
+def _events(**where):
+    from triangulate.web.models import AuditEvent
+
+    return list(AuditEvent.objects.filter(**where))
+
+
+@pytest.mark.parametrize("role, allowed, refused", [
+    ("viewer", PAGES + EXPORTS, ANALYST_ONLY + SCREENER_ONLY + ADMIN_ONLY),
+    ("analyst", PAGES + EXPORTS + ANALYST_ONLY, SCREENER_ONLY + ADMIN_ONLY),
+    ("screener", SCREENER_ONLY, ["/needs/", "/quality/"] + EXPORTS + ANALYST_ONLY + ADMIN_ONLY),
+    ("admin", ADMIN_ONLY, ["/needs/", "/continuity/"] + EXPORTS + ANALYST_ONLY + SCREENER_ONLY),
+])
+def test_each_role_sees_its_pages_and_gets_403_on_every_other(client_for, role, allowed, refused):
+    c = client_for(role)
+    for url in allowed:
+        assert c.get(url).status_code == 200, (role, url)
+    for url in refused:
+        assert c.get(url).status_code == 403, (role, url)
+    assert _events(user_name=f"test-{role}", event="refused")
+
+
+def test_anonymous_users_are_sent_to_log_in(client_for):
+    c = client_for(None)
+    for url in PAGES[1:] + EXPORTS + ADMIN_ONLY + SCREENER_ONLY:
+        response = c.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/login/"), url
+
+
+def test_viewers_see_only_disclosure_controlled_counts(client_for):
+    c = client_for("viewer")
+    rows = list(csv.DictReader(io.StringIO(c.get("/export/need_prevalence.csv").content.decode())))
+    assert rows
+    for r in rows:
+        for column in ("people_with_need", "people"):
+            value = r[column]
+            assert value == "*" or int(value) == 0 or (int(value) >= 8 and int(value) % 5 == 0)
+
+
+def test_analysts_may_see_unsuppressed_figures_and_it_is_marked_and_audited(client_for):
+    c = client_for("analyst")
+    page = c.get("/needs/?unsuppressed=1").content.decode()
+    assert "Unsuppressed figures: not for publication" in page
+    rows = list(csv.DictReader(io.StringIO(c.get("/export/need_prevalence.csv?unsuppressed=1").content.decode())))
+    assert any(r["people"] not in ("*", "0") and int(r["people"]) % 5 for r in rows)
+    assert any(e.detail.get("unsuppressed") for e in _events(user_name="test-analyst", event="export"))
+
+
+def test_filters_live_in_the_url_and_change_the_figures(client_for, site):
+    import duckdb
+
+    con = duckdb.connect(str(site["store"]), read_only=True)
+    area = con.sql("SELECT area_code FROM content.police_custody GROUP BY 1 ORDER BY count(*) DESC LIMIT 1").fetchall()[0][0]
+    con.close()
+    c = client_for("viewer")
+    everyone = c.get("/export/coverage.csv").content.decode()
+    one_area = c.get(f"/export/coverage.csv?area={area}").content.decode()
+    assert everyone != one_area
+    page = c.get(f"/quality/?area={area}").content.decode()
+    assert f'value="{area}" selected' in page and f"area={area}" in page  # the export links keep the filters
+    page_views = _events(user_name="test-viewer", event="page view", path="/quality/")
+    assert any(e.detail.get("filters") == {"area": area} for e in page_views)
+
+
+def test_a_filter_that_cannot_be_answered_says_so(client_for):
+    page = client_for("viewer").get("/needs/?period=2030-01-01:2030-12-31").content.decode()
+    assert 'role="alert"' in page and "period" in page.lower()
+
+
+def test_exports_neutralise_spreadsheet_formulas():
+    from openpyxl import load_workbook
+
+    from triangulate.web.export import neutralise, xlsx_response
+
+    assert neutralise("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert [neutralise(v) for v in ("+1+1", "@SUM(A1)", "-cmd", "-2.5", "plain")] == [
+        "'+1+1", "'@SUM(A1)", "'-cmd", "-2.5", "plain"]
+    response = xlsx_response("t", [{"a": "=1+1", "b": "12"}])
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert sheet["A2"].value == "'=1+1" and sheet["A2"].data_type == "s" and sheet["B2"].value == 12
+
+
+def test_logins_are_audited_and_repeated_failures_lock_the_account(client_for, site):
+    from triangulate.web import server
+
+    server.create_user("test-locked", "viewer", PASSWORD, by="tests")
+    c = client_for(None)
+    for _ in range(5):
+        assert c.post("/login/", {"username": "test-locked", "password": "wrong password"}).status_code == 401
+    response = c.post("/login/", {"username": "test-locked", "password": PASSWORD})
+    assert response.status_code == 401 and "locked" in response.content.decode()
+    assert len(_events(user_name="test-locked", event="login failed")) == 5
+    assert _events(user_name="test-locked", event="login refused: locked")
+    assert _events(user_name="test-viewer", event="login")
+
+
+def test_the_audit_log_is_append_only_in_the_model_and_in_the_database(site):
+    from django.db import connection, transaction
+
+    from triangulate.web.models import AppendOnlyError, AuditEvent, record
+
+    event = record("tests", AuditEvent.PAGE, "/x")
+    event.event = "changed"
+    with pytest.raises(AppendOnlyError):
+        event.save()
+    with pytest.raises(AppendOnlyError):
+        event.delete()
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.filter(pk=event.pk).update(event="changed")
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.filter(pk=event.pk).delete()
+    for sql in (f"UPDATE triangulate_web_auditevent SET event = 'x' WHERE id = {event.pk}",
+                f"DELETE FROM triangulate_web_auditevent WHERE id = {event.pk}"):
+        with pytest.raises(Exception, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql)
+    assert AuditEvent.objects.get(pk=event.pk).event == AuditEvent.PAGE
+
+
+def test_admins_can_read_and_export_the_audit_log(client_for):
+    c = client_for("admin")
+    assert "login" in c.get("/admin/audit/").content.decode()
+    rows = list(csv.DictReader(io.StringIO(c.get("/admin/audit.csv").content.decode())))
+    assert {"at", "user", "event", "path", "detail"} <= set(rows[0])
+
+
+def test_forms_need_csrf_and_responses_carry_security_headers(site):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    assert strict.post("/login/", {"username": "test-viewer", "password": PASSWORD}).status_code == 403
+    page = strict.get("/login/")
+    csp = page["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert page["X-Frame-Options"] == "DENY" and page["X-Content-Type-Options"] == "nosniff"
+    assert "<script" not in page.content.decode()
+    token = page.cookies["csrftoken"].value
+    response = strict.post("/login/", {"username": "test-viewer", "password": PASSWORD, "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    assert response.cookies["sessionid"]["httponly"]
+
+
+def test_production_settings_pass_check_deploy(tmp_path):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "triangulate.web.settings",
+           "TRIANGULATE_STORE": str(tmp_path / "s.duckdb"), "TRIANGULATE_WEB_DB": str(tmp_path / "app.sqlite3"),
+           "TRIANGULATE_SECRET_KEY": "x" * 30 + "a-long-random-looking-secret-for-the-check-only-9f2c",
+           "TRIANGULATE_ALLOWED_HOSTS": "dashboard.example.nhs.uk"}
+    env.pop("TRIANGULATE_INSECURE_COOKIES", None)
+    env.pop("TRIANGULATE_DEBUG", None)
+    run = subprocess.run([sys.executable, "-m", "django", "check", "--deploy", "--fail-level", "WARNING"],
+                         env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "no issues" in run.stdout
+
+
+def test_a_screener_uploads_a_court_list_and_downloads_the_result(client_for, site):
+    population = site["population"]
+    with population.files["court_appearance"].open(encoding="utf-8", newline="") as fh:
+        court = [r for r in csv.DictReader(fh) if r["family_name"] and len(r["date_of_birth"]) == 10][:15]
+    buffer = io.StringIO()
+    w = csv.writer(buffer)
+    w.writerow(["given_name", "family_name", "date_of_birth", "postcode", "pnc_id", "location", "time"])
+    w.writerows([r["given_name"], r["family_name"], r["date_of_birth"], r["postcode"], r["pnc_id"],
+                 r["court_code"], "10:00"] for r in court)
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    c = client_for("screener")
+    page = c.post("/screening/", {"list": SimpleUploadedFile("list.csv", buffer.getvalue().encode(), "text/csv")})
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Who to see first (15 people)" in text and "authorised" in text
+    link = text.split('href="/screening/result/')[1].split('"')[0]
+    result = c.get(f"/screening/result/{link}")
+    assert result.status_code == 200 and len(list(csv.DictReader(io.StringIO(result.content.decode())))) == 15
+    assert _events(user_name="test-screener", event="upload")
+    bad = c.post("/screening/", {"list": SimpleUploadedFile("list.csv", b"given_name,family_name\nA,B\n", "text/csv")})
+    assert bad.status_code == 400 and "field date_of_birth: required column is missing" in bad.content.decode()
+    from triangulate.web.views import _screening_dir, purge_screening
+
+    assert purge_screening(now=10**12) >= 1 and not list(_screening_dir.glob("*.csv"))
+
+
+def test_createuser_takes_the_password_from_the_environment_and_checks_it(site, tmp_path):
+    env = {**os.environ, "TRIANGULATE_PASSWORD": "tiny-pw"}
+    args = [sys.executable, "-m", "triangulate", "createuser", "someone", "--role", "viewer",
+            "--store", str(site["store"]), "--app-db", str(tmp_path / "app.sqlite3")]
+    run = subprocess.run(args, env=env, capture_output=True, text=True)
+    assert run.returncode == 2 and "No user created" in run.stderr and "tiny-pw" not in run.stderr
+    env["TRIANGULATE_PASSWORD"] = PASSWORD
+    run = subprocess.run(args, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "User someone has the role viewer" in run.stdout and PASSWORD not in run.stdout + run.stderr
