@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 
+from triangulate.demo import NO_SERVE
 from triangulate.standard import AGENCY_TABLES
 
 
@@ -49,12 +50,17 @@ def test_ingest_without_a_key_refuses_and_says_how_to_give_one(tmp_path: Path) -
 
 def test_demo_synthesises_ingests_and_summarises(tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    result = triangulate("demo", "--out", str(out), "--people", "400", "--seed", "3")
+    result = triangulate("demo", "--out", str(out), "--people", "400", "--seed", "3", env={NO_SERVE: "1"})
     assert result.returncode == 0, result.stderr
     text = result.stdout
     for heading in ("Synthesise", "Ingest", "Link", "What is in the store", "Records per table", "Ethnic mix",
-                    "Needs recorded", "Measure", "Relative rate index", "People with each need"):
+                    "Needs recorded", "Measure", "Relative rate index", "People with each need",
+                    "Continuity of care", "Report", "Health needs assessment"):
         assert heading in text, heading
+    # The report is written and its path printed whole.
+    pdf = out / "health-needs-assessment.pdf"
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    assert str(pdf) in text
     # The row accounting: a total line whose rows in = loaded + rejected.
     total = next(line for line in text.splitlines() if line.strip("│ ").startswith("total"))
     rows_in, loaded, rejected = (int(c.strip().replace(",", "")) for c in total.split("│")[3:6])
@@ -68,7 +74,12 @@ def test_demo_synthesises_ingests_and_summarises(tmp_path: Path) -> None:
         stored = con.sql("SELECT sum(rows_loaded) AS n FROM meta.load_manifest").to_arrow_table().column("n")[0].as_py()
     assert stored == loaded
     assert (out / "measures" / "metadata.json").is_file()
-    again = triangulate("demo", "--out", str(out), "--people", "400", "--seed", "3")
+    # The dashboard is set up with one demo user per role, its address printed.
+    for role in ("viewer", "analyst", "screener", "admin"):
+        assert f"demo-{role}" in text
+    assert "Demo users" in text and "http://127.0.0.1:8000/" in text
+    assert (out / "triangulate-web.sqlite3").is_file()
+    again = triangulate("demo", "--out", str(out), "--people", "400", "--seed", "3", env={NO_SERVE: "1"})
     assert again.returncode == 0, again.stderr
     assert key_file.read_text().strip() == key
 

@@ -1,6 +1,6 @@
 """The demo: the main job end to end on the embedded default (synthetic data, DuckDB file).
 
-Each later stage of the pipeline (link, measures, report, dashboard) adds a step here, so
+Each stage of the pipeline (synthesise, ingest, link, measure, report, dashboard) is a step here, so
 ``make demo`` always shows the whole product working on data anyone may see.
 """
 
@@ -97,7 +97,48 @@ def run_demo(out_dir: Path, *, people: int, seed: int, console: Console, progres
     for table in headline_tables(measured.out_dir):
         console.print(table)
     console.print(f"Every measure, disclosure-controlled, with its metadata: {measured.out_dir}")
+
+    console.rule("6. Report")
+    from triangulate.report import write_report
+
+    with progress_bars() as progress:
+        report_result = write_report(store, out_dir / "health-needs-assessment.pdf",
+                                     title="Health needs assessment: synthetic area", progress=progress)
+    console.print(f"Health needs assessment ({report_result.pages} pages, {report_result.recommendations} "
+                  f"recommendations) written in {report_result.seconds:.1f} s:")
+    console.print(str(report_result.path), markup=False, soft_wrap=True)
+
+    console.rule("7. Dashboard")
+    start_dashboard(store, console, serve=not os.environ.get(NO_SERVE))
     return store
+
+
+#: Set this to run the demo without leaving the dashboard running (tests, CI).
+NO_SERVE = "TRIANGULATE_DEMO_NO_SERVE"
+DASHBOARD_HOST, DASHBOARD_PORT = "127.0.0.1", 8000
+
+
+def start_dashboard(store: Path, console: Console, *, serve: bool) -> None:
+    """Set up the dashboard on the demo store, print its address and the demo users, and serve."""
+    from triangulate.web import server
+
+    # Plain HTTP on loopback for the demo only; production serves over HTTPS (docs/dashboard.md).
+    server.configure(store, app_db=store.with_name("triangulate-web.sqlite3"), insecure_cookies=True)
+    server.migrate()
+    users = server.demo_users()
+    table = Table(title="Demo users (synthetic data only; new passwords each run)", title_justify="left")
+    for column in ("user", "role", "password"):
+        table.add_column(column)
+    for name, password in users.items():
+        table.add_row(name, name.removeprefix("demo-"), password)
+    console.print(table)
+    address = f"http://{DASHBOARD_HOST}:{DASHBOARD_PORT}/"
+    if serve:
+        console.print(f"Dashboard: {address} (Ctrl+C stops it)")
+        server.serve(DASHBOARD_HOST, DASHBOARD_PORT)
+    else:
+        console.print(f"Dashboard ready (not started: {NO_SERVE} is set); `triangulate serve --store {store}` "
+                      f"serves it at {address}", markup=False, soft_wrap=True)
 
 
 #: The decision points the headline shows, in pathway order.
@@ -167,7 +208,18 @@ def headline_tables(measures_dir: Path) -> list[Table]:
                 if (setting, need) in prevalence else None
             cells.append(f"{figures[0]} ({figures[1]})" if figures else WITHHELD)
         needs.add_row(need.replace("_", " "), *cells)
-    return [rri, needs]
+    continuity = Table(title="Continuity of care: releases from prison of people with a mental health need "
+                             "followed by a community mental health contact", title_justify="left")
+    for column in ("within", "releases", "with contact", "%", "95% CI"):
+        continuity.add_column(column, justify="left" if column == "within" else "right")
+    path = measures_dir / "continuity_of_care.csv"
+    for r in (_published_rows(path) if path.exists() else []):
+        if r["breakdown"] != "all":
+            continue
+        figures = _interval(r, "percent_with_contact", ".1f", "-")
+        value, ci = figures or (WITHHELD, WITHHELD)
+        continuity.add_row(r["window"], r["releases"], r["with_contact"], value, ci)
+    return [rri, needs, continuity]
 
 
 #: Titles that say what is counted: records, not people (people exist only after linkage).
