@@ -114,6 +114,9 @@ def test_every_section_is_there_with_charts_beside_tables_and_recommendations_ti
                     "Methods and definitions", "Recommendations"):
         assert heading in words
     assert result.recommendations >= 1 and "Evidence:" in words
+    # Black people are significantly over-represented in custody in the synthetic area: a recommendation.
+    assert "over-represented at the point of being brought into police custody" in words
+    assert "Black people are more likely than White people to be" in words
     for table in ("table-flows", "table-continuity", "table-funnel", "table-repeat", "table-coverage",
                   "table-methods", "table-population-ethnic_group_5"):
         assert len(page.tables[table]) > 2, table

@@ -105,13 +105,13 @@ def derive(folder: Path) -> Findings:
         sentence = rri_sentence(r)
         if sentence and r["decision_point"] in ("police_custody", "s136", "remand", "prison_reception"):
             f.summary.append(sentence)
-        if r.get("significance") == "higher" and sentence:
+        if (r.get("significance") or "").endswith("higher") and sentence:
             f.recommendations.append(Recommendation(
                 f"Examine why Black people are over-represented at the point of being "
                 f"{DECISIONS.get(r['decision_point'], r['decision_point'])}, with the agencies responsible, "
                 "and set a measurable aim to reduce the disparity.",
                 "table-disproportionality", sentence))
-    higher = [r for r in black if r.get("significance") == "higher"]
+    higher = [r for r in black if (r.get("significance") or "").endswith("higher")]
     if higher:
         f.easy_read.append(f"Black people are more likely than White people to be "
                            f"{DECISIONS.get(higher[0]['decision_point'], 'in the justice system')}.")
