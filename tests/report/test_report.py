@@ -120,6 +120,9 @@ def test_every_section_is_there_with_charts_beside_tables_and_recommendations_ti
     for table in ("table-flows", "table-continuity", "table-funnel", "table-repeat", "table-coverage",
                   "table-methods", "table-population-ethnic_group_5"):
         assert len(page.tables[table]) > 2, table
+    # Each setting's profile sits beside the area's resident population.
+    sex = page.tables["table-population-sex"]
+    assert sex[0][-1] == "Resident population (census)" and all(row[-1].replace(",", "").isdigit() for row in sex[1:3])
     text = result.path.read_text(encoding="utf-8")
     assert text.count("<svg") >= 5 and text.count('href="#table-') >= 5
     assert "<script" not in text and "@import" not in text and "url(http" not in text

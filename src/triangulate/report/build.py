@@ -128,8 +128,8 @@ def population_section(folder: Path, store: Path, area: list[str] | None) -> Sec
         settings = [k for k in SETTINGS if any(k in v for v in rows.values())]
         table_rows = [{"group": g, **v} for g, v in sorted(rows.items())]
         spec = [("group", label, "text")] + [(k, SETTINGS[k], "count") for k in settings]
-        if breakdown == "ethnic_group_5":
-            resident = _resident_population(store, area)
+        if breakdown in ("ethnic_group_5", "sex", "age_band"):
+            resident = _resident_population(store, area, breakdown)
             for r in table_rows:
                 r["resident"] = resident.get(r["group"], "")
             spec.append(("resident", "Resident population (census)", "count"))
@@ -140,7 +140,8 @@ def population_section(folder: Path, store: Path, area: list[str] | None) -> Sec
     return s
 
 
-def _resident_population(store: Path, area: list[str] | None) -> dict[str, str]:
+def _resident_population(store: Path, area: list[str] | None, breakdown: str) -> dict[str, str]:
+    """The area's resident population (public census figures) by ethnic group, sex or age band."""
     from triangulate.measures.base import ethnicity_crosswalk
 
     con = duckdb.connect(str(store), read_only=True)
@@ -157,9 +158,12 @@ def _resident_population(store: Path, area: list[str] | None) -> dict[str, str]:
             if g.get("ons_ethnic_group") is not None:
                 to_five[int(g["ons_ethnic_group"])] = g["ethnic_group_5"]
         out: dict[str, float] = {}
+        column = "ons_ethnic_group" if breakdown == "ethnic_group_5" else breakdown
         for code, people in con.sql(
-                f"SELECT ons_ethnic_group, sum(population) FROM content.population WHERE {where} GROUP BY 1").fetchall():
-            name = to_five.get(int(code)) if code is not None else None
+                f"SELECT {column}, sum(population) FROM content.population WHERE {where} GROUP BY 1").fetchall():
+            if code is None:
+                continue
+            name = to_five.get(int(code)) if breakdown == "ethnic_group_5" else str(code)
             if name:
                 out[name] = out.get(name, 0) + float(people)
         return {k: f"{v:.0f}" for k, v in out.items()}
