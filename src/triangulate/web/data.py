@@ -39,6 +39,7 @@ class Filters:
 class Published:
     tables: dict[str, list[dict[str, str]]]
     metadata: dict
+    folder: Path  # the published CSVs, which the report's chart builders read
 
 
 _cache: dict[tuple, Published] = {}
@@ -60,7 +61,7 @@ def published(filters: Filters, *, unsuppressed: bool = False) -> Published:
             for name, path in report.files.items():
                 with Path(path).open(encoding="utf-8", newline="") as fh:
                     tables[name] = list(csv.DictReader(fh))
-            _cache[key] = Published(tables, json.loads(report.metadata_file.read_text(encoding="utf-8")))
+            _cache[key] = Published(tables, json.loads(report.metadata_file.read_text(encoding="utf-8")), out)
         return _cache[key]
 
 
@@ -77,3 +78,24 @@ def areas() -> list[str]:
         return []
     finally:
         con.close()
+
+
+_charts: dict[tuple, tuple[str, str, str] | None] = {}
+
+
+def chart(slug: str, filters: Filters, *, unsuppressed: bool = False) -> tuple[str, str, str] | None:
+    """(SVG, caption, description) of a page's chart, drawn by the report's own chart builders
+    from the same published rows as the page's table; None where the page has no chart or the
+    figures are too few to draw."""
+    from triangulate.report import build
+
+    sections = {"needs": build.needs_section, "disproportionality": build.disproportionality_section,
+                "pathway": build.pathway_section, "continuity": build.continuity_section,
+                "funnel": build.funnel_section, "repeat": build.repeat_section}
+    key = (slug, filters, unsuppressed)
+    if key not in _charts:
+        figures = published(filters, unsuppressed=unsuppressed)
+        section = sections[slug](figures.folder) if slug in sections else None
+        drawn = [c for c in (section.charts if section else []) if c.svg]
+        _charts[key] = (drawn[0].svg, drawn[0].caption, drawn[0].description) if drawn else None
+    return _charts[key]

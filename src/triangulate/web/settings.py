@@ -85,6 +85,9 @@ LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 STATIC_URL = "/static/"
 STATIC_ROOT = None
+# The package's own static files (CSS, vendored HTMX) are served by WhiteNoise straight from the
+# installed package: no collectstatic step, nothing from a CDN.
+WHITENOISE_USE_FINDERS = True
 USE_TZ = True
 TIME_ZONE = "Europe/London"
 LANGUAGE_CODE = "en-gb"

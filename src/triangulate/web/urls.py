@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/audit/", views.audit_log, name="audit"),
     path("admin/audit.csv", views.audit_export, name="audit-export"),
     path("admin/users/", views.users, name="users"),
+    re_path(r"^chart/(?P<slug>[a-z_]+)\.svg$", views.chart_svg, name="chart"),
     re_path(r"^export/(?P<name>[a-z_]+)\.(?P<fmt>csv|xlsx)$", views.export, name="export"),
     path("<slug:slug>/", views.page, name="page"),
 ]

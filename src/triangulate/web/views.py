@@ -152,9 +152,26 @@ def page(request, slug: str):
                 continue
             tables.append({"name": name, "columns": list(rows[0]) if rows else [], "rows": rows[:ROWS_SHOWN],
                            "total": len(rows)})
+    drawn = data.chart(slug, filters, unsuppressed=unsuppressed) if figures else None
     return render(request, "web/page.html", _context(
-        request, title=title, about=about, slug=slug, filters=filters, unsuppressed=unsuppressed, tables=tables,
-        error=error, areas=data.areas(), query=request.GET.urlencode()))
+        request, title=title, about=about, slug=slug, current=slug, filters=filters, unsuppressed=unsuppressed,
+        tables=tables, error=error, areas=data.areas(), query=request.GET.urlencode(),
+        chart={"caption": drawn[1], "description": drawn[2]} if drawn else None))
+
+
+@requires("aggregates")
+def chart_svg(request, slug: str):
+    """A page's chart as an SVG image (so the page itself carries no inline styles or scripts)."""
+    if slug not in PAGES:
+        raise Http404("no such chart")
+    filters, unsuppressed, figures, error = _figures(request)
+    drawn = data.chart(slug, filters, unsuppressed=unsuppressed) if figures else None
+    if drawn is None:
+        raise Http404("no chart for these filters")
+    response = HttpResponse(drawn[0].replace('role="img" aria-hidden="true" focusable="false" ', "", 1),
+                            content_type="image/svg+xml; charset=utf-8")
+    response["Cache-Control"] = "private, max-age=300"
+    return response
 
 
 @requires("aggregates")

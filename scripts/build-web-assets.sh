@@ -1,0 +1,16 @@
+#!/bin/sh
+# Refresh the dashboard's vendored front-end files from npm (package.json / package-lock.json):
+#   htmx      -> src/triangulate/web/static/web/vendor/htmx.min.js  (served by the dashboard)
+#   axe-core  -> tests/web/vendor/axe.min.js                       (injected by the browser tests)
+# The copies are committed, so neither `make demo` nor `make test` needs npm; run this after
+# changing a version in package.json, then commit the copies with the lock file.
+set -eu
+cd "$(dirname "$0")/.."
+npm ci --no-audit --no-fund
+mkdir -p src/triangulate/web/static/web/vendor tests/web/vendor
+cp node_modules/htmx.org/dist/htmx.min.js src/triangulate/web/static/web/vendor/htmx.min.js
+cp node_modules/axe-core/axe.min.js tests/web/vendor/axe.min.js
+for f in htmx.org axe-core; do
+    printf '%s %s\n' "$f" "$(node -p "require('./node_modules/$f/package.json').version")"
+done > src/triangulate/web/static/web/vendor/VERSIONS
+echo "Vendored: $(tr '\n' ' ' < src/triangulate/web/static/web/vendor/VERSIONS)"

@@ -1,0 +1,148 @@
+"""The dashboard in a real browser (Debian's chromium through Playwright), served on loopback."""
+
+from __future__ import annotations
+
+import csv
+import io
+import socket
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from .conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+AXE = Path(__file__).with_name("vendor") / "axe.min.js"
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    from django.core.wsgi import get_wsgi_application
+    from waitress import create_server
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    httpd = create_server(get_wsgi_application(), host="127.0.0.1", port=port, threads=4)
+    thread = threading.Thread(target=httpd.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    httpd.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+def _login(browser, server, role: str, **context):
+    ctx = browser.new_context(accept_downloads=True, **context)
+    page = ctx.new_page()
+    page.goto(f"{server}/login/")
+    page.fill("#username", f"test-{role}")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    return ctx, page
+
+
+def test_a_viewer_changes_a_filter_sees_chart_and_table_change_exports_and_is_refused(browser, server, site):
+    import duckdb
+
+    con = duckdb.connect(str(site["store"]), read_only=True)
+    area = con.sql("SELECT area_code FROM content.police_custody GROUP BY 1 ORDER BY count(*) DESC LIMIT 1").fetchall()[0][0]
+    con.close()
+    ctx, page = _login(browser, server, "viewer")
+    assert page.locator("h1").inner_text() == "Overview"
+    page.goto(f"{server}/funnel/")
+    before_table = page.locator("#table-ld_funnel").inner_text()
+    before_chart = page.locator("figure.chart img").get_attribute("src")
+    page.select_option("#area", area)  # HTMX swaps the figures in place and puts the filter in the URL
+    page.wait_for_function("a => location.search.includes('area=' + a)", arg=area)
+    page.wait_for_function("src => document.querySelector('figure.chart img').getAttribute('src') !== src",
+                           arg=before_chart)
+    assert page.locator("#table-ld_funnel").inner_text() != before_table
+    assert f"area={area}" in page.locator("figure.chart img").get_attribute("src")
+    assert page.evaluate("() => document.querySelector('figure.chart img').naturalWidth") > 100
+    with page.expect_download() as download:
+        page.click("text=CSV >> nth=0")
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
+    assert rows and set(rows[0]) >= {"ld_setting", "step", "people"}
+    refused = page.goto(f"{server}/admin/audit/")
+    assert refused.status == 403 and "do not have access" in page.content()
+    ctx.close()
+
+
+def test_a_screener_uploads_a_court_list(browser, server, site, tmp_path):
+    with site["population"].files["court_appearance"].open(encoding="utf-8", newline="") as fh:
+        court = [r for r in csv.DictReader(fh) if r["family_name"] and len(r["date_of_birth"]) == 10][:8]
+    listed = tmp_path / "list.csv"
+    with listed.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["given_name", "family_name", "date_of_birth", "postcode", "pnc_id", "location", "time"])
+        w.writerows([r["given_name"], r["family_name"], r["date_of_birth"], r["postcode"], r["pnc_id"],
+                     r["court_code"], "09:30"] for r in court)
+    ctx, page = _login(browser, server, "screener")
+    assert "/screening/" in page.url
+    page.set_input_files("#list", str(listed))
+    page.click("button[type=submit] >> text=Screen the list")
+    page.wait_for_selector("#screening-result")
+    assert page.locator("#screening-result tbody tr").count() == 8
+    ctx.close()
+
+
+PAGES_BY_ROLE = {
+    "viewer": ["/", "/needs/", "/disproportionality/", "/pathway/", "/continuity/", "/funnel/", "/repeat/", "/quality/"],
+    "analyst": ["/link-quality/", "/needs/?unsuppressed=1"],
+    "screener": ["/screening/"],
+    "admin": ["/admin/users/", "/admin/audit/"],
+}
+
+
+def test_axe_finds_no_serious_or_critical_violation_on_any_page(browser, server):
+    problems = []
+    for role, urls in PAGES_BY_ROLE.items():
+        # axe is injected by the test (not served to users), so this context lets the script in.
+        ctx, page = _login(browser, server, role, bypass_csp=True)
+        for url in urls:
+            page.goto(f"{server}{url}")
+            page.add_script_tag(path=str(AXE))
+            result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+            for v in result["violations"]:
+                if v["impact"] in ("serious", "critical"):
+                    problems.append((url, v["id"], v["impact"], len(v["nodes"])))
+        ctx.close()
+    ctx = browser.new_context(bypass_csp=True)
+    page = ctx.new_page()
+    page.goto(f"{server}/login/")
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    problems += [("/login/", v["id"], v["impact"]) for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    ctx.close()
+    assert problems == []
+
+
+def test_no_request_leaves_the_server(browser, server):
+    seen = []
+    ctx = browser.new_context()
+    ctx.on("request", lambda request: seen.append(request.url))
+    page = ctx.new_page()
+    page.goto(f"{server}/login/")
+    page.fill("#username", "test-analyst")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    for url in PAGES_BY_ROLE["viewer"] + PAGES_BY_ROLE["analyst"]:
+        page.goto(f"{server}{url}")
+        page.wait_for_load_state("networkidle")
+    ctx.close()
+    hosts = {urlparse(u).hostname for u in seen if not u.startswith(("data:", "blob:"))}
+    assert len(seen) > 20 and hosts == {"127.0.0.1"}
