@@ -1,5 +1,7 @@
 #!/bin/sh
 # Refresh the dashboard's vendored front-end files from npm (package.json / package-lock.json):
+#   nhsuk-frontend (compiled with sass, $nhsuk-include-font-face: false, so no outside font host)
+#             -> src/triangulate/web/static/web/vendor/nhsuk.css      (served by the dashboard)
 #   htmx      -> src/triangulate/web/static/web/vendor/htmx.min.js  (served by the dashboard)
 #   axe-core  -> tests/web/vendor/axe.min.js                       (injected by the browser tests)
 # The copies are committed, so neither `make demo` nor `make test` needs npm; run this after
@@ -9,8 +11,11 @@ cd "$(dirname "$0")/.."
 npm ci --no-audit --no-fund
 mkdir -p src/triangulate/web/static/web/vendor tests/web/vendor
 cp node_modules/htmx.org/dist/htmx.min.js src/triangulate/web/static/web/vendor/htmx.min.js
+node_modules/.bin/sass --load-path=node_modules --no-source-map --style=compressed --quiet-deps \
+    --silence-deprecation=import,global-builtin,color-functions \
+    src/triangulate/web/styles/nhsuk.scss src/triangulate/web/static/web/vendor/nhsuk.css
 cp node_modules/axe-core/axe.min.js tests/web/vendor/axe.min.js
-for f in htmx.org axe-core; do
+for f in nhsuk-frontend htmx.org axe-core; do
     printf '%s %s\n' "$f" "$(node -p "require('./node_modules/$f/package.json').version")"
 done > src/triangulate/web/static/web/vendor/VERSIONS
 echo "Vendored: $(tr '\n' ' ' < src/triangulate/web/static/web/vendor/VERSIONS)"

@@ -4,9 +4,10 @@
 #   poppler-utils                      pdftoppm/pdftotext, to check the PDF in tests
 #   chromium                           the real browser the dashboard tests drive
 #   fonts-dejavu-core                  a font for WeasyPrint and chromium on a bare machine
+#   postgresql                         the dashboard's tests run its tables on PostgreSQL too (a private cluster)
 set -eu
 missing=""
-for pkg in libpango-1.0-0 libpangoft2-1.0-0 poppler-utils chromium fonts-dejavu-core; do
+for pkg in libpango-1.0-0 libpangoft2-1.0-0 poppler-utils chromium fonts-dejavu-core postgresql; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"
 done
 [ -z "$missing" ] && exit 0
