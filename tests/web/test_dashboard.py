@@ -212,3 +212,13 @@ def test_createuser_takes_the_password_from_the_environment_and_checks_it(site, 
     run = subprocess.run(args, env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert "User someone has the role viewer" in run.stdout and PASSWORD not in run.stdout + run.stderr
+
+
+def test_the_ethnic_grouping_filter_chooses_5_groups_or_19_categories(client_for):
+    c = client_for("viewer")
+    both = c.get("/disproportionality/").content.decode()
+    five = c.get("/disproportionality/?grouping=ethnic_group_5").content.decode()
+    nineteen = c.get("/disproportionality/?grouping=ethnic_group_19").content.decode()
+    assert "<td>ethnic_group_19</td>" in both and "<td>ethnic_group_5</td>" in both
+    assert "<td>ethnic_group_19</td>" not in five and "<td>ethnic_group_5</td>" in five
+    assert "<td>ethnic_group_5</td>" not in nineteen and '<option value="ethnic_group_19" selected>' in nineteen

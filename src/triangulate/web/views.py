@@ -133,7 +133,8 @@ def overview(request):
                                  "ci": f"{r['lower_95'] or '*'} to {r['upper_95'] or '*'}"})
     return render(request, "web/overview.html", _context(
         request, title="Overview", filters=filters, unsuppressed=unsuppressed, headline=headline, error=error,
-        areas=data.areas(), query=request.GET.urlencode()))
+        areas=data.areas(), query=request.GET.urlencode(), groupings=GROUPINGS,
+        grouping=request.GET.get("grouping", "")))
 
 
 @requires("aggregates")
@@ -145,18 +146,36 @@ def page(request, slug: str):
     record(request.user.get_username(), AuditEvent.PAGE, request.path, filters=filters.as_dict(),
            unsuppressed=unsuppressed)
     tables = []
+    grouping = request.GET.get("grouping", "")
     if figures:
         for name in names:
             rows = figures.tables.get(name)
             if rows is None:
                 continue
+            rows = _in_grouping(rows, grouping)
             tables.append({"name": name, "columns": list(rows[0]) if rows else [], "rows": rows[:ROWS_SHOWN],
                            "total": len(rows)})
     drawn = data.chart(slug, filters, unsuppressed=unsuppressed) if figures else None
     return render(request, "web/page.html", _context(
         request, title=title, about=about, slug=slug, current=slug, filters=filters, unsuppressed=unsuppressed,
-        tables=tables, error=error, areas=data.areas(), query=request.GET.urlencode(),
+        tables=tables, error=error, areas=data.areas(), query=request.GET.urlencode(), groupings=GROUPINGS,
+        grouping=grouping,
         chart={"caption": drawn[1], "description": drawn[2]} if drawn else None))
+
+
+#: Ethnic groupings a page can show: the 5 ONS high-level groups or the 19 categories.
+GROUPINGS = {"ethnic_group_5": "5 groups (ONS 2021 high-level)", "ethnic_group_19": "19 categories (2021 Census)"}
+
+
+def _in_grouping(rows: list[dict[str, str]], grouping: str) -> list[dict[str, str]]:
+    """Rows of the chosen ethnic grouping (other breakdowns kept), or all rows when none is chosen."""
+    if grouping not in GROUPINGS or not rows:
+        return rows
+    other = next(iter(set(GROUPINGS) - {grouping}))
+    for column in ("grouping", "breakdown"):
+        if column in rows[0]:
+            return [r for r in rows if r[column] != other]
+    return rows
 
 
 @requires("aggregates")
