@@ -52,8 +52,10 @@ def published(filters: Filters, *, unsuppressed: bool = False) -> Published:
     from triangulate.measures import write_measures
 
     key = (filters, unsuppressed)
+    fresh = False
     with _lock:
         if key not in _cache:
+            fresh = True
             out = Path(_folder.name) / f"run-{len(_cache)}"
             report = write_measures(settings.STORE, out, area=filters.area or None, period=filters.period or None,
                                     demographics=filters.demographics() or None, unsuppressed=unsuppressed)
@@ -62,7 +64,13 @@ def published(filters: Filters, *, unsuppressed: bool = False) -> Published:
                 with Path(path).open(encoding="utf-8", newline="") as fh:
                     tables[name] = list(csv.DictReader(fh))
             _cache[key] = Published(tables, json.loads(report.metadata_file.read_text(encoding="utf-8")), out)
-        return _cache[key]
+        result = _cache[key]
+    if fresh:
+        # Draw every page's chart for these filters now, with the measures, so that moving between
+        # pages afterwards never waits for a chart.
+        for slug in CHART_PAGES:
+            chart(slug, filters, unsuppressed=unsuppressed)
+    return result
 
 
 def areas() -> list[str]:
@@ -81,6 +89,7 @@ def areas() -> list[str]:
 
 
 _charts: dict[tuple, tuple[str, str, str] | None] = {}
+CHART_PAGES = ("needs", "disproportionality", "pathway", "continuity", "funnel", "repeat")
 
 
 def chart(slug: str, filters: Filters, *, unsuppressed: bool = False) -> tuple[str, str, str] | None:
@@ -95,7 +104,19 @@ def chart(slug: str, filters: Filters, *, unsuppressed: bool = False) -> tuple[s
     key = (slug, filters, unsuppressed)
     if key not in _charts:
         figures = published(filters, unsuppressed=unsuppressed)
-        section = sections[slug](figures.folder) if slug in sections else None
+        section = sections[slug](_report_tables(figures.folder)) if slug in sections else None
         drawn = [c for c in (section.charts if section else []) if c.svg]
         _charts[key] = (drawn[0].svg, drawn[0].caption, drawn[0].description) if drawn else None
     return _charts[key]
+
+
+def _report_tables(folder: Path):
+    """What the report's section builders take: the folder of published CSVs, or (in versions
+    where the report reads measures by name) its ``Published`` view of that folder."""
+    try:
+        from triangulate.report.findings import Published as ReportTables
+    except ImportError:
+        return folder
+    from triangulate.measures.registry import measures
+
+    return ReportTables(folder, [m.name for m in measures()])
