@@ -24,10 +24,12 @@ standard_app = typer.Typer(help="The data standard: tables, fields and code list
 app.add_typer(standard_app, name="standard")
 
 # Off a terminal (CI logs, a file) Rich would wrap tables at 80 columns and cut figures short;
-# a wider page keeps every figure whole. COLUMNS still wins where it is set.
+# a wider page keeps every figure whole. COLUMNS still wins where it is set. Sentences (messages,
+# errors, paths) are never wrapped: a path or a figure cut by a line break cannot be copied or
+# searched for, and what a message says must not depend on the width of the terminal.
 _PAGE_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
-console = Console(width=_PAGE_WIDTH)
-err_console = Console(stderr=True, highlight=False, width=_PAGE_WIDTH)
+console = Console(width=_PAGE_WIDTH, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, width=_PAGE_WIDTH, soft_wrap=True)
 
 
 @app.callback()

@@ -176,8 +176,11 @@ def test_an_unwritable_output_is_refused_before_any_work(store, tmp_path):
         write_report(store, tmp_path / "missing" / "report.pdf")
     with pytest.raises(ReportError, match=r"\.html or \.pdf"):
         write_report(store, tmp_path / "report.docx")
-    run = CliRunner().invoke(app, ["report", "--store", str(store), "--out", str(tmp_path / "nope" / "r.html")])
-    assert run.exit_code == 2 and "does not exist" in run.output
+    # A path longer than any terminal line: the message must come out whole, whatever the width.
+    missing = tmp_path / ("a-folder-that-is-not-there-" * 8) / "r.html"
+    run = CliRunner().invoke(app, ["report", "--store", str(store), "--out", str(missing)])
+    assert run.exit_code == 2
+    assert str(missing) in run.output and "does not exist" in run.output
 
 
 def test_the_command_writes_the_report_and_refuses_an_empty_period(store, tmp_path):
