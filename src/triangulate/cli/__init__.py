@@ -1,0 +1,10 @@
+"""The ``triangulate`` command: one module per verb, each a thin function; the work lives in the rooms.
+
+``app`` holds the Typer application and the consoles; importing a verb module registers its command.
+The rooms never import this package, so there is no cycle between the command line and the rooms.
+"""
+
+from triangulate.cli import demo, ingest, link, measures, report, screen, serve, standard, synth  # noqa: F401
+from triangulate.cli.app import app, console, err_console, progress_bars
+
+__all__ = ["app", "console", "err_console", "progress_bars"]

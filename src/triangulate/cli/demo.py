@@ -1,0 +1,21 @@
+"""``triangulate demo``: the main job on the embedded default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from triangulate.cli.app import app, console, progress_bars
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("demo-output"), "--out", help="Folder for the demo's files."),
+    people: int = typer.Option(50_000, "--people", min=100, help="Size of the synthetic cohort."),
+    seed: int = typer.Option(2026, "--seed"),
+) -> None:
+    """Run the main job on the embedded default: synthesise, ingest, summarise."""
+    from triangulate.demo import run_demo
+
+    run_demo(out, people=people, seed=seed, console=console, progress_bars=progress_bars)

@@ -1,0 +1,42 @@
+"""``triangulate link``: link records into people, or evaluate the latest link."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from triangulate.cli.app import app, console, err_console, progress_bars
+
+
+@app.command()
+def link(
+    store: Path = typer.Option(Path("triangulate.duckdb"), "--store", help="The DuckDB store file."),
+    threshold: Optional[float] = typer.Option(
+        None, "--threshold", help="Match probability at which records are one person (default 0.999)."),
+    evaluate: Optional[Path] = typer.Option(
+        None, "--evaluate", help="Ground-truth CSV: measure the latest link against it instead of linking."),
+    report_dir: Optional[Path] = typer.Option(
+        None, "--report-dir", help="With --evaluate: folder for the charts page and clerical-review sample."),
+    engine: str = typer.Option("duckdb", "--engine", help="duckdb (default) or spark (local mode)."),
+) -> None:
+    """Link every agency record into people and write a pseudonymous person key to each content
+    record; or, with --evaluate, measure the latest link against a ground truth."""
+    from triangulate.link import DEFAULT_THRESHOLD, LinkError, evaluate as run_evaluate, link as run_link
+
+    try:
+        if evaluate is not None:
+            result = run_evaluate(store, evaluate, report_dir)
+            for name, value in result.items():
+                console.print(f"{name.replace('_', ' '):<26} {value:,.4f}" if isinstance(value, float)
+                              else f"{name.replace('_', ' '):<26} {value:,}" if isinstance(value, int)
+                              else f"{name.replace('_', ' '):<26} {value}", markup=False)
+            return
+        with progress_bars() as progress:
+            report = run_link(store, engine=engine, threshold=threshold or DEFAULT_THRESHOLD, progress=progress)
+    except LinkError as refusal:
+        err_console.print(f"Not linked: {refusal}", markup=False)
+        raise typer.Exit(code=2) from None
+    for line in report.lines():
+        console.print(line, markup=False)

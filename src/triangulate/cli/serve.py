@@ -1,0 +1,58 @@
+"""``triangulate serve`` and ``triangulate createuser``: the dashboard and its users."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from triangulate.cli.app import app, console, err_console
+
+
+@app.command()
+def serve(
+    store: Path = typer.Option(Path("triangulate.duckdb"), "--store", help="The linked DuckDB store."),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port"),
+    app_db: Optional[Path] = typer.Option(None, "--app-db", help="SQLite file for users and the audit log."),
+) -> None:
+    """Start the dashboard (Django 5.2 on waitress). PostgreSQL: set TRIANGULATE_DATABASE_URL."""
+    from triangulate.web import server
+
+    if not store.is_file():
+        err_console.print(f"No dashboard: no store at {store}; ingest and link first", markup=False)
+        raise typer.Exit(code=2)
+    server.configure(store, app_db=app_db)
+    server.migrate()
+    console.print(f"Dashboard on http://{host}:{port}/ (store {store}); Ctrl+C stops it")
+    server.serve(host, port)
+
+@app.command()
+def createuser(
+    name: str = typer.Argument(..., help="The user name."),
+    role: str = typer.Option(..., "--role", help="viewer, analyst, screener or admin."),
+    store: Path = typer.Option(Path("triangulate.duckdb"), "--store", help="The store the dashboard serves."),
+    app_db: Optional[Path] = typer.Option(None, "--app-db", help="SQLite file for users and the audit log."),
+) -> None:
+    """Create a dashboard user with a role (the password is read from TRIANGULATE_PASSWORD,
+    standard input, or a prompt; never echoed or logged)."""
+    from triangulate.web import server
+
+    password = os.environ.get("TRIANGULATE_PASSWORD")
+    if password is None:
+        password = (sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty()
+                    else typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+    server.configure(store, app_db=app_db)
+    server.migrate()
+    from django.core.exceptions import ValidationError
+
+    try:
+        server.create_user(name, role, password)
+    except (ValueError, ValidationError) as problem:
+        message = "; ".join(problem.messages) if isinstance(problem, ValidationError) else str(problem)
+        err_console.print(f"No user created: {message}", markup=False)
+        raise typer.Exit(code=2) from None
+    console.print(f"User {name} has the role {role}")
