@@ -45,10 +45,30 @@ def test_connect_read_only_to_a_missing_store_says_to_ingest_first(tmp_path: Pat
     assert not (tmp_path / "missing.duckdb").exists()
 
 
-def test_only_the_duckdb_engine_is_offered_for_now(tmp_path: Path) -> None:
-    with pytest.raises(StoreError, match="'spark' is not available.*duckdb"):
-        connect(tmp_path / "s.duckdb", engine="spark")
+def test_the_engine_factory_refuses_an_unknown_engine_and_a_missing_store(tmp_path: Path) -> None:
+    from triangulate.store import ibis_backend
+
+    with pytest.raises(StoreError, match="Unknown engine 'sqlite'.*duckdb, spark"):
+        ibis_backend(tmp_path / "s.duckdb", engine="sqlite")
+    with pytest.raises(StoreError, match="No store at"):
+        ibis_backend(tmp_path / "s.duckdb", engine="duckdb")
     assert not (tmp_path / "s.duckdb").exists()
+
+
+def test_spark_is_configured_by_settings_not_code() -> None:
+    from triangulate.store import SparkSettings
+
+    default = SparkSettings.from_environment({})
+    assert default.master.startswith("local[") and default.remote is None
+    chosen = SparkSettings.from_environment({
+        "TRIANGULATE_SPARK_MASTER": "spark://head:7077", "TRIANGULATE_SPARK_DRIVER_MEMORY": "8g",
+        "TRIANGULATE_SPARK_EXECUTOR_MEMORY": "16g", "TRIANGULATE_SPARK_SHUFFLE_PARTITIONS": "200",
+        "TRIANGULATE_SPARK_REMOTE": "sc://spark-connect:15002",
+    })
+    assert (chosen.master, chosen.remote, chosen.driver_memory, chosen.executor_memory, chosen.shuffle_partitions) == (
+        "spark://head:7077", "sc://spark-connect:15002", "8g", "16g", 200)
+    with pytest.raises(StoreError, match="whole number"):
+        SparkSettings.from_environment({"TRIANGULATE_SPARK_SHUFFLE_PARTITIONS": "many"})
 
 
 def test_ensure_schema_is_idempotent(tmp_path: Path) -> None:

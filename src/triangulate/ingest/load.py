@@ -37,6 +37,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 import triangulate
+from triangulate.store.engines import scratch_duckdb
 from triangulate.standard import AGENCY_TABLES, STANDARD_VERSION, schema
 from triangulate.store import connect, ensure_schema, store_tables
 
@@ -187,7 +188,7 @@ class _FilePipeline:
         read.set_result(extract)
         if extract.sha256 in self.skip:
             return None
-        with duckdb.connect() as private:
+        with scratch_duckdb() as private:
             _configure(private)
             # The workers share the cores between them: more threads than cores only adds switching.
             private.execute(f"SET threads = {_THREADS_PER_FILE}")

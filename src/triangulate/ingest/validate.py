@@ -24,6 +24,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from triangulate.store.engines import scratch_duckdb
 from triangulate.standard import AGENCY_TABLES, TableSchema, schema
 
 from .checks import (
@@ -84,7 +85,7 @@ class CheckedExtract:
             "rule": [c.rule for c in self.checks],
             "what_to_fix": [c.what_to_fix for c in self.checks],
         })
-        with duckdb.connect() as con:
+        with scratch_duckdb() as con:
             con.register("broken", self.rows.select(["_row", "_line", "_broken"]))
             con.register("checks", checks)
             rejects = con.sql(

@@ -14,15 +14,18 @@ evaluation, which run on DuckDB, can load whichever engine trained it.
 from __future__ import annotations
 
 import contextlib
-import logging
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import duckdb
 import pyarrow as pa
+
+from triangulate.store import StoreError
+from triangulate.store.engines import SparkSettings, scratch_duckdb
+from triangulate.store.engines import spark_session as store_spark_session
+
+from .errors import LinkError
 
 ENGINES = ("duckdb", "spark")
 #: Memory Splink's DuckDB may hold before spilling to disk: keeps a 1M-record link inside 8 GB
@@ -78,15 +81,13 @@ def _spark_frame(session, records: pa.Table):
 def engine(name: str) -> Iterator[Engine]:
     """The engine's Splink database API, in private temporary folders removed afterwards."""
     if name not in ENGINES:
-        from .run import LinkError
-
         raise LinkError(f"unknown engine {name!r}: use one of {', '.join(ENGINES)}")
     scratch = tempfile.mkdtemp(prefix="triangulate-link-")
     try:
         if name == "duckdb":
             from splink import DuckDBAPI
 
-            con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": scratch})
+            con = scratch_duckdb(memory_limit=MEMORY_LIMIT, temp_directory=scratch)
             try:
                 yield Engine("duckdb", DuckDBAPI(con))
             finally:
@@ -104,33 +105,14 @@ def engine(name: str) -> Iterator[Engine]:
 
 
 def spark_session(scratch: str):
-    """A Spark local-mode session on two cores with Splink's similarity functions."""
+    """A Spark session from the settings (``TRIANGULATE_SPARK_*``) with Splink's similarity functions."""
     try:
-        from pyspark.sql import SparkSession
-    except ImportError:  # pragma: no cover - pyspark is in the locked dependencies
-        from .run import LinkError
+        from splink.backends.spark import similarity_jar_location
 
-        raise LinkError("the spark engine needs pyspark: install the 'spark' extra") from None
-    from splink.backends.spark import similarity_jar_location
-
-    os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
-    logging.getLogger("py4j").setLevel(logging.WARNING)
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("triangulate-link")
-        .config("spark.jars", similarity_jar_location())
-        .config("spark.driver.memory", "4g")
-        .config("spark.sql.shuffle.partitions", "8")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.catalogImplementation", "in-memory")
-        .config("spark.sql.warehouse.dir", os.path.join(scratch, "warehouse"))
-        .config("spark.local.dir", os.path.join(scratch, "local"))
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    session.sparkContext.setCheckpointDir(os.path.join(scratch, "checkpoints"))
-    return session
+        return store_spark_session(scratch, app_name="triangulate-link", jars=(similarity_jar_location(),),
+                                   settings=SparkSettings.from_environment())
+    except StoreError as problem:
+        raise LinkError(str(problem)) from None
 
 
 def portable_model(trained: dict, creator) -> dict:

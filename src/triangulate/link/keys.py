@@ -21,6 +21,8 @@ from __future__ import annotations
 import secrets
 
 import duckdb
+
+from triangulate.store.engines import scratch_duckdb
 import pyarrow as pa
 
 
@@ -35,7 +37,7 @@ def carry_forward(old: pa.Table, new: pa.Table) -> tuple[pa.Table, list[tuple[st
     Returns (``record_key, person_key`` for every new record, history rows ``(person_key, event,
     related_key)``, keys kept, keys merged).
     """
-    con = duckdb.connect()
+    con = scratch_duckdb()
     con.register("old_keys", old)
     con.register("new_clusters", new)
     overlap = con.execute("""

@@ -22,10 +22,12 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from triangulate.store.engines import scratch_duckdb
 from triangulate.standard import AGENCY_TABLES
 from triangulate.store import connect
 
 from . import engines, model
+from .errors import LinkError
 from .keys import carry_forward
 
 log = logging.getLogger(__name__)
@@ -42,10 +44,6 @@ U_SEED = 20261122
 MEMORY_LIMIT = engines.MEMORY_LIMIT
 
 STEPS = ("prepare", "count blocking", "train", "score", "cluster", "carry keys", "write")
-
-
-class LinkError(Exception):
-    """Linkage cannot run on this store; the message says why (never a value)."""
 
 
 @dataclass
@@ -118,7 +116,7 @@ def splink_linker(records: pa.Table, settings):
     # linker under the system's temporary folder, never the working directory) and remove it
     # when the linker goes.
     spill = tempfile.mkdtemp(prefix="triangulate-link-spill-")
-    db_api = DuckDBAPI(duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": spill}))
+    db_api = DuckDBAPI(scratch_duckdb(memory_limit=MEMORY_LIMIT, temp_directory=spill))
     sdf = db_api.register(records, table_name="link_input")
     # Splink narrates every training step at INFO; our own progress callback says enough.
     linker = Linker(sdf, settings, log_level=logging.WARNING)

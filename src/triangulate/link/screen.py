@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from triangulate.store.engines import scratch_duckdb
 from triangulate.store import connect
 
 from . import model
@@ -124,7 +125,7 @@ def _list_table(people: Sequence[ListedPerson]) -> pa.Table:
 
 
 def _prepared_list(people: Sequence[ListedPerson]) -> pa.Table:
-    con = duckdb.connect()
+    con = scratch_duckdb()
     try:
         con.execute("CREATE SCHEMA identity")
         con.register("list_arrow", _list_table(people))
@@ -138,7 +139,7 @@ def _score(records: pa.Table, listed: pa.Table, settings: dict) -> pa.Table:
     """(record_key, list row, match probability) for candidate pairs at ``POSSIBLE`` or above."""
     from splink import DuckDBAPI, Linker
 
-    private = duckdb.connect(config={"memory_limit": "3GB"})
+    private = scratch_duckdb(memory_limit="3GB")
     try:
         db_api = DuckDBAPI(private)
         existing = db_api.register(records, table_name="linked_records")

@@ -1,13 +1,15 @@
 """The warehouse: one DuckDB file split into an identity zone, a content zone and a manifest.
 
-Every room opens the store through :func:`connect`, so the engine (DuckDB today, Spark later) is
-chosen in one place. :func:`ensure_schema` creates the zones and tables from the data standard; see
+Every room opens the store through :func:`connect`, and every other engine (working DuckDB
+connections, Ibis backends, Spark sessions) comes from ``triangulate.store.engines``, so engines are
+chosen and configured in one place. :func:`ensure_schema` creates the zones and tables from the data standard; see
 ``triangulate.store.zones`` for who may read what and docs/store.md for the columns.
 """
 
 from __future__ import annotations
 
-from .connection import DEFAULT_STORE, ENGINES, StoreError, connect
+from .connection import DEFAULT_STORE, StoreError, connect
+from .engines import ENGINES, SparkSettings, ibis_backend, scratch_duckdb, spark_session
 from .summary import StoreSummary, summary
 from .zones import (
     CONTENT_EXCLUDED_FIELDS,
@@ -25,9 +27,13 @@ __all__ = [
     "ENGINES",
     "ZONES",
     "Column",
+    "SparkSettings",
     "StoreError",
     "StoreSummary",
     "connect",
+    "ibis_backend",
+    "scratch_duckdb",
+    "spark_session",
     "content_columns",
     "ensure_schema",
     "identity_columns",

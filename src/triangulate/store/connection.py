@@ -1,8 +1,7 @@
 """The one way to open the warehouse.
 
-Every room that reads or writes the store gets its connection here, so engine differences stay in
-this room. Only the embedded DuckDB engine exists today; the ``engine`` parameter is where a Spark
-engine will be added, and asking for it now fails with a message rather than silently falling back.
+Every room that reads or writes the store file gets its connection here. The store file is DuckDB;
+other engines over it (Ibis, Spark) are made in ``engines.py``.
 """
 
 from __future__ import annotations
@@ -14,25 +13,16 @@ import duckdb
 #: The store file used when none is named.
 DEFAULT_STORE = Path("triangulate.duckdb")
 
-ENGINES: tuple[str, ...] = ("duckdb",)
-
-
 class StoreError(Exception):
     """The store cannot be opened or does not have the shape this version of Triangulate expects."""
 
 
-def connect(
-    path: str | Path = DEFAULT_STORE, read_only: bool = False, engine: str = "duckdb"
-) -> duckdb.DuckDBPyConnection:
+def connect(path: str | Path = DEFAULT_STORE, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the store (a DuckDB file, created with its folder if missing unless ``read_only``).
 
     The connection never draws DuckDB's own progress bar: callers report progress themselves, and
     a bar written to stdout would mix with command output.
     """
-    if engine not in ENGINES:
-        raise StoreError(
-            f"engine {engine!r} is not available: this version supports {', '.join(ENGINES)} only"
-        )
     path = Path(path)
     if read_only and not path.is_file():
         raise StoreError(f"no store at {path}: ingest an extract first to create it")

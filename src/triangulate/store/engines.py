@@ -1,0 +1,145 @@
+"""The one engine factory: every DuckDB connection, Ibis backend and Spark session is made here.
+
+Why one place: the rooms that compute (link, measures, publish) must give the same answers on the
+embedded default (DuckDB) and at scale (Spark), and their differences (how a session is sized, where
+scratch files go, how the content zone reaches Spark) belong to the warehouse, not to each room.
+Splink's own database APIs are made in ``link`` from the connections and sessions this module gives.
+
+Spark is configured by settings, not code (``SparkSettings.from_environment``): the master URL
+(``local[N]``, a ``spark://`` standalone cluster), a Spark Connect remote (``sc://...``), driver and
+executor memory and shuffle partitions, each from a ``TRIANGULATE_SPARK_*`` environment variable,
+with local mode sized to the machine as the default.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import duckdb
+
+from .connection import StoreError, connect
+
+#: The engines the computing rooms accept.
+ENGINES: tuple[str, ...] = ("duckdb", "spark")
+
+
+def check_engine(engine: str) -> None:
+    if engine not in ENGINES:
+        raise StoreError(f"Unknown engine {engine!r}: use one of {', '.join(ENGINES)}.")
+
+
+def scratch_duckdb(*, memory_limit: str | None = None, temp_directory: str | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for working tables, spilling to ``temp_directory`` past ``memory_limit``."""
+    config = {}
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    if temp_directory:
+        config["temp_directory"] = temp_directory
+    con = duckdb.connect(config=config)
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    """How to reach Spark. ``remote`` (Spark Connect, ``sc://host:15002``) wins over ``master``."""
+
+    master: str = "local[2]"
+    remote: str | None = None
+    driver_memory: str = "4g"
+    executor_memory: str | None = None
+    shuffle_partitions: int = 8
+
+    @classmethod
+    def from_environment(cls, environ: dict | None = None) -> SparkSettings:
+        env = os.environ if environ is None else environ
+        cores = os.cpu_count() or 2
+        settings = cls(master=f"local[{cores}]", shuffle_partitions=max(4, cores * 4))
+        changes = {}
+        if env.get("TRIANGULATE_SPARK_MASTER"):
+            changes["master"] = env["TRIANGULATE_SPARK_MASTER"]
+        if env.get("TRIANGULATE_SPARK_REMOTE"):
+            changes["remote"] = env["TRIANGULATE_SPARK_REMOTE"]
+        if env.get("TRIANGULATE_SPARK_DRIVER_MEMORY"):
+            changes["driver_memory"] = env["TRIANGULATE_SPARK_DRIVER_MEMORY"]
+        if env.get("TRIANGULATE_SPARK_EXECUTOR_MEMORY"):
+            changes["executor_memory"] = env["TRIANGULATE_SPARK_EXECUTOR_MEMORY"]
+        if env.get("TRIANGULATE_SPARK_SHUFFLE_PARTITIONS"):
+            try:
+                changes["shuffle_partitions"] = int(env["TRIANGULATE_SPARK_SHUFFLE_PARTITIONS"])
+            except ValueError:
+                raise StoreError("TRIANGULATE_SPARK_SHUFFLE_PARTITIONS must be a whole number") from None
+        return replace(settings, **changes)
+
+
+def spark_session(scratch: str, *, app_name: str, jars: tuple[str, ...] = (), settings: SparkSettings | None = None):
+    """A Spark session whose working files (warehouse, spills, checkpoints) live under ``scratch``."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:  # pragma: no cover - pyspark is in the locked dependencies
+        raise StoreError("the spark engine needs pyspark: install the 'spark' extra") from None
+    settings = settings or SparkSettings.from_environment()
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    logging.getLogger("py4j").setLevel(logging.WARNING)
+    builder = SparkSession.builder.appName(app_name)
+    builder = builder.remote(settings.remote) if settings.remote else builder.master(settings.master)
+    options = {
+        "spark.driver.memory": settings.driver_memory,
+        "spark.sql.shuffle.partitions": str(settings.shuffle_partitions),
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.catalogImplementation": "in-memory",
+        "spark.sql.warehouse.dir": os.path.join(scratch, "warehouse"),
+        "spark.local.dir": os.path.join(scratch, "local"),
+    }
+    if settings.executor_memory:
+        options["spark.executor.memory"] = settings.executor_memory
+    if jars:
+        options["spark.jars"] = ",".join(jars)
+    for key, value in options.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    if not settings.remote:
+        session.sparkContext.setLogLevel("ERROR")
+        session.sparkContext.setCheckpointDir(os.path.join(scratch, "checkpoints"))
+    return session
+
+
+def ibis_backend(store: str | Path, engine: str = "duckdb"):
+    """The store's content zone as an Ibis backend, read-only, on ``engine``.
+
+    On Spark the content zone is copied into in-memory Spark tables under a database named like the
+    zone, so that ``con.table(name, database="content")`` resolves the same way on both engines.
+    """
+    import ibis
+
+    check_engine(engine)
+    path = Path(store)
+    if not path.is_file():
+        raise StoreError(
+            f"No store at {path}: load extracts with `triangulate ingest` first, or give the path of an "
+            "existing store."
+        )
+    if engine == "duckdb":
+        con = ibis.duckdb.connect(str(path), read_only=True)
+        con.raw_sql("SET enable_progress_bar = false")
+        return con
+    session = spark_session(tempfile.mkdtemp(prefix="triangulate-spark-"), app_name="triangulate-measures")
+    session.sql("CREATE DATABASE IF NOT EXISTS content")
+    source = connect(path, read_only=True)
+    try:
+        names = source.sql(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'content'"
+        ).to_arrow_table().column("table_name").to_pylist()
+        for name in names:
+            frame = source.sql(f'SELECT * FROM content."{name}"').to_arrow_table()
+            session.sql(f"DROP TABLE IF EXISTS content.{name}")
+            session.createDataFrame(frame).write.saveAsTable(f"content.{name}")
+    finally:
+        source.close()
+    return ibis.pyspark.connect(session)
