@@ -51,6 +51,9 @@ class DisclosureRule:
     publish_zero: bool = True
     suppressed_symbol: str = "*"
     source: str = ""
+    #: The least width (highest minus lowest) of the range a reader can narrow any suppressed count
+    #: to, using everything published. None: as wide as the band of counts the rule suppresses.
+    protection_width: int | None = None
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -73,6 +76,16 @@ class DisclosureRule:
                 "this rule suppresses exactly one possible count, so its symbol would reveal "
                 "the count; raise suppress_below or suppress zeros as well"
             )
+
+    @property
+    def band_width(self) -> int:
+        """Highest minus lowest of the counts the rule suppresses (1 to 7 gives 6)."""
+        return (self.suppress_below - 1) - self.smallest_suppressed_count
+
+    @property
+    def protection(self) -> int:
+        """The protection width in force: the rule's own, else the width of its suppressed band."""
+        return self.band_width if self.protection_width is None else self.protection_width
 
     @property
     def rounds(self) -> bool:
@@ -151,6 +164,7 @@ def presets() -> dict[str, DisclosureRule]:
             rounding_base=int(row["rounding_base"]) if row["rounding_base"] else None,
             publish_zero=row["publish_zero"].strip().lower() == "true",
             suppressed_symbol=row["suppressed_symbol"],
+            protection_width=int(row["protection_width"]) if row.get("protection_width") else None,
             source=f"{row['source']} ({row['source_year']}), {row['source_url']}",
         )
     return rules

@@ -1,37 +1,17 @@
-"""Measures over the store: needs, disproportionality, the L&D funnel and coverage, in Ibis.
+"""Measures over the store: needs, disproportionality, the L&D funnel, journeys and coverage, in Ibis.
 
 Commissioners and analysts come for figures they can publish: how common each need is among the
-people seen at each point of the justice pathway, how much more often each ethnic group reaches
-each decision point, and how far the recording can be trusted. Each measure is one registered
-definition (``registry``) whose counts are an Ibis expression over the content zone, so the same
-code runs on DuckDB (default) or Spark (``engine``); intervals come from ``triangulate.stats`` and
-every table leaves through ``triangulate.disclosure``. See docs/measures.md.
+people seen at each point of the justice pathway, how much more often each ethnic group reaches each
+decision point, and how far the recording can be trusted. Each measure is one registered definition
+(``registry``) whose fine counts are Ibis expressions over the person-level base (``base.Base``), so the
+same code runs on DuckDB (default) or Spark; the publication (``triangulate.publish``) rolls them up
+into every view, controls disclosure and adds the derived figures. See docs/measures.md.
 """
 
-from triangulate.measures.base import Bases, Filters
+from triangulate.measures.base import Base
 from triangulate.measures.engine import connect
 from triangulate.measures.errors import MeasuresError
-from triangulate.measures.registry import REGISTRY, Disclosure, Measure, measures
-from triangulate.measures.write import (
-    MeasuresReport,
-    check_store,
-    publish,
-    run_measure,
-    write_measures,
-)
+from triangulate.measures.registry import REGISTRY, Column, Count, Measure, measures, registry_version
 
-__all__ = [
-    "REGISTRY",
-    "Bases",
-    "Disclosure",
-    "Filters",
-    "Measure",
-    "MeasuresError",
-    "MeasuresReport",
-    "check_store",
-    "connect",
-    "measures",
-    "publish",
-    "run_measure",
-    "write_measures",
-]
+__all__ = ["REGISTRY", "Base", "Column", "Count", "Measure", "MeasuresError", "connect", "measures",
+           "registry_version"]

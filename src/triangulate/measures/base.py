@@ -1,112 +1,56 @@
-"""Person-level base tables, as Ibis expressions over the content zone.
+"""The person-level base, built once per run, and the fine counts every measure is made of.
 
 The measures count people, not records: a person arrested three times is one person in custody.
-Linkage writes ``person_key`` on every agency record; these expressions gather each person's
-records from the six agency tables, resolve one set of demographics per person, and give the
-contacts and needs every measure starts from. Filters (area, period, demographics) are applied
-here once, so every measure honours them the same way.
+Linkage writes ``person_key`` on every agency record; this module gathers each person's records
+from the six agency tables, resolves one set of demographics per person, and materialises the tables
+every measure starts from (``Base``), once, in the engine.
+
+**Views are computed together.** A measure does not run once per area, year and demographic filter.
+It returns *fine counts*: counts by financial year, area and the full set of demographics
+(``FINE``), which the publication rolls up into every view at once (``triangulate.publish``). For
+that to be exact, every count is additive over areas and years:
+
+- **one area per person, setting and year**: a person seen in a setting in a financial year counts
+  in one area, the area of most of their records in that setting that year (ties: the latest
+  record, then the code). A person seen in two areas in a year counts once, in the first.
+- **years are pooled**: "the whole period" is the sum of the financial years, so a person seen in
+  three years counts three times (person-years), as Fingertips pools years for small areas.
 
 Resolution rules (also in docs/measures.md):
 
 - **ethnicity**: the ethnic category code recorded most often across all the person's records,
   leaving out "Z" (not stated), "99" (not known) and empty; ties go to the code on the most recent
   record, then to the first code alphabetically. No usable code: "Not stated/unknown".
-- **sex, religion, disability**: the same rule, leaving out "X"/"9" (sex), "NS" (religion) and
-  "U" (disability).
-- **age band**: the ESP 2013 five-year band of ``age_at_event`` on the person's first record
-  (earliest event date, then record key).
-
-Demographics are resolved over every record of the person in the store, not only those inside
-the area and period asked for: they describe the person, while the filters choose the contacts.
+- **sex, religion, disability**: the same rule, leaving out "X"/"9" (sex), "NS" (religion) and "U"
+  (disability); no usable code is "Not known".
+- **age group**: the analysis age group (code list ``age_group``) of the person's age at their first
+  record in the financial year, so a person can move up a group from one year to the next.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import cache
 
 import ibis
 import pyarrow as pa
 
-from triangulate.measures.errors import MeasuresError
 from triangulate.standard import AGENCY_TABLES, codelist, schema
 
 UNKNOWN_ETHNICITY = "Not stated/unknown"
+NOT_KNOWN = "Not known"
 NOT_USABLE = {
     "ethnicity_code": ("Z", "99"),
     "sex": ("X", "9"),
     "religion": ("NS",),
     "disability": ("U",),
 }
-DEMOGRAPHICS = (
-    "ethnicity_code",
-    "ethnic_group_5",
-    "ethnic_group_19",
-    "sex",
-    "religion",
-    "disability",
-    "age_band",
-)
-
-
-@dataclass(frozen=True)
-class Filters:
-    """What to measure: areas (ONS codes), a period of event dates, and demographics of people.
-
-    ``demographics`` maps a column of :func:`people` (``ethnic_group_5``, ``ethnic_group_19``,
-    ``sex``, ``religion``, ``disability``, ``age_band``, ``ethnicity_code``) to a value or values.
-    """
-
-    areas: tuple[str, ...] | None = None
-    period: tuple[dt.date, dt.date] | None = None
-    demographics: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-
-    @classmethod
-    def of(
-        cls,
-        area: str | Sequence[str] | None = None,
-        period: str | tuple[dt.date | str, dt.date | str] | None = None,
-        demographics: Mapping[str, str | Sequence[str]] | None = None,
-    ) -> Filters:
-        """Filters from the user's words: ``area="E09000032"``, ``period="2023-04-01:2024-03-31"``."""
-        areas = None if area is None else ((area,) if isinstance(area, str) else tuple(area))
-        return cls(areas, _period(period), _demographics(demographics or {}))
-
-
-def _period(period) -> tuple[dt.date, dt.date] | None:
-    if period is None:
-        return None
-    if isinstance(period, str):
-        parts = period.split(":")
-        if len(parts) != 2:
-            raise MeasuresError(
-                f"Period {period!r} is not FROM:TO: give two dates, e.g. 2023-04-01:2024-03-31."
-            )
-        period = tuple(parts)
-    try:
-        start, end = (p if isinstance(p, dt.date) else dt.date.fromisoformat(p) for p in period)
-    except (TypeError, ValueError):
-        raise MeasuresError(
-            f"Period {period!r} is not two ISO dates: use FROM:TO, e.g. 2023-04-01:2024-03-31."
-        ) from None
-    if end < start:
-        raise MeasuresError(
-            f"The period {start} to {end} is empty (it ends before it starts): swap the dates."
-        )
-    return start, end
-
-
-def _demographics(demographics: Mapping[str, str | Sequence[str]]) -> dict[str, tuple[str, ...]]:
-    unknown = sorted(set(demographics) - set(DEMOGRAPHICS))
-    if unknown:
-        raise MeasuresError(
-            f"Cannot filter on {', '.join(unknown)}: filter on {', '.join(DEMOGRAPHICS)}."
-        )
-    return {
-        k: (v,) if isinstance(v, str) else tuple(str(x) for x in v) for k, v in demographics.items()
-    }
+#: The demographic columns of every fine count (ethnic_group_5 follows from ethnic_group_19).
+FINE = ("sex", "age_group", "ethnic_group_19", "religion", "disability")
+#: The view columns of every fine count.
+VIEW = ("year", "area_code")
+#: Settings (agency tables) of the justice pathway, in Sequential Intercept Model order.
+JUSTICE = ("police_custody", "liaison_diversion", "court_appearance", "prison_custody", "probation_supervision")
+ANXIETY_OR_DEPRESSION = "anxiety_or_depression"
 
 
 # --- code lists as small in-memory tables -------------------------------------------------------
@@ -114,38 +58,63 @@ def _demographics(demographics: Mapping[str, str | Sequence[str]]) -> dict[str, 
 
 @cache
 def ethnicity_crosswalk() -> pa.Table:
-    """NHS ethnic category code → the ONS 2021 groups the measures report by.
+    """NHS ethnic category code -> the ONS 2021 19 categories and 5 groups the measures report by.
 
-    Convention: both breakdowns use the ONS 2021 columns of the standard's crosswalk
-    (``ons_2021_high_level_group`` for the 5 groups, ``ons_2021_category`` for the 19), because
-    the population denominators are ONS Census 2021 counts. So Chinese (NHS "R") is Asian here, as
-    in the Census, not "Other" as in the NHS 2001 frame.
+    Convention: the ONS 2021 columns of the standard's crosswalk, because the population
+    denominators are ONS Census 2021 counts. So Chinese (NHS "R") is Asian here, as in the Census,
+    not "Other" as in the NHS 2001 frame.
     """
-    rows = codelist("ethnicity").rows
-    rows = [r for r in rows if r["ons_2021_code"]]
-    return pa.table(
-        {
-            "ethnicity_code": [r["nhs_ethnic_category_code"] for r in rows],
-            "ethnic_group_5": [r["ons_2021_high_level_group"] for r in rows],
-            "ethnic_group_19": [r["ons_2021_category"] for r in rows],
-        }
-    )
+    rows = [r for r in codelist("ethnicity").rows if r["ons_2021_code"]]
+    return pa.table({
+        "ethnicity_code": [r["nhs_ethnic_category_code"] for r in rows],
+        "ethnic_group_5": [r["ons_2021_high_level_group"] for r in rows],
+        "ethnic_group_19": [r["ons_2021_category"] for r in rows],
+    })
 
 
 @cache
 def ons_groups() -> pa.Table:
-    """ONS 2021 ethnic group code (population table) → the 19 categories and 5 groups."""
+    """ONS 2021 ethnic group code (population table) -> the 19 categories and 5 groups."""
     rows = codelist("ons_ethnic_group").rows
-    return pa.table(
-        {
-            "ons_ethnic_group": [int(r["code"]) for r in rows],
-            "ethnic_group_19": [r["label"] for r in rows],
-            "ethnic_group_5": [r["high_level_group"] for r in rows],
-        }
-    )
+    return pa.table({
+        "ons_ethnic_group": [int(r["code"]) for r in rows],
+        "ethnic_group_19": [r["label"] for r in rows],
+        "ethnic_group_5": [r["high_level_group"] for r in rows],
+    })
 
 
-# --- records ------------------------------------------------------------------------------------
+@cache
+def age_groups() -> pa.Table:
+    """ESP 2013 five-year band -> analysis age group (code list ``age_group``)."""
+    bands, groups = [], []
+    for r in codelist("age_group").rows:
+        for band in r["esp_bands"].split(";"):
+            bands.append(band)
+            groups.append(r["code"])
+    return pa.table({"age_band": bands, "age_group": groups})
+
+
+def labels(name: str) -> pa.Table:
+    """A code list's codes and labels, as a table to join on."""
+    rows = codelist(name).rows
+    return pa.table({"code": [r["code"] for r in rows], "label": [r["label"] for r in rows]})
+
+
+def need_codes() -> list[str]:
+    return [r["code"] for r in codelist("need").rows] + [ANXIETY_OR_DEPRESSION]
+
+
+def age_group(age: ibis.Value) -> ibis.Value:
+    """The analysis age group of a whole age in years (code list ``age_group``)."""
+    cases = [((age >= int(r["lowest_age"])) & (age <= int(r["highest_age"])), r["code"])
+             for r in codelist("age_group").rows]
+    return ibis.cases(*cases, else_=ibis.literal(NOT_KNOWN))
+
+
+def financial_year(date: ibis.Value) -> ibis.Value:
+    """The financial year (April to March) of a date, as "2023/24"."""
+    start = ibis.ifelse(date.month() >= 4, date.year(), date.year() - 1)
+    return start.cast("string") + "/" + ((start + 1) % 100).cast("string").lpad(2, "0")
 
 
 def content(con: ibis.BaseBackend, name: str) -> ibis.Table:
@@ -157,148 +126,67 @@ def all_records(con: ibis.BaseBackend) -> ibis.Table:
     parts = []
     for table in AGENCY_TABLES:
         t = content(con, table)
+        event = t[schema(table).event_date].cast("date")
         parts.append(
-            t.filter(t.person_key.notnull()).select(
+            t.filter(t.person_key.notnull() & event.notnull()).select(
                 record_key=t.record_key,
                 person_key=t.person_key,
                 setting=ibis.literal(table),
                 area_code=t.area_code,
-                event_date=t[schema(table).event_date].cast("date"),
+                event_date=event,
+                year=financial_year(event),
                 sex=t.sex.cast("string"),
                 ethnicity_code=t.ethnicity_code.cast("string"),
                 religion=t.religion.cast("string"),
                 disability=t.disability.cast("string"),
-                gp_registered=t.gp_registered.cast("string"),
                 age_at_event=t.age_at_event.cast("int64"),
             )
         )
     return ibis.union(*parts)
 
 
-def records(con: ibis.BaseBackend, filters: Filters) -> ibis.Table:
-    """The person-keyed records inside the areas and period, of people matching the demographics."""
-    r = _in_area_and_period(all_records(con), filters)
-    if filters.demographics:
-        chosen = people(con, filters).select("person_key")
-        r = r.semi_join(chosen, "person_key")
-    return r
-
-
-def _in_area_and_period(r: ibis.Table, filters: Filters) -> ibis.Table:
-    if filters.areas is not None:
-        r = r.filter(r.area_code.isin(filters.areas))
-    if filters.period is not None:
-        start, end = filters.period
-        r = r.filter(r.event_date.between(start, end))
-    return r
-
-
 def _most_frequent(r: ibis.Table, column: str) -> ibis.Table:
     usable = r.filter(r[column].notnull() & ~r[column].isin(NOT_USABLE[column]) & (r[column] != ""))
-    counted = usable.group_by(["person_key", column]).aggregate(
-        times=usable.count(), latest=usable.event_date.max()
-    )
-    ranked = counted.mutate(
-        rank=ibis.row_number().over(
-            group_by="person_key",
-            order_by=[ibis.desc("times"), ibis.desc("latest"), ibis.asc(column)],
-        )
-    )
+    counted = usable.group_by(["person_key", column]).aggregate(times=usable.count(), latest=usable.event_date.max())
+    ranked = counted.mutate(rank=ibis.row_number().over(
+        group_by="person_key", order_by=[ibis.desc("times"), ibis.desc("latest"), ibis.asc(column)]))
     return ranked.filter(ranked["rank"] == 0).select("person_key", column)
 
 
-def age_band(age: ibis.Value) -> ibis.Value:
-    """The ESP 2013 band ("0-4" … "85-89", "90+") of a whole age in years."""
-    low = (age // 5) * 5
-    return ibis.ifelse(
-        age >= 90, "90+", low.cast("int64").cast("string") + "-" + (low + 4).cast("int64").cast("string")
-    )
-
-
-def people(con: ibis.BaseBackend, filters: Filters | None = None) -> ibis.Table:
-    """One row per person: person_key and their resolved demographics (see the module docstring).
-
-    With ``filters``, only people with a record in the areas and period and matching the
-    demographics asked for.
-    """
-    everything = all_records(con)
-    keys = everything.select("person_key").distinct()
-    first = everything.mutate(
-        order=ibis.row_number().over(
-            group_by="person_key", order_by=[ibis.asc("event_date"), ibis.asc("record_key")]
-        )
-    )
-    first = first.filter(first.order == 0).select(
-        "person_key", age_band=age_band(first.age_at_event)
-    )
-    crosswalk = ibis.memtable(ethnicity_crosswalk())
-    result = keys
+def resolve_people(records: ibis.Table) -> ibis.Table:
+    """One row per person: their resolved demographics as code list labels (module docstring)."""
+    result = records.select("person_key").distinct()
     for column in ("ethnicity_code", "sex", "religion", "disability"):
-        result = result.left_join(_most_frequent(everything, column), "person_key").select(
-            result, column
-        )
-    result = result.left_join(first, "person_key").select(result, "age_band")
+        result = result.left_join(_most_frequent(records, column), "person_key").select(result, column)
+    crosswalk = ibis.memtable(ethnicity_crosswalk())
     result = result.left_join(crosswalk, "ethnicity_code").select(
-        result,
-        ethnic_group_5=crosswalk.ethnic_group_5.fill_null(UNKNOWN_ETHNICITY),
-        ethnic_group_19=crosswalk.ethnic_group_19.fill_null(UNKNOWN_ETHNICITY),
-    )
-    if filters is not None:
-        result = _filter_people(con, result, filters)
-    return result
+        result, ethnic_group_19=crosswalk.ethnic_group_19.fill_null(UNKNOWN_ETHNICITY))
+    for column, listed in (("sex", "sex"), ("religion", "religion"), ("disability", "yes_no_unknown")):
+        names = ibis.memtable(labels(listed)).rename(**{f"{column}_label": "label", f"{column}_code": "code"})
+        result = result.left_join(names, result[column] == names[f"{column}_code"]).select(
+            *[c for c in result.columns if c != column], **{column: names[f"{column}_label"].fill_null(NOT_KNOWN)})
+    return result.select("person_key", "sex", "ethnic_group_19", "religion", "disability")
 
 
-def _filter_people(con: ibis.BaseBackend, result: ibis.Table, filters: Filters) -> ibis.Table:
-    if filters.areas is not None or filters.period is not None:
-        inside = _in_area_and_period(all_records(con), filters).select("person_key")
-        result = result.semi_join(inside, "person_key")
-    for column, values in filters.demographics.items():
-        result = result.filter(result[column].isin(values))
-    return result
+def _attributed(rows: ibis.Table, group: list[str]) -> ibis.Table:
+    """One row per ``group`` (which includes person_key): the area of most of its records."""
+    counted = rows.group_by([*group, "area_code"]).aggregate(times=rows.count(), latest=rows.event_date.max())
+    ranked = counted.mutate(rank=ibis.row_number().over(
+        group_by=group, order_by=[ibis.desc("times"), ibis.desc("latest"), ibis.asc("area_code")]))
+    return ranked.filter(ranked["rank"] == 0).select(*group, "area_code")
 
 
-def contacts(con: ibis.BaseBackend, filters: Filters) -> ibis.Table:
-    """One row per person per setting (agency table): their contacts, first and last date."""
-    return Bases(con, filters, cache=False).contacts
+class Base:
+    """The base tables of one run over a store, each worked out once and kept in the engine.
 
-
-ANXIETY_OR_DEPRESSION = "anxiety_or_depression"
-
-
-def needs(con: ibis.BaseBackend, filters: Filters) -> ibis.Table:
-    """One row per person per need recorded against any of their records, by any agency.
-
-    With a period, only needs identified by its end. Adds ``anxiety_or_depression`` (either
-    need), the category the published general-population benchmark is for.
-    """
-    need = content(con, "need")
-    if filters.period is not None:
-        need = need.filter(need.identified_date.isnull() | (need.identified_date <= filters.period[1]))
-    keyed = all_records(con).select("record_key", "person_key")
-    joined = need.join(keyed, "record_key").select("person_key", need_code=need.need_code)
-    either = joined.filter(joined.need_code.isin(("anxiety", "depression"))).select(
-        "person_key", need_code=ibis.literal(ANXIETY_OR_DEPRESSION)
-    )
-    return ibis.union(joined, either).distinct()
-
-
-def need_codes() -> list[str]:
-    return [r["code"] for r in codelist("need").rows] + [ANXIETY_OR_DEPRESSION]
-
-
-class Bases:
-    """The base tables of one run (a store and its filters), each worked out once.
-
-    Measures read their people, records, contacts and needs from here; each is cached in the
-    engine as a temporary table (Ibis ``cache``) the first time it is asked for, so a suite of
-    measures does not rebuild the person-level resolution for every table.
+    ``people``: person_key and resolved demographics. ``records``: every person-keyed agency
+    record with its financial year. ``person_years``: person_key, year and the age group that year.
+    ``presence``: one row per person, setting and year with the attributed area. ``needs``: one row
+    per person and need, with the earliest date it was identified (null when undated).
     """
 
-    def __init__(
-        self, con: ibis.BaseBackend, filters: Filters | None = None, *, cache: bool | None = None
-    ):
+    def __init__(self, con: ibis.BaseBackend, *, cache: bool | None = None):
         self.con = con
-        self.filters = filters or Filters()
         # Ibis 12's PySpark backend does not register in-memory tables (the code lists) before
         # caching, so caching is DuckDB's only, until that is fixed upstream.
         self._cache = con.name == "duckdb" if cache is None else cache
@@ -310,34 +198,84 @@ class Bases:
             self._made[name] = expr.cache() if self._cache else expr
         return self._made[name]
 
-    @property
-    def all_people(self) -> ibis.Table:
-        return self._get("all_people", lambda: people(self.con))
+    def release(self) -> None:
+        """Drop the engine's cached tables now (before the connection closes, not at garbage collection)."""
+        if self._cache:
+            for expr in self._made.values():
+                try:
+                    expr.release()
+                except Exception:  # noqa: BLE001 - already gone with its connection
+                    pass
+        self._made.clear()
 
-    @property
-    def people(self) -> ibis.Table:
-        return self._get("people", lambda: _filter_people(self.con, self.all_people, self.filters))
+    def table(self, name: str) -> ibis.Table:
+        """An agency table of the content zone, linked rows only, with its event date's year."""
+        def make():
+            t = content(self.con, name)
+            event = t[schema(name).event_date].cast("date")
+            t = t.filter(t.person_key.notnull() & event.notnull())
+            return t.mutate(event_date=event, year=financial_year(event))
+        return self._get(f"table:{name}", make)
 
     @property
     def records(self) -> ibis.Table:
-        def make():
-            r = _in_area_and_period(all_records(self.con), self.filters)
-            if self.filters.demographics:
-                r = r.semi_join(self.people.select("person_key"), "person_key")
-            return r
-
-        return self._get("records", make)
+        return self._get("records", lambda: all_records(self.con))
 
     @property
-    def contacts(self) -> ibis.Table:
+    def people(self) -> ibis.Table:
+        return self._get("people", lambda: resolve_people(self.records))
+
+    @property
+    def person_years(self) -> ibis.Table:
         def make():
             r = self.records
-            return r.group_by(["person_key", "setting"]).aggregate(
-                contacts=r.count(), first_contact=r.event_date.min(), last_contact=r.event_date.max()
-            )
+            first = r.group_by(["person_key", "year"]).aggregate(age=r.age_at_event.min())
+            return first.select("person_key", "year", age_group=age_group(first.age))
+        return self._get("person_years", make)
 
-        return self._get("contacts", make)
+    @property
+    def presence(self) -> ibis.Table:
+        return self._get("presence", lambda: _attributed(self.records, ["person_key", "setting", "year"]))
+
+    def stage(self, name: str, rows: ibis.Table | None = None) -> ibis.Table:
+        """People reaching a stage: one row per person and year, with the attributed area.
+
+        ``rows`` (person_key, year, area_code, event_date) are the records that show the stage; a
+        setting's name alone means the presence in that setting.
+        """
+        if rows is None:
+            p = self.presence
+            return self._get(f"stage:{name}", lambda: p.filter(p.setting == name).select("person_key", "year", "area_code"))
+        return self._get(f"stage:{name}", lambda: _attributed(
+            rows.select("person_key", "year", "area_code", "event_date"), ["person_key", "year"]))
 
     @property
     def needs(self) -> ibis.Table:
-        return self._get("needs", lambda: needs(self.con, self.filters))
+        def make():
+            need = content(self.con, "need")
+            keyed = self.records.select("record_key", "person_key")
+            joined = need.join(keyed, "record_key").select(
+                "person_key", need.need_code, when=need.identified_date.cast("date"))
+            either = joined.filter(joined.need_code.isin(("anxiety", "depression"))).mutate(
+                need_code=ibis.literal(ANXIETY_OR_DEPRESSION))
+            both = ibis.union(joined, either)
+            # The earliest dated identification; undated needs count from the start (null is lowest).
+            return both.group_by(["person_key", "need_code"]).aggregate(
+                identified_date=both.when.min(), undated=both.when.isnull().any())
+        return self._get("needs", make)
+
+    def with_demographics(self, t: ibis.Table) -> ibis.Table:
+        """``t`` (person_key, year, ...) with the person's demographics and that year's age group."""
+        joined = t.join(self.people, "person_key").join(self.person_years, ["person_key", "year"])
+        return joined
+
+    def fine(self, t: ibis.Table, keys: tuple[str, ...] = (), **counts) -> ibis.Table:
+        """Fine counts of ``t`` (person_key, year, area_code, keys...): rows per person by default.
+
+        ``counts`` maps an output name to an aggregate over the joined rows (default: ``n`` = rows).
+        """
+        joined = self.with_demographics(t)
+        groups = [*VIEW, *keys, *FINE]
+        aggregates = {name: make(joined) for name, make in counts.items()} or {"n": joined.count()}
+        out = joined.group_by(groups).aggregate(**aggregates)
+        return out.select(*groups, *[out[name].cast("int64").name(name) for name in aggregates])

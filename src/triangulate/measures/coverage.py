@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import ibis
-import numpy as np
 import pyarrow as pa
 
-from triangulate import stats
 from triangulate.measures import base
-from triangulate.measures.registry import Disclosure, register
-from triangulate.measures.tables import column, sort, with_columns
+from triangulate.measures.registry import Column, Count, register
+from triangulate.measures.tables import proportion
 from triangulate.standard import AGENCY_TABLES, schema
 
 SHARES = {
@@ -22,76 +20,86 @@ SHARES = {
 
 
 def _finish(table: pa.Table) -> pa.Table:
-    table = sort(table, ["setting"])
-    records = column(table, "records")
-    added = {}
     for count, name in SHARES.items():
-        e = stats.proportion(column(table, count), np.maximum(records, 1), multiplier=100)
-        empty = records == 0
-        added[name] = np.where(empty, np.nan, e.value)
-        added[f"{name}_lower_95"] = np.where(empty, np.nan, e.lower)
-        added[f"{name}_upper_95"] = np.where(empty, np.nan, e.upper)
-    return with_columns(table, added)
+        table = proportion(table, count, "records", name)
+        table = table.rename_columns([f"{name}_lower_95" if c == "lower_95" else f"{name}_upper_95"
+                                      if c == "upper_95" else c for c in table.column_names])
+    return table
 
 
-def _derived(count: str) -> tuple[str, ...]:
-    name = SHARES[count]
-    return (name, f"{name}_lower_95", f"{name}_upper_95")
+def _columns() -> tuple[Column, ...]:
+    words = {"ethnicity_recorded": "a usable ethnic category", "gp_registered": "GP registration Y",
+             "gp_recorded": "GP registration recorded", "nhs_number_recorded": "an NHS number",
+             "linked": "a person key"}
+    out = [Column("setting", "Setting", "setting"), Column("records", "Records", "count")]
+    for count, name in SHARES.items():
+        out += [Column(count, f"Records with {words[count]}", "count"),
+                Column(name, f"With {words[count]} (%)", "percent"),
+                Column(f"{name}_lower_95", "Lower 95% limit", "percent"),
+                Column(f"{name}_upper_95", "Upper 95% limit", "percent")]
+    out += [Column("ethnicity_not_stated", "Ethnicity not stated (Z)", "count"),
+            Column("ethnicity_not_known", "Ethnicity not known (99 or empty)", "count")]
+    return tuple(out)
 
 
 @register(
     name="coverage",
     title="Recording coverage by agency: ethnicity, GP registration, NHS number and linkage",
     definition=(
-        "Of the records each agency holds in the area and period, the share with a usable "
-        "ethnic category (not Z 'not stated', not 99 'not known', not empty), the share recorded "
-        "as registered with a GP, the share with GP registration recorded at all (Y or N), the "
-        "share that carried an NHS number, and the share linked to a person."
+        "Of the records each agency holds in the area and financial year, the share with a usable ethnic "
+        "category (not Z 'not stated', not 99 'not known', not empty), the share recorded as registered with "
+        "a GP, the share with GP registration recorded at all (Y or N), the share that carried an NHS number, "
+        "and the share linked to a person."
     ),
     numerator=("Records with a usable ethnic category / GP registration Y / GP registration Y or N / "
                "an NHS number / a person key."),
-    denominator="Records of the agency table in the area and period (linked or not).",
-    method="Wilson score interval at 95% (triangulate.stats.proportion).",
+    denominator="Records of the agency table in the area and financial year (linked or not).",
+    method="Wilson score interval at 95% (triangulate.stats.proportion), from the published (rounded) counts.",
     caveats=(
-        "Counts records, not people. Demographic filters do not apply (unlinked records have no "
-        "person). The NHS number itself stays in the identity zone; ingest records only whether "
-        "one was present (nhs_number_recorded), and its validity is not checked here."
+        "Counts records, not people. Demographic filters do not apply (unlinked records have no person). The "
+        "NHS number itself stays in the identity zone; ingest records only whether one was present "
+        "(nhs_number_recorded), and its validity is not checked here."
     ),
+    source="Local data quality indicator, after NHS England's Data Quality Maturity Index (completeness of "
+           "ethnic category and NHS number).",
+    keys=("setting",),
+    counts=(
+        Count("records", "records:{setting}", unit="records"),
+        *[Count(c, f"records_{c}:{{setting}}", within="records", unit="records") for c in SHARES],
+        Count("ethnicity_not_stated", "records_ethnicity_not_stated:{setting}", within="records", unit="records"),
+        Count("ethnicity_not_known", "records_ethnicity_not_known:{setting}", within="records", unit="records"),
+    ),
+    breakdowns=("all",),
+    filters=(),
     finish=_finish,
-    disclosure=Disclosure(
-        counts=("records", "ethnicity_recorded", "ethnicity_not_stated", "ethnicity_not_known",
-                "gp_registered", "gp_recorded", "nhs_number_recorded", "linked"),
-        dimensions=("setting",),
-        by=(),
-        dependents={
-            "records": sum((_derived(c) for c in SHARES), ()),
-            **{c: _derived(c) for c in SHARES},
-        },
-    ),
+    columns=_columns(),
 )
-def coverage(b: base.Bases) -> ibis.Table:
+def coverage(b: base.Base) -> dict[str, ibis.Table]:
     parts = []
     for table in AGENCY_TABLES:
         t = base.content(b.con, table)
-        event = t[schema(table).event_date]
-        if b.filters.areas is not None:
-            t = t.filter(t.area_code.isin(b.filters.areas))
-        if b.filters.period is not None:
-            t = t.filter(event.between(*b.filters.period))
+        event = t[schema(table).event_date].cast("date")
+        t = t.filter(event.notnull())
         code = t.ethnicity_code.cast("string")
         gp = t.gp_registered.cast("string")
-        parts.append(
-            t.aggregate(
-                records=t.count(),
-                ethnicity_recorded=(code.notnull() & ~code.isin(("Z", "99", ""))).sum(),
-                ethnicity_not_stated=(code == "Z").sum(),
-                ethnicity_not_known=(code.isnull() | code.isin(("99", ""))).sum(),
-                gp_registered=(gp == "Y").sum(),
-                gp_recorded=gp.isin(("Y", "N")).sum(),
-                nhs_number_recorded=(t.nhs_number_recorded.fill_null(False).cast("int64").sum()
-                                     if "nhs_number_recorded" in t.columns else ibis.literal(0)),
-                linked=t.person_key.notnull().sum(),
-            ).mutate(setting=ibis.literal(table))
-        )
+        flags = {
+            "records": ibis.literal(1),
+            "ethnicity_recorded": (code.notnull() & ~code.isin(("Z", "99", ""))).cast("int64"),
+            "ethnicity_not_stated": (code == "Z").fill_null(False).cast("int64"),
+            "ethnicity_not_known": (code.isnull() | code.isin(("99", ""))).cast("int64"),
+            "gp_registered": (gp == "Y").fill_null(False).cast("int64"),
+            "gp_recorded": gp.isin(("Y", "N")).fill_null(False).cast("int64"),
+            "nhs_number_recorded": (t.nhs_number_recorded.fill_null(False).cast("int64")
+                                    if "nhs_number_recorded" in t.columns else ibis.literal(0)),
+            "linked": t.person_key.notnull().cast("int64"),
+        }
+        parts.append(t.select(year=base.financial_year(event), area_code=t.area_code,
+                              setting=ibis.literal(table), **flags))
     u = ibis.union(*parts)
-    return u.select("setting", *[u[c].fill_null(0).cast("int64").name(c) for c in u.columns if c != "setting"])
+    demographics = {c: ibis.literal(base.UNKNOWN_ETHNICITY if c == "ethnic_group_19" else base.NOT_KNOWN)
+                    for c in base.FINE}
+    out = {}
+    for count in ("records", *SHARES, "ethnicity_not_stated", "ethnicity_not_known"):
+        g = u.group_by(["year", "area_code", "setting"]).aggregate(n=u[count].sum())
+        out[count] = g.select("year", "area_code", "setting", **demographics, n=g.n.cast("int64"))
+    return out

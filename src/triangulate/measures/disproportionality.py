@@ -1,10 +1,10 @@
 """Disproportionality: the relative rate index (RRI) of each ethnic group at each decision point.
 
 Following the US Disproportionate Minority Contact method and the Lammy Review: at each decision
-point a group's rate is the people reaching it over the people at the stage before (or the
-resident population for the first contact), and the RRI divides that by the reference group's
-rate. Stages are sets of linked people, and a stage's events count only people also in its base
-stage, so a rate can never exceed one.
+point a group's rate is the people reaching it over the people at the stage before (or the resident
+population for a first contact), and the RRI divides that by the reference group's rate. Stages are
+sets of linked people in a financial year, and a stage's events count only people also at its base
+stage that year (in the base stage's area), so a stage-based rate can never exceed one.
 """
 
 from __future__ import annotations
@@ -12,20 +12,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import ibis
-from ibis import _
 import numpy as np
 import pyarrow as pa
 
 from triangulate import stats
 from triangulate.measures import base
-from triangulate.measures.registry import Disclosure, register
-from triangulate.measures.tables import column, sort, with_columns
+from triangulate.measures.registry import Column, Count, register
+from triangulate.measures.tables import column, with_columns
 
 # The minimum-volume rule: below these, an RRI is too unstable to read (the DMC manual's
 # threshold for a base is 50; events under 5 make the log interval unreliable).
 MINIMUM_BASE = 50
 MINIMUM_EVENTS = 5
 POPULATION = "population"
+#: The reference group of each ethnic grouping.
+REFERENCES = {
+    "ethnic_group_5": "White",
+    "ethnic_group_19": "White: English, Welsh, Scottish, Northern Irish or British",
+}
 
 
 @dataclass(frozen=True)
@@ -42,36 +46,43 @@ DECISION_POINTS = (
     DecisionPoint("custodial_sentence", "court", "People given immediate custody, per person at court"),
     DecisionPoint("prison_reception", POPULATION, "People received into prison, per resident population"),
     DecisionPoint("s136", POPULATION, "People detained under s136 of the Mental Health Act, per resident population"),
-    DecisionPoint("mha_detention", POPULATION, "People detained under any section of the Mental Health Act, per resident population"),
-    DecisionPoint("ld_screened", "police_custody", "People screened by liaison & diversion in police custody, per person in police custody"),
-    DecisionPoint("ld_referred", "police_custody", "People referred on by liaison & diversion in police custody, per person in police custody"),
+    DecisionPoint("mha_detention", POPULATION,
+                  "People detained under any section of the Mental Health Act, per resident population"),
+    DecisionPoint("ld_screened", "police_custody",
+                  "People screened by liaison & diversion in police custody, per person in police custody"),
+    DecisionPoint("ld_referred", "police_custody",
+                  "People referred on by liaison & diversion in police custody, per person in police custody"),
 )
-
-REFERENCES = {
-    "White": ("ethnic_group_5", "White"),
-    "White British": ("ethnic_group_19", "White: English, Welsh, Scottish, Northern Irish or British"),
-}
-GROUPINGS = ("ethnic_group_5", "ethnic_group_19")
-POPULATION_FILTERS = ("sex", "age_band")
+_POINTS = {p.name: p for p in DECISION_POINTS}
+#: The setting whose presence is a stage (so its counts are need prevalence's denominators too).
+SETTING_STAGES = {"police_custody": "police_custody", "court": "court_appearance",
+                  "prison_reception": "prison_custody"}
 
 
-def stage_people(b: base.Bases, stage: str) -> ibis.Table:
-    """The person keys reaching a decision point in the area and period."""
-    r = b.records
-    if stage == "police_custody":
-        return r.filter(r.setting == "police_custody").select("person_key").distinct()
-    if stage == "court":
-        return r.filter(r.setting == "court_appearance").select("person_key").distinct()
-    if stage == "prison_reception":
-        return r.filter(r.setting == "prison_custody").select("person_key").distinct()
-    t = _content_in(b, {
-        "remand": "court_appearance",
-        "custodial_sentence": "court_appearance",
-        "s136": "mental_health",
-        "mha_detention": "mental_health",
-        "ld_screened": "liaison_diversion",
-        "ld_referred": "liaison_diversion",
-    }[stage])
+def _stage_quantity(stage: str) -> str:
+    return f"people_at:{SETTING_STAGES.get(stage, stage)}"
+
+
+def _events_quantity(keys: dict) -> str:
+    point = _POINTS[keys["decision_point"]]
+    if point.base == POPULATION:
+        return _stage_quantity(point.name)
+    return f"{_stage_quantity(point.name)}&{SETTING_STAGES.get(point.base, point.base)}"
+
+
+def _base_quantity(keys: dict) -> str:
+    point = _POINTS[keys["decision_point"]]
+    return "residents" if point.base == POPULATION else _stage_quantity(point.base)
+
+
+def stage_people(b: base.Base, stage: str) -> ibis.Table:
+    """The people reaching a decision point: person_key, year and the area of those records."""
+    if stage in SETTING_STAGES:
+        return b.stage(SETTING_STAGES[stage])
+    table = {"remand": "court_appearance", "custodial_sentence": "court_appearance", "s136": "mental_health",
+             "mha_detention": "mental_health", "ld_screened": "liaison_diversion",
+             "ld_referred": "liaison_diversion"}[stage]
+    t = b.table(table)
     condition = {
         "remand": lambda t: t.court_outcome == "remanded_in_custody",
         "custodial_sentence": lambda t: t.sentence_type == "immediate_custody",
@@ -80,159 +91,160 @@ def stage_people(b: base.Bases, stage: str) -> ibis.Table:
         "ld_screened": lambda t: (t.setting == "police_custody") & t.screening_date.notnull(),
         "ld_referred": lambda t: (t.setting == "police_custody") & t.referral_date.notnull(),
     }[stage]
-    return t.filter(condition(t)).select("person_key").distinct()
+    return b.stage(stage, t.filter(condition(t)))
 
 
-def _content_in(b: base.Bases, table: str) -> ibis.Table:
-    """The agency table's linked rows whose records are in the filtered record set."""
-    t = base.content(b.con, table)
-    kept = b.records
-    return t.semi_join(kept.filter(kept.setting == table).select("record_key"), "record_key")
-
-
-def population(con: ibis.BaseBackend, filters: base.Filters, year: int) -> ibis.Table:
-    """Residents by the two ethnic groupings, in the areas asked for, in ``year``."""
-    pop = base.content(con, "population")
-    pop = pop.filter(pop.year == year)
-    if filters.areas is not None:
-        pop = pop.filter(pop.area_code.isin(filters.areas))
-    for name in POPULATION_FILTERS:
-        if name in filters.demographics:
-            pop = pop.filter(pop[name].cast("string").isin(filters.demographics[name]))
+def residents(b: base.Base) -> ibis.Table:
+    """Fine counts of residents for every financial year in the data, from the latest census year
+    at or before the year's start (the earliest one when all are later)."""
+    pop = base.content(b.con, "population")
+    census_years = sorted(pop.select("year").distinct().to_pyarrow().column(0).to_pylist())
+    years = sorted(b.records.select("year").distinct().to_pyarrow().column(0).to_pylist())
+    if not census_years or not years:
+        return None
+    chosen = []
+    for y in years:
+        before = [c for c in census_years if c <= int(y[:4])]
+        chosen.append(before[-1] if before else census_years[0])
+    which = ibis.memtable(pa.table({"year": years, "census_year": chosen}))
     groups = ibis.memtable(base.ons_groups())
-    return pop.join(groups, pop.ons_ethnic_group.cast("int64") == groups.ons_ethnic_group).select(
-        "ethnic_group_5", "ethnic_group_19", population=pop.population
-    )
-
-
-def _counts(table: ibis.Table, grouping: str, name: str) -> ibis.Table:
-    t = table.select(group=table[grouping])
-    return t.group_by("group").aggregate(**{name: t.count()})
+    ages = ibis.memtable(base.age_groups())
+    sexes = ibis.memtable(base.labels("sex")).rename(sex_code="code", sex_label="label")
+    joined = (pop.join(which, pop.year == which.census_year)
+              .join(groups, pop.ons_ethnic_group.cast("int64") == groups.ons_ethnic_group)
+              .join(ages, pop.age_band == ages.age_band)
+              .join(sexes, pop.sex.cast("string") == sexes.sex_code))
+    out = joined.group_by([
+        joined.year_right.name("year"), joined.area_code, joined.sex_label.name("sex"), joined.age_group,
+        joined.ethnic_group_19,
+    ]).aggregate(n=joined.population.sum())
+    return out.select("year", "area_code", "sex", "age_group", "ethnic_group_19",
+                      religion=ibis.literal(base.NOT_KNOWN), disability=ibis.literal(base.NOT_KNOWN),
+                      n=out.n.cast("int64"))
 
 
 def _finish(table: pa.Table) -> pa.Table:
-    table = sort(table, ["decision_point", "grouping", "reference", "group"])
-    events, base_, ref_events, ref_base = (
-        column(table, c) for c in ("events", "base", "reference_events", "reference_base")
-    )
-    enough = (
-        (base_ >= MINIMUM_BASE) & (events >= MINIMUM_EVENTS)
-        & (ref_base >= MINIMUM_BASE) & (ref_events >= MINIMUM_EVENTS)
-    )
-    # Population-based stages can have more people than the (census) residents of a small group.
-    possible = (events <= base_) & (ref_events <= ref_base) & (base_ > 0) & (ref_base > 0)
-    ok = enough & possible
-    safe = lambda x, fill: np.where(ok, x, fill)  # noqa: E731
-    rri = stats.relative_rate_index(
-        safe(events, 1), safe(base_, 2), safe(ref_events, 1), safe(ref_base, 2)
-    )
-    reasons = np.where(
-        ~possible,
-        "not calculated: events exceed their base (population out of date or mismatched)",
-        np.where(
-            ~enough,
-            f"not calculated: minimum volume (base {MINIMUM_BASE}, events {MINIMUM_EVENTS})",
-            rri.significance,
-        ),
-    )
-    rate = np.where(base_ > 0, events / np.where(base_ > 0, base_, 1), np.nan)
-    return with_columns(
-        table,
-        {
-            "rate": rate,
-            "reference_rate": np.where(ref_base > 0, ref_events / np.where(ref_base > 0, ref_base, 1), np.nan),
-            "rri": np.where(ok, rri.value, np.nan),
-            "lower_95": np.where(ok, rri.lower, np.nan),
-            "upper_95": np.where(ok, rri.upper, np.nan),
-            "significance": [str(s) for s in reasons],
-        },
-    )
-
-
-_DERIVED = ("rate", "reference_rate", "rri", "lower_95", "upper_95", "significance")
+    events, base_ = column(table, "events"), column(table, "base")
+    points = table.column("decision_point").to_pylist()
+    per = np.array([1000.0 if _POINTS[p].base == POPULATION else 100.0 for p in points])
+    ok_rate = ~np.isnan(events) & ~np.isnan(base_) & (base_ > 0)
+    rate = np.where(ok_rate, events / np.where(ok_rate, base_, 1) * per, np.nan)
+    # The reference row of each view, decision point and grouping.
+    keys = ["area", "year", "filter_by", "filter_value", "decision_point", "breakdown"]
+    key_values = list(zip(*(table.column(k).to_pylist() for k in keys)))
+    groups = table.column("group").to_pylist()
+    breakdowns = table.column("breakdown").to_pylist()
+    reference_of = {}
+    for i, (k, g) in enumerate(zip(key_values, groups)):
+        if REFERENCES.get(k[-1]) == g:
+            reference_of[k] = i
+    ref_index = np.array([reference_of.get(k, -1) for k in key_values])
+    has_ref = ref_index >= 0
+    ref_events = np.where(has_ref, events[np.maximum(ref_index, 0)], np.nan)
+    ref_base = np.where(has_ref, base_[np.maximum(ref_index, 0)], np.nan)
+    known = ~np.isnan(events) & ~np.isnan(base_) & ~np.isnan(ref_events) & ~np.isnan(ref_base)
+    enough = known & (base_ >= MINIMUM_BASE) & (events >= MINIMUM_EVENTS) & (ref_base >= MINIMUM_BASE) & (
+        ref_events >= MINIMUM_EVENTS)
+    possible = known & (events <= base_) & (ref_events <= ref_base) & (base_ > 0) & (ref_base > 0)
+    is_reference = np.array([REFERENCES.get(b) == g for b, g in zip(breakdowns, groups)])
+    compared = enough & possible & ~is_reference & np.array([b in REFERENCES for b in breakdowns])
+    safe = lambda x, fill: np.where(compared, x, fill)  # noqa: E731
+    rri = stats.relative_rate_index(safe(events, 1), safe(base_, 2), safe(ref_events, 1), safe(ref_base, 2))
+    reasons = []
+    for i in range(table.num_rows):
+        if breakdowns[i] not in REFERENCES:
+            reasons.append("not compared (all people)")
+        elif is_reference[i]:
+            reasons.append("reference group")
+        elif groups[i] == base.UNKNOWN_ETHNICITY:
+            reasons.append("not compared (ethnicity not known)")
+        elif not known[i]:
+            reasons.append("not calculated: figures suppressed")
+        elif not possible[i]:
+            reasons.append("not calculated: events exceed their base (population out of date or mismatched)")
+        elif not enough[i]:
+            reasons.append(f"not calculated: minimum volume (base {MINIMUM_BASE}, events {MINIMUM_EVENTS})")
+        else:
+            reasons.append(str(rri.significance[i]))
+    return with_columns(table, {
+        "base_stage": [_POINTS[p].base for p in points],
+        "rate": rate,
+        "rate_per": per,
+        "reference_group": [REFERENCES.get(b) for b in breakdowns],
+        "reference_rate": np.where(has_ref & ~np.isnan(ref_base) & (np.nan_to_num(ref_base) > 0),
+                                   ref_events / np.where(np.nan_to_num(ref_base) > 0, ref_base, 1) * per, np.nan),
+        "rri": np.where(compared, rri.value, np.nan),
+        "lower_95": np.where(compared, rri.lower, np.nan),
+        "upper_95": np.where(compared, rri.upper, np.nan),
+        "significance": reasons,
+    })
 
 
 @register(
     name="disproportionality",
     title="Relative rate index by ethnic group at each decision point",
     definition=(
-        "For each decision point, each ethnic group's rate (people reaching the point over people "
-        "at its base stage, or residents) divided by the reference group's rate, against White "
-        "and against White British, for the 5 ONS groups and the 19 ONS categories."
+        "For each decision point, each ethnic group's rate (people reaching the point over people at its base "
+        "stage in the same financial year, or residents) divided by the reference group's rate: White for the "
+        "5 ONS groups, White British for the 19 ONS categories."
     ),
-    numerator="People of the group reaching the decision point who were also at its base stage.",
+    numerator="People of the group reaching the decision point who were also at its base stage that year.",
     denominator=(
-        "People of the group at the base stage (or the group's residents in the latest population "
-        "year of the store), divided likewise for the reference group."
+        "People of the group at the base stage that year (or the group's residents in the latest census year "
+        "before it), divided likewise for the reference group."
     ),
     method=(
         "Relative rate index with Katz's log interval at 95% and its significance flag "
-        "(triangulate.stats.relative_rate_index). Minimum-volume rule: no RRI where the group's or "
-        f"the reference's base is under {MINIMUM_BASE} or its events under {MINIMUM_EVENTS}."
+        "(triangulate.stats.relative_rate_index), from the published (rounded) counts. Minimum-volume rule: no "
+        f"RRI where the group's or the reference's base is under {MINIMUM_BASE} or its events under "
+        f"{MINIMUM_EVENTS}."
     ),
     caveats=(
-        "People whose ethnicity is not stated or not known are left out. Population stages use "
-        "Census-based residents of the areas asked for; people from elsewhere inflate them. "
-        "Decision points are reached at any time in the period, not in a followed cohort. "
-        "Filters on religion, disability or ethnicity code leave out the population stages "
-        "(the population is not broken down by them)."
+        "People whose ethnicity is not stated or not known are shown but not compared. Population stages use "
+        "Census-based residents of the area; people from elsewhere inflate them. The whole period pools the "
+        "financial years (person-years over resident-years)."
     ),
+    source="Lammy Review (2017) and the US OJJDP relative rate index matrix.",
+    keys=("decision_point",),
+    key_domains={"decision_point": lambda: [p.name for p in DECISION_POINTS]},
+    counts=(
+        Count("base", _base_quantity, controlled=lambda keys: _POINTS[keys["decision_point"]].base != POPULATION),
+        Count("events", _events_quantity, within=lambda keys: _POINTS[keys["decision_point"]].base != POPULATION
+              and "base"),
+    ),
+    breakdowns=("all", "ethnic_group_5", "ethnic_group_19"),
+    filters=("sex", "age_group"),
     finish=_finish,
-    disclosure=Disclosure(
-        counts=("events", "base", "reference_events", "reference_base"),
-        dimensions=("group",),
-        by=("decision_point", "grouping", "reference"),
-        dependents={c: _DERIVED for c in ("events", "base", "reference_events", "reference_base")},
+    columns=(
+        Column("decision_point", "Decision point", "decision"),
+        Column("base_stage", "Base", "decision"),
+        Column("events", "People reaching the point", "count"),
+        Column("base", "People at the base (or residents)", "count"),
+        Column("rate", "Rate", "rate"),
+        Column("rate_per", "Rate per", "count"),
+        Column("reference_group", "Reference group", "text"),
+        Column("reference_rate", "Reference rate", "rate"),
+        Column("rri", "Relative rate index", "ratio"),
+        Column("lower_95", "Lower 95% limit", "ratio"),
+        Column("upper_95", "Upper 95% limit", "ratio"),
+        Column("significance", "Compared with the reference", "significance"),
     ),
 )
-def disproportionality(b: base.Bases, *, population_year: int | None = None) -> ibis.Table:
-    con, filters = b.con, b.filters
-    who = b.people
-    known = who.filter(who.ethnic_group_5 != base.UNKNOWN_ETHNICITY)
-    people_only = set(filters.demographics) - set(POPULATION_FILTERS)
-    stages = {p.name: stage_people(b, p.name) for p in DECISION_POINTS}
-    parts = []
+def disproportionality(b: base.Base) -> dict[str, ibis.Table]:
+    events, bases = [], []
+    pop = residents(b)
     for point in DECISION_POINTS:
-        if point.base == POPULATION and (people_only or population_year is None):
-            continue
-        reached = known.semi_join(stages[point.name], "person_key")
-        if point.base != POPULATION:
-            at_base = known.semi_join(stages[point.base], "person_key")
-            reached = reached.semi_join(stages[point.base], "person_key")
-        for grouping in GROUPINGS:
-            ev = _counts(reached, grouping, "events")
-            if point.base == POPULATION:
-                pop = population(con, filters, population_year)
-                bs = pop.group_by(group=pop[grouping]).aggregate(base=pop.population.sum())
-            else:
-                bs = _counts(at_base, grouping, "base")
-            grid = bs.left_join(ev, "group").select(
-                group=bs.group, events=ev.events.fill_null(0), base=bs.base
-            )
-            for reference, (ref_grouping, ref_group) in REFERENCES.items():
-                ref = _reference(reached, point, pop if point.base == POPULATION else at_base, ref_grouping, ref_group)
-                parts.append(
-                    grid.cross_join(ref).select(
-                        decision_point=ibis.literal(point.name),
-                        base_stage=ibis.literal(point.base),
-                        grouping=ibis.literal(grouping),
-                        reference=ibis.literal(reference),
-                        group=grid.group,
-                        events=grid.events.cast("int64"),
-                        base=grid.base.cast("int64"),
-                        reference_events=ref.reference_events.cast("int64"),
-                        reference_base=ref.reference_base.cast("int64"),
-                    )
-                )
-    return ibis.union(*parts)
-
-
-def _reference(reached, point, at_base, grouping, group) -> ibis.Table:
-    ev = reached.filter(reached[grouping] == group).aggregate(reference_events=_.count())
-    if point.base == POPULATION:
-        b = at_base.filter(at_base[grouping] == group).aggregate(
-            reference_base=_.population.sum().fill_null(0)
-        )
-    else:
-        b = at_base.filter(at_base[grouping] == group).aggregate(reference_base=_.count())
-    return ev.cross_join(b)
+        reached = stage_people(b, point.name)
+        if point.base == POPULATION:
+            if pop is None:
+                continue
+            bases.append(pop.mutate(decision_point=ibis.literal(point.name)))
+            at = reached
+        else:
+            at_base = stage_people(b, point.base)
+            bases.append(b.fine(at_base.mutate(decision_point=ibis.literal(point.name)), ("decision_point",)))
+            at = at_base.semi_join(reached.select("person_key", "year"), ["person_key", "year"])
+        events.append(b.fine(at.mutate(decision_point=ibis.literal(point.name)), ("decision_point",)))
+    order = [*base.VIEW, "decision_point", *base.FINE, "n"]
+    return {"events": ibis.union(*[e.select(order) for e in events]),
+            "base": ibis.union(*[x.select(order) for x in bases])}

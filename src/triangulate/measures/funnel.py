@@ -5,12 +5,11 @@ from __future__ import annotations
 import ibis
 import numpy as np
 import pyarrow as pa
-from ibis import _
 
-from triangulate import stats
 from triangulate.measures import base
-from triangulate.measures.registry import Disclosure, register
-from triangulate.measures.tables import column, sort, with_columns
+from triangulate.measures.registry import Column, Count, register
+from triangulate.measures.tables import column, proportion, with_columns
+from triangulate.standard import codelist
 
 # Each step of the funnel and what, on a person's L&D records, shows they reached it.
 STEPS = {
@@ -22,74 +21,90 @@ STEPS = {
     "known to mental health services": lambda t: t.known_to_mental_health == "Y",
     "repeat attendee (2 or more L&D records)": None,
 }
+#: The steps of the funnel proper, in order: each a share of the one before as well as of those identified.
+NESTED = ("1 identified", "2 screened", "3 assessed", "4 referred", "5 engaged")
 
 
 def _finish(table: pa.Table) -> pa.Table:
-    table = sort(table, ["ld_setting", "step"])
-    identified = column(table, "identified")
-    e = stats.proportion(column(table, "people"), np.maximum(identified, 1), multiplier=100)
-    empty = identified == 0
-    return with_columns(
-        table,
-        {
-            "percent_of_identified": np.where(empty, np.nan, e.value),
-            "lower_95": np.where(empty, np.nan, e.lower),
-            "upper_95": np.where(empty, np.nan, e.upper),
-        },
-    )
+    table = proportion(table, "people", "identified", "percent_of_identified")
+    # Stage-to-stage conversion: each step of the funnel as a share of the step before, same view.
+    keys = ["area", "year", "filter_by", "filter_value", "breakdown", "group", "ld_setting"]
+    key_values = list(zip(*(table.column(k).to_pylist() for k in keys)))
+    steps = table.column("step").to_pylist()
+    people = column(table, "people")
+    at = {(k, s): i for i, (k, s) in enumerate(zip(key_values, steps))}
+    previous = np.full(table.num_rows, np.nan)
+    for i, (k, s) in enumerate(zip(key_values, steps)):
+        if s in NESTED and s != NESTED[0]:
+            j = at.get((k, NESTED[NESTED.index(s) - 1]))
+            if j is not None:
+                previous[i] = people[j]
+    ok = ~np.isnan(people) & ~np.isnan(previous) & (previous > 0) & (people <= previous)
+    return with_columns(table, {
+        "percent_of_previous_step": np.where(ok, people / np.where(ok, previous, 1) * 100, np.nan),
+    })
 
 
-_DERIVED = ("percent_of_identified", "lower_95", "upper_95")
+def _settings() -> list[str]:
+    return [r["code"] for r in codelist("ld_setting").rows]
 
 
 @register(
     name="ld_funnel",
     title="Liaison & diversion funnel by setting",
     definition=(
-        "Of the people identified by liaison & diversion in each L&D setting (police custody, "
-        "court, community) in the area and period, the people screened, assessed, referred on and "
-        "engaging with the referral; the people already known to mental health services; and the "
-        "repeat attendees (two or more L&D records in the period)."
+        "Of the people identified by liaison & diversion in each L&D setting (police custody, court, "
+        "community) in the area and financial year, the people screened, assessed, referred on and engaging "
+        "with the referral; the people already known to mental health services; and the repeat attendees "
+        "(two or more L&D records in the year)."
     ),
-    numerator="People with at least one L&D record in the setting showing the step (a date, or Y).",
-    denominator="People with at least one L&D record in the setting (identified).",
-    method="Wilson score interval at 95% (triangulate.stats.proportion).",
+    numerator="People with at least one L&D record in the setting that year showing the step (a date, or Y).",
+    denominator="People with at least one L&D record in the setting that year (identified).",
+    method="Wilson score interval at 95% (triangulate.stats.proportion), from the published (rounded) counts.",
     caveats=(
-        "A person reaches a step if any of their L&D records in the setting shows it, so steps "
-        "from different episodes can combine. 'Engaged' and 'known to mental health services' "
-        "count Y only; N and not known are both counted as not."
+        "A person reaches a step if any of their L&D records in the setting that year shows it, so steps from "
+        "different episodes can combine. 'Engaged' and 'known to mental health services' count Y only; N and "
+        "not known are both counted as not."
+    ),
+    source="NHS England Liaison and Diversion national operating model (2019): identification, screening, "
+           "assessment, referral, engagement.",
+    keys=("ld_setting", "step"),
+    key_domains={"step": lambda: list(STEPS)},
+    counts=(
+        Count("identified", "ld:{ld_setting}:1 identified", keys=("ld_setting",)),
+        Count("people", "ld:{ld_setting}:{step}", within="identified"),
     ),
     finish=_finish,
-    disclosure=Disclosure(
-        counts=("people", "identified"),
-        dimensions=("step",),
-        by=("ld_setting",),
-        dependents={"people": _DERIVED, "identified": _DERIVED},
+    columns=(
+        Column("ld_setting", "L&D setting", "setting"),
+        Column("step", "Step", "text"),
+        Column("people", "People", "count"),
+        Column("identified", "People identified", "count"),
+        Column("percent_of_identified", "Of those identified (%)", "percent"),
+        Column("lower_95", "Lower 95% limit", "percent"),
+        Column("upper_95", "Upper 95% limit", "percent"),
+        Column("percent_of_previous_step", "Of the step before (%)", "percent"),
     ),
 )
-def ld_funnel(b: base.Bases) -> ibis.Table:
-    ld = base.content(b.con, "liaison_diversion")
-    kept = b.records.filter(b.records.setting == "liaison_diversion").select("record_key")
-    ld = ld.semi_join(kept, "record_key")
-    per_person = ld.group_by(["setting", "person_key"]).aggregate(
-        records=_.count(),
-        **{
-            f"s{i}": condition(ld).fill_null(False).cast("int64").max()
-            for i, condition in enumerate(STEPS.values())
-            if condition is not None
-        },
+def ld_funnel(b: base.Base) -> dict[str, ibis.Table]:
+    ld = b.table("liaison_diversion")
+    per = ld.group_by(["person_key", "setting", "year"]).aggregate(
+        records=ld.count(),
+        **{f"s{i}": condition(ld).fill_null(False).cast("int64").max()
+           for i, condition in enumerate(STEPS.values()) if condition is not None},
     )
-    identified = per_person.group_by("setting").aggregate(identified=_.count())
+    area = ld.group_by(["person_key", "setting", "year", "area_code"]).aggregate(
+        times=ld.count(), latest=ld.event_date.max())
+    area = area.mutate(rank=ibis.row_number().over(
+        group_by=["person_key", "setting", "year"],
+        order_by=[ibis.desc("times"), ibis.desc("latest"), ibis.asc("area_code")]))
+    area = area.filter(area["rank"] == 0).select("person_key", "setting", "year", "area_code")
+    per = per.join(area, ["person_key", "setting", "year"])
     parts = []
     for i, (step, condition) in enumerate(STEPS.items()):
-        reached = per_person.records >= 2 if condition is None else per_person[f"s{i}"] == 1
-        counted = per_person.group_by("setting").aggregate(people=reached.cast("int64").sum().fill_null(0))
-        parts.append(
-            counted.join(identified, "setting").select(
-                ld_setting=counted.setting,
-                step=ibis.literal(step),
-                people=counted.people.cast("int64"),
-                identified=identified.identified.cast("int64"),
-            )
-        )
-    return ibis.union(*parts)
+        reached = per.filter(per.records >= 2) if condition is None else per.filter(per[f"s{i}"] == 1)
+        parts.append(reached.select("person_key", "year", "area_code", ld_setting=reached.setting,
+                                    step=ibis.literal(step)))
+    identified = per.select("person_key", "year", "area_code", ld_setting=per.setting)
+    return {"identified": b.fine(identified, ("ld_setting",)),
+            "people": b.fine(ibis.union(*parts), ("ld_setting", "step"))}

@@ -1,4 +1,8 @@
-"""Shared finishing steps: turning Ibis count tables into published-ready arrow tables."""
+"""Shared finishing steps: derived figures from published counts, where a count may be withheld.
+
+``finish`` functions receive the published table: counts rounded and suppressed counts null. Every
+helper here turns a missing count (or an empty denominator) into a missing figure, never a number.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,15 @@ import csv
 from functools import cache
 from importlib import resources
 
+import ibis
 import numpy as np
 import pyarrow as pa
 
+from triangulate import stats
+
 
 def column(table: pa.Table, name: str) -> np.ndarray:
+    """A column as floats, null as NaN."""
     return np.asarray(table.column(name).to_numpy(zero_copy_only=False), dtype=float)
 
 
@@ -24,8 +32,26 @@ def with_columns(table: pa.Table, columns: dict[str, object]) -> pa.Table:
     return table
 
 
-def sort(table: pa.Table, keys: list[str]) -> pa.Table:
-    return table.sort_by([(k, "ascending") for k in keys])
+def proportion(table: pa.Table, numerator: str, denominator: str, name: str, *, multiplier: float = 100) -> pa.Table:
+    """``name`` = numerator / denominator with its Wilson 95% limits; missing where either is missing."""
+    x, n = column(table, numerator), column(table, denominator)
+    ok = ~np.isnan(x) & ~np.isnan(n) & (n > 0) & (x <= n)
+    e = stats.proportion(np.where(ok, x, 0), np.where(ok, n, 1), multiplier=multiplier)
+    return with_columns(table, {
+        name: np.where(ok, e.value, np.nan),
+        "lower_95": np.where(ok, e.lower, np.nan),
+        "upper_95": np.where(ok, e.upper, np.nan),
+    })
+
+
+def year_end(year: ibis.Value) -> ibis.Value:
+    """The last day (31 March) of a financial year labelled "2023/24"."""
+    return ibis.date(year.substr(0, 4).cast("int64") + 1, 3, 31)
+
+
+def year_start(year: ibis.Value) -> ibis.Value:
+    """The first day (1 April) of a financial year labelled "2023/24"."""
+    return ibis.date(year.substr(0, 4).cast("int64"), 4, 1)
 
 
 @cache

@@ -1,0 +1,237 @@
+"""Compute a publication: every measure in every view, controlled as one whole, derived figures last.
+
+The steps, each done once per publication:
+
+1. the person-level base is built once in the engine and every measure's fine counts are read out
+   (``triangulate.measures``);
+2. the fine counts become cubes over area, year, filter and group (``cube.py``), one per quantity:
+   a quantity counted by two measures is one cube, checked to agree;
+3. the cubes are protected together (``triangulate.disclosure.linked``): primary suppression, a
+   certificate for every suppressed cell, rounding;
+4. each measure's table is assembled from the controlled cubes, and its derived figures (proportions,
+   intervals, ratios) are computed from the published counts by the measure's ``finish``, then shown
+   at the precision its column kind is published at.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from triangulate.disclosure import DisclosureRule
+from triangulate.disclosure.linked import ABSENT, PUBLISHED, ZERO, Cube, ProtectionReport, protect
+from triangulate.measures import Base, Measure, MeasuresError, connect, measures
+from triangulate.publish.cube import CountCubes, build_cubes, cube_names
+from triangulate.publish.dimensions import Dimensions
+
+Progress = Callable[[str, int, int], None]
+#: Decimal places each kind of derived figure is published at.
+PRECISION = {"percent": 1, "ratio": 2, "rate": 1}
+
+
+@dataclass
+class Computed:
+    dimensions: Dimensions
+    tables: dict[str, pa.Table]
+    protection: ProtectionReport | None
+    cubes: dict[str, Cube]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def fine_counts(store, engine: str = "duckdb", progress: Progress | None = None) -> dict[str, dict[str, pa.Table]]:
+    """Every registered measure's fine counts, read out of the engine as Arrow."""
+    con = connect(store, engine)
+    try:
+        b = Base(con)
+        _check_linked(b)
+        registered = measures()
+        out = {}
+        for i, m in enumerate(registered):
+            if progress:
+                progress(f"Fine counts: {m.name}", i, len(registered))
+            out[m.name] = {name: expr.to_pyarrow() for name, expr in m.build(b).items()}
+        if progress:
+            progress("Fine counts: done", len(registered), len(registered))
+        b.release()
+        return out
+    finally:
+        _close(con)
+
+
+def _close(con) -> None:
+    spark = getattr(con, "_session", None)
+    try:
+        con.disconnect()
+    except Exception:  # noqa: BLE001 - closing is best effort
+        pass
+    if spark is not None:
+        spark.stop()
+
+
+def _check_linked(b: Base) -> None:
+    if b.records.count().to_pyarrow().as_py() == 0:
+        raise MeasuresError(
+            "The store has not been linked: no record has a person key, so nobody can be counted. Run linkage "
+            "(`triangulate link`) on the store first, then publish."
+        )
+
+
+def gather_cubes(fine: dict[str, dict[str, pa.Table]], dims: Dimensions) -> tuple[dict[str, Cube], dict]:
+    """One cube per quantity, merged across the measures that count it; and each count's cubes."""
+    by_measure = {m.name: m for m in measures()}
+    cubes: dict[str, Cube] = {}
+    per_count: dict[tuple[str, str], tuple[CountCubes, list[str]]] = {}
+    withins: dict[str, str] = {}
+    for name, counts in fine.items():
+        m = by_measure[name]
+        for count in m.counts:
+            made = build_cubes(m, count, counts[count.name], dims)
+            names = cube_names(made)
+            per_count[(name, count.name)] = (made, names)
+            for k, (q, keys) in enumerate(zip(names, made.key_values)):
+                key_map = dict(zip(made.keys, keys))
+                controlled = count.controlled_of(key_map)
+                within = count.within_of(key_map)
+                if within:
+                    parent = m.count(within)
+                    parent_keys = {k2: key_map[k2] for k2 in m.count_keys(parent)}
+                    withins[q] = parent.quantity_of(parent_keys)
+                values = made.values[k]
+                if q in cubes:
+                    old = cubes[q]
+                    both = old.exists & made.exists
+                    if np.any((old.values != values) & both):
+                        raise MeasuresError(f"Two measures count {q!r} differently: a definition bug to report.")
+                    merged = np.where(made.exists, values, old.values)
+                    cubes[q] = Cube(q, merged, old.exists | made.exists, old.controlled and controlled,
+                                    witness=old.witness)
+                else:
+                    cubes[q] = Cube(q, values.copy(), made.exists.copy(), controlled,
+                                    witness=lambda cell, made=made, k=k: made.witness(k, cell, dims))
+    for q, parent in withins.items():
+        if q != parent and q in cubes and parent in cubes and cubes[q].controlled and cubes[parent].controlled:
+            cubes[q].within = parent
+    return cubes, per_count
+
+
+def _dimensions(fine: dict[str, dict[str, pa.Table]]) -> Dimensions:
+    areas, years = set(), set()
+    for counts in fine.values():
+        for t in counts.values():
+            if t.num_rows:
+                areas |= set(pc.unique(t.column("area_code")).to_pylist())
+                years |= set(pc.unique(t.column("year")).to_pylist())
+    return Dimensions.of(areas, years)
+
+
+def compute_publication(store, *, rule: DisclosureRule | None, engine: str = "duckdb",
+                        progress: Progress | None = None) -> Computed:
+    """Every measure in every view; ``rule=None`` makes the unsuppressed (analysts') publication."""
+    timings = {}
+    started = time.perf_counter()
+    fine = fine_counts(store, engine, progress)
+    timings["fine counts"] = time.perf_counter() - started
+    return compute_from_fine(fine, rule=rule, progress=progress, timings=timings)
+
+
+def compute_from_fine(fine, *, rule: DisclosureRule | None, progress: Progress | None = None,
+                      timings: dict | None = None) -> Computed:
+    timings = {} if timings is None else timings
+    t0 = time.perf_counter()
+    dims = _dimensions(fine)
+    cubes, per_count = gather_cubes(fine, dims)
+    timings["cubes"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    report = None
+    if rule is not None:
+        if progress:
+            progress("Disclosure control: cubes", 0, 1)
+        report = protect(dims.disclosure_dimensions(), cubes, rule)
+        if progress:
+            progress("Disclosure control: cubes", 1, 1)
+    timings["disclosure control"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    tables = {}
+    registered = measures()
+    for i, m in enumerate(registered):
+        if progress:
+            progress(f"Tables: {m.name}", i, len(registered))
+        tables[m.name] = measure_table(m, dims, cubes, per_count, report)
+    timings["tables"] = time.perf_counter() - t0
+    return Computed(dims, tables, report, cubes, timings)
+
+
+def _shown(q: str, cubes: dict[str, Cube], report: ProtectionReport | None):
+    """(values a reader sees, hidden mask) of quantity ``q``'s cube."""
+    if report is None:
+        cube = cubes[q]
+        return cube.values, np.zeros(cube.values.shape, dtype=bool)
+    p = report.cubes[q]
+    hidden = ~((p.status == PUBLISHED) | (p.status == ZERO) | (p.status == ABSENT))
+    return p.shown, hidden
+
+
+def measure_table(m: Measure, dims: Dimensions, cubes: dict[str, Cube], per_count, report) -> pa.Table:
+    """The measure's published rows: one per view, key combination and group where there is anyone."""
+    grid_count = min(m.counts, key=lambda c: len(m.count_keys(c)))
+    grid, grid_names = per_count[(m.name, grid_count.name)]
+    exists = dims.exists(m)
+    other_keys = [k for k in m.keys if k not in grid.keys]
+    domains = [m.key_domains[k]() if k in m.key_domains else None for k in other_keys]
+    if any(d is None for d in domains):
+        raise MeasuresError(f"Measure {m.name}: keys {other_keys} need domains to lay out the rows")
+    columns: dict[str, list] = {c: [] for c in ("area", "year", "filter_by", "filter_value", "breakdown", "group")}
+    for k in m.keys:
+        columns[k] = []
+    counts: dict[str, list[np.ndarray]] = {c.name: [] for c in m.counts}
+    for k, keys in enumerate(grid.key_values):
+        values = grid.values[k]
+        a, y, f, g = np.nonzero((values > 0) & exists)
+        if len(a) == 0:
+            continue
+        grid_keys = dict(zip(grid.keys, keys))
+        import itertools
+
+        for extra in itertools.product(*domains) if domains else [()]:
+            key_map = {**grid_keys, **dict(zip(other_keys, extra))}
+            columns["area"].append(np.asarray(dims.areas, dtype=object)[a])
+            columns["year"].append(np.asarray(dims.years, dtype=object)[y])
+            fl = np.asarray(dims.filters, dtype=object)
+            gl = np.asarray(dims.groups, dtype=object)
+            columns["filter_by"].append(np.array([x[0] for x in fl[f]], dtype=object))
+            columns["filter_value"].append(np.array([x[1] for x in fl[f]], dtype=object))
+            columns["breakdown"].append(np.array([x[0] for x in gl[g]], dtype=object))
+            columns["group"].append(np.array([x[1] for x in gl[g]], dtype=object))
+            for key in m.keys:
+                columns[key].append(np.full(len(a), key_map[key], dtype=object))
+            for count in m.counts:
+                q = count.quantity_of({kk: key_map[kk] for kk in m.count_keys(count)})
+                if q not in cubes:
+                    counts[count.name].append(np.zeros(len(a)))
+                    continue
+                shown, hidden = _shown(q, cubes, report)
+                v = shown[a, y, f, g].astype(float)
+                v[hidden[a, y, f, g]] = np.nan
+                counts[count.name].append(v)
+    data = {name: pa.array(np.concatenate(parts) if parts else np.array([], dtype=object), pa.string())
+            for name, parts in columns.items()}
+    for name, parts in counts.items():
+        v = np.concatenate(parts) if parts else np.array([], dtype=float)
+        data[name] = pa.array(v, pa.float64(), from_pandas=True).cast(pa.int64())
+    table = pa.table(data)
+    table = m.finish(table)
+    return _at_precision(m, table)
+
+
+def _at_precision(m: Measure, table: pa.Table) -> pa.Table:
+    for column in m.columns:
+        digits = PRECISION.get(column.kind)
+        if digits is not None and column.name in table.column_names:
+            i = table.column_names.index(column.name)
+            table = table.set_column(i, column.name, pc.round(table.column(i).cast(pa.float64()), digits))
+    return table
