@@ -70,7 +70,7 @@ def _columns() -> tuple[Column, ...]:
         Count("ethnicity_not_known", "records_ethnicity_not_known:{setting}", within="records", unit="records"),
     ),
     breakdowns=("all",),
-    filters=(),
+    intersections=False,
     finish=_finish,
     columns=_columns(),
 )

@@ -123,6 +123,17 @@ def residents(b: base.Base) -> ibis.Table:
                       n=out.n.cast("int64"))
 
 
+def reference_group(breakdown: str, group: str) -> str | None:
+    """The group a row is compared with: White (or White British), of the same sex or age for the
+    two-way breakdowns (Black women against White women); None where there is no ethnic group."""
+    if breakdown in REFERENCES:
+        return None if group == base.UNKNOWN_ETHNICITY else REFERENCES[breakdown]
+    if breakdown.endswith(" × ethnic_group_5") and "; " in group:
+        first, eth = group.split("; ", 1)
+        return None if eth == base.UNKNOWN_ETHNICITY else f"{first}; {REFERENCES['ethnic_group_5']}"
+    return None
+
+
 def _finish(table: pa.Table) -> pa.Table:
     events, base_ = column(table, "events"), column(table, "base")
     points = table.column("decision_point").to_pylist()
@@ -130,15 +141,13 @@ def _finish(table: pa.Table) -> pa.Table:
     ok_rate = ~np.isnan(events) & ~np.isnan(base_) & (base_ > 0)
     rate = np.where(ok_rate, events / np.where(ok_rate, base_, 1) * per, np.nan)
     # The reference row of each view, decision point and grouping.
-    keys = ["area", "year", "filter_by", "filter_value", "decision_point", "breakdown"]
+    keys = ["area", "year", "decision_point", "breakdown"]
     key_values = list(zip(*(table.column(k).to_pylist() for k in keys)))
     groups = table.column("group").to_pylist()
     breakdowns = table.column("breakdown").to_pylist()
-    reference_of = {}
-    for i, (k, g) in enumerate(zip(key_values, groups)):
-        if REFERENCES.get(k[-1]) == g:
-            reference_of[k] = i
-    ref_index = np.array([reference_of.get(k, -1) for k in key_values])
+    references = [reference_group(b, g) for b, g in zip(breakdowns, groups)]
+    at = {(k, g): i for i, (k, g) in enumerate(zip(key_values, groups))}
+    ref_index = np.array([at.get((k, r), -1) if r is not None else -1 for k, r in zip(key_values, references)])
     has_ref = ref_index >= 0
     ref_events = np.where(has_ref, events[np.maximum(ref_index, 0)], np.nan)
     ref_base = np.where(has_ref, base_[np.maximum(ref_index, 0)], np.nan)
@@ -146,17 +155,20 @@ def _finish(table: pa.Table) -> pa.Table:
     enough = known & (base_ >= MINIMUM_BASE) & (events >= MINIMUM_EVENTS) & (ref_base >= MINIMUM_BASE) & (
         ref_events >= MINIMUM_EVENTS)
     possible = known & (events <= base_) & (ref_events <= ref_base) & (base_ > 0) & (ref_base > 0)
-    is_reference = np.array([REFERENCES.get(b) == g for b, g in zip(breakdowns, groups)])
-    compared = enough & possible & ~is_reference & np.array([b in REFERENCES for b in breakdowns])
+    is_reference = np.array([r == g for r, g in zip(references, groups)])
+    comparable = np.array([r is not None for r in references])
+    compared = enough & possible & ~is_reference & comparable
     safe = lambda x, fill: np.where(compared, x, fill)  # noqa: E731
     rri = stats.relative_rate_index(safe(events, 1), safe(base_, 2), safe(ref_events, 1), safe(ref_base, 2))
     reasons = []
     for i in range(table.num_rows):
-        if breakdowns[i] not in REFERENCES:
-            reasons.append("not compared (all people)")
+        if references[i] is None and base.UNKNOWN_ETHNICITY in groups[i]:
+            reasons.append("not compared (ethnicity not known)")
+        elif references[i] is None:
+            reasons.append("not compared (no ethnic group)")
         elif is_reference[i]:
             reasons.append("reference group")
-        elif groups[i] == base.UNKNOWN_ETHNICITY:
+        elif base.UNKNOWN_ETHNICITY in groups[i]:
             reasons.append("not compared (ethnicity not known)")
         elif not known[i]:
             reasons.append("not calculated: figures suppressed")
@@ -170,7 +182,7 @@ def _finish(table: pa.Table) -> pa.Table:
         "base_stage": [_POINTS[p].base for p in points],
         "rate": rate,
         "rate_per": per,
-        "reference_group": [REFERENCES.get(b) for b in breakdowns],
+        "reference_group": references,
         "reference_rate": np.where(has_ref & ~np.isnan(ref_base) & (np.nan_to_num(ref_base) > 0),
                                    ref_events / np.where(np.nan_to_num(ref_base) > 0, ref_base, 1) * per, np.nan),
         "rri": np.where(compared, rri.value, np.nan),
@@ -213,7 +225,7 @@ def _finish(table: pa.Table) -> pa.Table:
               and "base"),
     ),
     breakdowns=("all", "ethnic_group_5", "ethnic_group_19"),
-    filters=("sex", "age_group"),
+    intersections=True,
     finish=_finish,
     columns=(
         Column("decision_point", "Decision point", "decision"),

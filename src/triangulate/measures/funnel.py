@@ -28,7 +28,7 @@ NESTED = ("1 identified", "2 screened", "3 assessed", "4 referred", "5 engaged")
 def _finish(table: pa.Table) -> pa.Table:
     table = proportion(table, "people", "identified", "percent_of_identified")
     # Stage-to-stage conversion: each step of the funnel as a share of the step before, same view.
-    keys = ["area", "year", "filter_by", "filter_value", "breakdown", "group", "ld_setting"]
+    keys = ["area", "year", "breakdown", "group", "ld_setting"]
     key_values = list(zip(*(table.column(k).to_pylist() for k in keys)))
     steps = table.column("step").to_pylist()
     people = column(table, "people")
@@ -74,6 +74,7 @@ def _settings() -> list[str]:
         Count("identified", "ld:{ld_setting}:1 identified", keys=("ld_setting",)),
         Count("people", "ld:{ld_setting}:{step}", within="identified"),
     ),
+    intersections=False,
     finish=_finish,
     columns=(
         Column("ld_setting", "L&D setting", "setting"),

@@ -56,6 +56,8 @@ FOLLOW_UP_DAYS = 365
            "2006).",
     keys=("from_setting", "to_setting"),
     counts=(Count("people", "flow:{from_setting}:{to_setting}"),),
+    breakdowns=("all",),
+    intersections=False,
     finish=lambda t: t,
     columns=(
         Column("from_setting", "From", "setting"),
@@ -235,6 +237,7 @@ def _band(n: ibis.Value) -> ibis.Value:
         Count("people", "people_with_contacts:{contacts_band}", keys=("contacts_band",)),
         Count("people_with_need", "people_with_contacts_need:{contacts_band}:{need_code}", within="people"),
     ),
+    intersections=False,
     finish=lambda t: proportion(t, "people_with_need", "people", "percent_with_need"),
     columns=(
         Column("contacts_band", "Justice contacts in the year", "text"),

@@ -31,8 +31,9 @@ import pyarrow as pa
 
 #: Group families a measure can be broken down by, in display order.
 BREAKDOWNS = ("all", "ethnic_group_5", "ethnic_group_19", "sex", "age_group", "religion", "disability")
-#: Demographic filters a view can apply (one at a time).
-FILTERS = ("sex", "age_group", "ethnic_group_5")
+#: Two-way breakdowns (a group of the first broken down by the second): how a view "filtered" to
+#: women is broken down by ethnic group, and the intersections of ethnicity with sex and age.
+CROSSINGS = (("sex", "ethnic_group_5"), ("age_group", "ethnic_group_5"), ("sex", "age_group"))
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class Measure:
     key_domains: Mapping[str, Callable[[], list[str]]]
     counts: tuple[Count, ...]
     breakdowns: tuple[str, ...]
-    filters: tuple[str, ...]
+    intersections: bool
     build: Callable[..., dict[str, ibis.Table]]
     finish: Callable[[pa.Table], pa.Table]
     columns: tuple[Column, ...]
@@ -119,7 +120,7 @@ class Measure:
             "counts": [{"name": c.name, "quantity": _words(c.quantity), "keys": list(self.count_keys(c)),
                         "within": _words(c.within), "controlled": _words(c.controlled), "unit": c.unit}
                        for c in self.counts],
-            "breakdowns": list(self.breakdowns), "filters": list(self.filters),
+            "breakdowns": list(self.breakdowns), "intersections": self.intersections,
             "columns": [{"name": c.name, "label": c.label, "kind": c.kind} for c in self.columns],
         }
 
@@ -137,8 +138,6 @@ MODULES = ("needs", "disproportionality", "funnel", "journeys", "coverage")
 VIEW_COLUMNS = (
     Column("area", "Area", "area"),
     Column("year", "Financial year", "year"),
-    Column("filter_by", "Filtered by", "filter"),
-    Column("filter_value", "Filter", "filter"),
     Column("breakdown", "Breakdown", "breakdown"),
     Column("group", "Group", "group"),
 )
@@ -160,19 +159,19 @@ def register(
     keys: tuple[str, ...] = (),
     key_domains: Mapping[str, Callable[[], list[str]]] | None = None,
     breakdowns: tuple[str, ...] = ("all", "ethnic_group_5"),
-    filters: tuple[str, ...] = FILTERS,
+    intersections: bool = True,
     headline: Callable[[pa.Table], pa.Table] | None = None,
 ) -> Callable[[Callable[..., dict[str, ibis.Table]]], Callable[..., dict[str, ibis.Table]]]:
     """Register the decorated function as the builder of measure ``name``'s fine counts."""
-    unknown = [b for b in breakdowns if b not in BREAKDOWNS] + [f for f in filters if f not in FILTERS]
+    unknown = [b for b in breakdowns if b not in BREAKDOWNS]
     if unknown:
-        raise ValueError(f"Measure {name!r}: unknown breakdowns or filters {unknown}")
+        raise ValueError(f"Measure {name!r}: unknown breakdowns {unknown}")
 
     def decorate(build):
         if name in REGISTRY:
             raise ValueError(f"Measure {name!r} is registered twice")
         REGISTRY[name] = Measure(name, title, definition, numerator, denominator, method, caveats, source, keys,
-                                 dict(key_domains or {}), counts, breakdowns, filters, build, finish, columns,
+                                 dict(key_domains or {}), counts, breakdowns, intersections, build, finish, columns,
                                  headline)
         return build
 

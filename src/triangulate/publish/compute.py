@@ -4,7 +4,7 @@ The steps, each done once per publication:
 
 1. the person-level base is built once in the engine and every measure's fine counts are read out
    (``triangulate.measures``);
-2. the fine counts become cubes over area, year, filter and group (``cube.py``), one per quantity:
+2. the fine counts become cubes over area, year and group (``cube.py``), one per quantity:
    a quantity counted by two measures is one cube, checked to agree;
 3. the cubes are protected together (``triangulate.disclosure.linked``): primary suppression, a
    certificate for every suppressed cell, rounding;
@@ -15,6 +15,7 @@ The steps, each done once per publication:
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -150,10 +151,10 @@ def compute_from_fine(fine, *, rule: DisclosureRule | None, progress: Progress |
     report = None
     if rule is not None:
         if progress:
-            progress("Disclosure control: cubes", 0, 1)
+            progress("Disclosure control", 0, 1)
         report = protect(dims.disclosure_dimensions(), cubes, rule)
         if progress:
-            progress("Disclosure control: cubes", 1, 1)
+            progress("Disclosure control", 1, 1)
     timings["disclosure control"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     tables = {}
@@ -185,28 +186,24 @@ def measure_table(m: Measure, dims: Dimensions, cubes: dict[str, Cube], per_coun
     domains = [m.key_domains[k]() if k in m.key_domains else None for k in other_keys]
     if any(d is None for d in domains):
         raise MeasuresError(f"Measure {m.name}: keys {other_keys} need domains to lay out the rows")
-    columns: dict[str, list] = {c: [] for c in ("area", "year", "filter_by", "filter_value", "breakdown", "group")}
+    columns: dict[str, list] = {c: [] for c in ("area", "year", "breakdown", "group")}
     for k in m.keys:
         columns[k] = []
     counts: dict[str, list[np.ndarray]] = {c.name: [] for c in m.counts}
+    breakdown_names = np.array([b for b, _ in dims.groups], dtype=object)
+    group_names = np.array([g for _, g in dims.groups], dtype=object)
     for k, keys in enumerate(grid.key_values):
         values = grid.values[k]
-        a, y, f, g = np.nonzero((values > 0) & exists)
+        a, y, g = np.nonzero((values > 0) & exists)
         if len(a) == 0:
             continue
         grid_keys = dict(zip(grid.keys, keys))
-        import itertools
-
         for extra in itertools.product(*domains) if domains else [()]:
             key_map = {**grid_keys, **dict(zip(other_keys, extra))}
             columns["area"].append(np.asarray(dims.areas, dtype=object)[a])
             columns["year"].append(np.asarray(dims.years, dtype=object)[y])
-            fl = np.asarray(dims.filters, dtype=object)
-            gl = np.asarray(dims.groups, dtype=object)
-            columns["filter_by"].append(np.array([x[0] for x in fl[f]], dtype=object))
-            columns["filter_value"].append(np.array([x[1] for x in fl[f]], dtype=object))
-            columns["breakdown"].append(np.array([x[0] for x in gl[g]], dtype=object))
-            columns["group"].append(np.array([x[1] for x in gl[g]], dtype=object))
+            columns["breakdown"].append(breakdown_names[g])
+            columns["group"].append(group_names[g])
             for key in m.keys:
                 columns[key].append(np.full(len(a), key_map[key], dtype=object))
             for count in m.counts:
@@ -215,8 +212,8 @@ def measure_table(m: Measure, dims: Dimensions, cubes: dict[str, Cube], per_coun
                     counts[count.name].append(np.zeros(len(a)))
                     continue
                 shown, hidden = _shown(q, cubes, report)
-                v = shown[a, y, f, g].astype(float)
-                v[hidden[a, y, f, g]] = np.nan
+                v = shown[a, y, g].astype(float)
+                v[hidden[a, y, g]] = np.nan
                 counts[count.name].append(v)
     data = {name: pa.array(np.concatenate(parts) if parts else np.array([], dtype=object), pa.string())
             for name, parts in columns.items()}

@@ -3,8 +3,10 @@
 A measure's fine counts (``triangulate.measures.base.FINE``) hold, for each financial year, area and
 combination of demographics, how many people (or records, or episodes) there are. Because each
 person-year sits in one area and one group of every breakdown, every view is a sum of fine counts:
-this module adds each fine row into every (filter, group) cell it belongs to, then the area and year
-totals. No engine is involved, so DuckDB and Spark give the same cubes from the same fine counts.
+this module adds each fine row into every group it belongs to (one-way and two-way), then the area
+and year totals. No engine is involved, so DuckDB and Spark give the same cubes from the same fine
+counts. Cells the publication will not show are filled too: they add up in their lines, and the
+disclosure control needs their true values (``triangulate.disclosure.linked``).
 """
 
 from __future__ import annotations
@@ -13,10 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from triangulate.measures.registry import Count, Measure
-from triangulate.publish.dimensions import SOURCE, Dimensions, parent_group
+from triangulate.measures.registry import CROSSINGS, Count, Measure
+from triangulate.publish.dimensions import SOURCE, Dimensions, cross_value, crossing, parent_group
 
 
 @dataclass
@@ -27,61 +28,51 @@ class CountCubes:
     count: Count
     keys: tuple[str, ...]
     key_values: list[tuple[str, ...]]
-    values: np.ndarray  # (keys, area, year, filter, group)
-    exists: np.ndarray  # (area, year, filter, group)
-    #: Each fine row's key, area, year, filter and group indices (for witnesses).
+    values: np.ndarray  # (keys, area, year, group)
+    exists: np.ndarray  # (area, year, group)
+    #: Each fine row's key, area, year and group indices (for witnesses).
     rows: dict[str, np.ndarray] | None = None
 
-    def witness(self, k: int, cell: tuple[int, int, int, int], dims: Dimensions) -> list[set[int]] | None:
-        """The dimension values of one fine row inside ``cell`` of key ``k``: someone who is counted there."""
+    def witness(self, k: int, cell: tuple[int, int, int], dims: Dimensions) -> list[set[int]] | None:
+        """The dimension values of one fine row inside ``cell`` of key ``k``: someone counted there."""
         if not self.rows:
             return None
-        a, y, f, g = cell
+        a, y, g = cell
         r = self.rows
         ok = (r["key"] == k) & (r["n"] > 0)
         if a:
             ok &= r["area"] == a
         if y:
             ok &= r["year"] == y
-        if f:
-            family = dims.filters[f][0]
-            ok &= r[f"filter:{family}"] == f
-        breakdown = dims.groups[g][0]
-        if breakdown != "all":
-            ok &= r[f"group:{breakdown}"] == g
+        ok &= np.any(np.stack([v == g for name, v in r.items() if name.startswith("group:")]), axis=0)
         hits = np.flatnonzero(ok)
         if len(hits) == 0:
             return None
         i = hits[0]
         return [{int(r["area"][i])}, {int(r["year"][i])},
-                {int(v[i]) for name, v in r.items() if name.startswith("filter:")},
                 {int(v[i]) for name, v in r.items() if name.startswith("group:")}]
 
 
-def _index(column: pa.ChunkedArray, values: tuple[str, ...], what: str) -> np.ndarray:
+def _index(values_in: list, values: tuple[str, ...], what: str) -> np.ndarray:
     lookup = {v: i for i, v in enumerate(values)}
-    raw = column.to_pylist()
     try:
-        return np.fromiter((lookup[v] for v in raw), dtype=np.int64, count=len(raw))
+        return np.fromiter((lookup[v] for v in values_in), dtype=np.int64, count=len(values_in))
     except KeyError as missing:
         raise ValueError(f"{what} {missing.args[0]!r} is not among the publication's values") from None
 
 
 def build_cubes(measure: Measure, count: Count, fine: pa.Table, dims: Dimensions) -> CountCubes:
-    """Every (area, year, filter, group) cell of ``count`` for each combination of its keys."""
+    """Every (area, year, group) cell of ``count`` for each combination of its keys."""
     keys = measure.count_keys(count)
     exists = dims.exists(measure)
-    if fine.num_rows:
-        key_table = fine.select(list(keys)) if keys else None
-        if keys:
-            combos = key_table.group_by(list(keys)).aggregate([]).sort_by([(k, "ascending") for k in keys])
-            key_values = list(zip(*(combos.column(k).to_pylist() for k in keys)))
-        else:
-            key_values = [()]
+    if fine.num_rows and keys:
+        combos = fine.select(list(keys)).group_by(list(keys)).aggregate([]).sort_by([(k, "ascending") for k in keys])
+        key_values = list(zip(*(combos.column(k).to_pylist() for k in keys)))
+    elif fine.num_rows:
+        key_values = [()]
     else:
         key_values = []
-    shape = dims.shape
-    values = np.zeros((len(key_values), *shape), dtype=np.int64)
+    values = np.zeros((len(key_values), *dims.shape), dtype=np.int64)
     if not key_values:
         return CountCubes(measure.name, count, keys, key_values, values, exists)
     n = fine.column("n").to_numpy(zero_copy_only=False).astype(np.int64)
@@ -91,52 +82,35 @@ def build_cubes(measure: Measure, count: Count, fine: pa.Table, dims: Dimensions
         ki = np.fromiter((lookup[k] for k in raw), dtype=np.int64, count=len(raw))
     else:
         ki = np.zeros(fine.num_rows, dtype=np.int64)
-    ai = _index(fine.column("area_code"), dims.areas, "area")
-    yi = _index(fine.column("year"), dims.years, "financial year")
-    demographics = {c: fine.column(c) for c in set(SOURCE.values())}
+    ai = _index(fine.column("area_code").to_pylist(), dims.areas, "area")
+    yi = _index(fine.column("year").to_pylist(), dims.years, "financial year")
     parents = parent_group()
-    eth5 = pa.array([parents.get(v, v) for v in demographics["ethnic_group_19"].to_pylist()], pa.string())
-    # The filter and group index of each fine row, per family.
-    fidx, gidx = {}, {}
-    for family in ("sex", "age_group", "ethnic_group_5"):
-        column = eth5 if family == "ethnic_group_5" else demographics[SOURCE[family]]
-        values_list = [dims.filters[i] for i in range(len(dims.filters))]
-        lookup_f = {v: i for i, v in enumerate(values_list)}
-        fidx[family] = np.fromiter((lookup_f[(family, v)] for v in column.to_pylist()), dtype=np.int64,
-                                   count=fine.num_rows)
-    for breakdown in ("ethnic_group_5", "ethnic_group_19", "sex", "age_group", "religion", "disability"):
-        column = eth5 if breakdown == "ethnic_group_5" else demographics[SOURCE[breakdown]]
-        gi = dims.group_index
+    demo = {c: fine.column(c).to_pylist() for c in set(SOURCE.values())}
+    demo_of = {b: ([parents.get(v, v) for v in demo["ethnic_group_19"]] if b == "ethnic_group_5" else demo[SOURCE[b]])
+               for b in SOURCE}
+    gi = dims.group_index
+    gidx = {"all": np.full(fine.num_rows, gi[("all", "All people")], dtype=np.int64)}
+    # Every one-way breakdown, offered or not: lines hold only if all their cells are filled.
+    for b in SOURCE:
         try:
-            gidx[breakdown] = np.fromiter((gi[(breakdown, v)] for v in column.to_pylist()), dtype=np.int64,
-                                          count=fine.num_rows)
+            gidx[b] = np.fromiter((gi[(b, v)] for v in demo_of[b]), dtype=np.int64, count=fine.num_rows)
         except KeyError as missing:
-            raise ValueError(f"{breakdown} value {missing.args[0][1]!r} is not in the code lists") from None
-    gidx["all"] = np.full(fine.num_rows, dims.group_index[("all", "All people")], dtype=np.int64)
-    fidx["all"] = np.zeros(fine.num_rows, dtype=np.int64)
+            raise ValueError(f"{b} value {missing.args[0][1]!r} is not in the code lists") from None
+    if True:  # every two-way group too, shown or not, for the same reason
+        for first, second in CROSSINGS:
+            name = crossing(first, second)
+            gidx[name] = np.fromiter((gi[(name, cross_value(v, w))] for v, w in zip(demo_of[first], demo_of[second])),
+                                     dtype=np.int64, count=fine.num_rows)
     flat = values.reshape(-1)
-    # Every filter with every breakdown of the measure, published or not: the cells a view does not
-    # show still add up in their lines, and a reader knows that (see disclosure.linked).
-    for family, f in fidx.items():
-        for breakdown in measure.breakdowns:
-            g = gidx[breakdown]
-            index = np.ravel_multi_index((ki, ai, yi, f, g), values.shape)
-            np.add.at(flat, index, n)
-    # Totals: all areas and the whole period are the sums of their members. Cells the publication
-    # does not show are kept (a total still sums them) but never read.
+    for g in gidx.values():
+        np.add.at(flat, np.ravel_multi_index((ki, ai, yi, g), values.shape), n)
+    # Totals: all areas and the whole period are the sums of their members.
     values[:, 0] = values[:, 1:].sum(axis=1)
     values[:, :, 0] = values[:, :, 1:].sum(axis=2)
-    rows = {"key": ki, "area": ai, "year": yi, "n": n,
-            **{f"filter:{fam}": v for fam, v in fidx.items() if fam != "all"},
-            **{f"group:{b}": v for b, v in gidx.items() if b != "all"}}
-    rows["group:all"] = gidx["all"]
+    rows = {"key": ki, "area": ai, "year": yi, "n": n, **{f"group:{b}": v for b, v in gidx.items()}}
     return CountCubes(measure.name, count, keys, key_values, values, exists, rows)
 
 
 def cube_names(cubes: CountCubes) -> list[str]:
     """The quantity each key combination's cube counts (shared across measures)."""
     return [cubes.count.quantity_of(dict(zip(cubes.keys, k))) for k in cubes.key_values]
-
-
-def is_empty(table: pa.Table) -> bool:
-    return table.num_rows == 0 or pc.sum(table.column("n")).as_py() in (None, 0)

@@ -1,0 +1,303 @@
+"""A publication on disk: versioned folders of Parquet tables and a manifest; and ``Published``, its reader.
+
+A publication is written once (``write_publication``) and read by everything that shows figures: the
+health needs assessment, the dashboard, the exports and the demo. Its folder holds one Parquet file
+per measure and ``manifest.json``: the disclosure rule, the store it came from (a fingerprint, never
+a key), the latest link run, the registry's version, the dimensions (every area, year and group,
+which the dashboard checks requests against), row counts and a SHA-256 for every file.
+
+Versions are folders ``v0001``, ``v0002``, ... beside each other. A new one is written under a
+temporary name and renamed into place when complete, so an interrupted publish leaves the previous
+version as it was; old versions stay readable until removed (``remove_version``).
+
+The unsuppressed publication (for analysts, never for release) is written to its own root, folders
+mode 700 and files mode 600, and its manifest says ``"unsuppressed": true``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from triangulate import __version__
+from triangulate.disclosure import DisclosureRule
+from triangulate.measures import Measure, measures, registry_version
+from triangulate.publish.dimensions import ALL_AREAS, ALL_YEARS, breakdown_title
+
+FORMAT = "triangulate-publication/1"
+VERSION = re.compile(r"^v(\d{4,})$")
+Progress = Callable[[str, int, int], None]
+
+
+class PublicationError(Exception):
+    """A publication cannot be written or read; the message says what to do."""
+
+
+def publications_root(store: str | Path, *, unsuppressed: bool = False) -> Path:
+    """Where a store's publications go by default: beside the store, one folder per kind."""
+    store = Path(store)
+    return store.parent / f"{store.stem}.{'unsuppressed' if unsuppressed else 'publications'}"
+
+
+def store_fingerprint(store: str | Path) -> str:
+    """Identifies a store (and the key it was loaded under) without revealing either.
+
+    The SHA-256 of the key check values and the first load's id: a publication made from another
+    store, or the same data loaded under another key, has another fingerprint.
+    """
+    from triangulate.store import connect
+
+    con = connect(store, read_only=True)
+    try:
+        rows = con.sql("SELECT DISTINCT key_check FROM meta.load_manifest ORDER BY 1").fetchall()
+        first = con.sql("SELECT min(load_id) FROM meta.load_manifest").fetchall()[0][0]
+    finally:
+        con.close()
+    text = "|".join(r[0] for r in rows) + "|" + str(first)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _latest_link_run(store: str | Path) -> dict | None:
+    from triangulate.store import connect
+
+    con = connect(store, read_only=True)
+    try:
+        exists = con.sql("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'meta' "
+                         "AND table_name = 'link_runs'").fetchall()[0][0]
+        if not exists:
+            return None
+        rows = con.sql("SELECT run_id, engine, threshold, records, people, finished_at FROM meta.link_runs "
+                       "ORDER BY finished_at DESC LIMIT 1").to_arrow_table().to_pylist()
+    finally:
+        con.close()
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in rows[0].items()} if rows else None
+
+
+def _rule_words(rule: DisclosureRule | None) -> dict | None:
+    if rule is None:
+        return None
+    return {"name": rule.name, "description": rule.description, "suppress_below": rule.suppress_below,
+            "rounding_base": rule.rounding_base, "publish_zero": rule.publish_zero,
+            "suppressed_symbol": rule.suppressed_symbol, "protection_width": rule.protection,
+            "source": rule.source}
+
+
+def versions(root: str | Path) -> list[Path]:
+    """The complete versions under ``root``, oldest first."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    found = [p for p in root.iterdir() if p.is_dir() and VERSION.match(p.name) and (p / "manifest.json").is_file()]
+    return sorted(found, key=lambda p: int(VERSION.match(p.name).group(1)))
+
+
+def _private(path: Path, *, folder: bool) -> None:
+    os.chmod(path, 0o700 if folder else 0o600)
+
+
+def write_publication(store: str | Path, root: str | Path | None = None, *, rule: DisclosureRule | None,
+                      engine: str = "duckdb", progress: Progress | None = None,
+                      computed=None) -> Published:
+    """Compute and write a new version of the store's publication; returns it, read back.
+
+    ``rule=None`` writes the unsuppressed publication (for analysts; private file modes).
+    """
+    from triangulate.publish.compute import compute_publication
+
+    store = Path(store)
+    unsuppressed = rule is None
+    root = Path(root) if root is not None else publications_root(store, unsuppressed=unsuppressed)
+    if not store.is_file():
+        raise PublicationError(f"No store at {store}: ingest and link extracts first, or give the store's path.")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as problem:
+        raise PublicationError(f"Cannot create {root} ({problem.strerror}): choose a folder you can write to "
+                               "with --out.") from None
+    if unsuppressed:
+        _private(root, folder=True)
+    computed = computed or compute_publication(store, rule=rule, engine=engine, progress=progress)
+    existing = versions(root)
+    number = int(VERSION.match(existing[-1].name).group(1)) + 1 if existing else 1
+    name = f"v{number:04d}"
+    scratch = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
+    try:
+        files = []
+        registered = {m.name: m for m in measures()}
+        for measure, table in computed.tables.items():
+            path = scratch / f"{measure}.parquet"
+            buffer = io.BytesIO()
+            pq.write_table(table, buffer, compression="zstd")
+            data = buffer.getvalue()
+            path.write_bytes(data)
+            if unsuppressed:
+                _private(path, folder=False)
+            files.append({"measure": measure, "file": path.name, "rows": table.num_rows,
+                          "sha256": hashlib.sha256(data).hexdigest(), **registered[measure].describe()})
+        report = computed.protection
+        manifest = {
+            "format": FORMAT,
+            "version": name,
+            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "triangulate_version": __version__,
+            "registry_version": registry_version(),
+            "engine": engine,
+            "unsuppressed": unsuppressed,
+            "rule": _rule_words(rule),
+            "store": {"name": store.name, "fingerprint": store_fingerprint(store)},
+            "link_run": _latest_link_run(store),
+            "dimensions": computed.dimensions.describe(),
+            "protection": None if report is None else {
+                "primary": report.primary, "secondary": report.secondary, "certificates": report.certificates,
+                "local_programmes": report.programmes, "fallbacks": report.fallbacks},
+            "timings_seconds": {k: round(v, 2) for k, v in computed.timings.items()},
+            "measures": files,
+        }
+        (scratch / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+        if unsuppressed:
+            _private(scratch / "manifest.json", folder=False)
+            _private(scratch, folder=True)
+        else:
+            os.chmod(scratch, 0o755)
+        final = root / name
+        os.rename(scratch, final)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return read_publication(final)
+
+
+def remove_version(root: str | Path, version: str) -> None:
+    """Delete one version (the others stay)."""
+    path = Path(root) / version
+    if not VERSION.match(version) or not path.is_dir():
+        raise PublicationError(f"No publication {version!r} under {root}: list them with `triangulate publish --list`.")
+    shutil.rmtree(path)
+
+
+def latest(root: str | Path) -> Published | None:
+    found = versions(root)
+    return read_publication(found[-1]) if found else None
+
+
+def read_publication(folder: str | Path, *, store: str | Path | None = None) -> Published:
+    """Read and check a publication folder; with ``store``, also check it was made from that store."""
+    folder = Path(folder)
+    manifest_file = folder / "manifest.json"
+    if not manifest_file.is_file():
+        raise PublicationError(f"No publication at {folder} (no manifest.json): run `triangulate publish` first.")
+    try:
+        manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise PublicationError(f"The manifest of {folder} cannot be read: publish again.") from None
+    if manifest.get("format") != FORMAT:
+        raise PublicationError(f"{folder} is not a publication this version of Triangulate reads "
+                               f"({manifest.get('format')!r}): publish again.")
+    if store is not None and manifest["store"]["fingerprint"] != store_fingerprint(store):
+        raise PublicationError(f"The publication {folder.name} was made from another store or under another key "
+                               f"than {Path(store).name}: publish this store (`triangulate publish --store ...`).")
+    return Published(folder, manifest)
+
+
+@dataclass
+class Published:
+    """One publication in memory: Arrow tables by measure name, with their registrations and views.
+
+    Tables are read on first use and checked against the manifest's SHA-256; a missing or changed
+    file raises ``PublicationError`` rather than showing part of a page.
+    """
+
+    folder: Path
+    manifest: dict
+    _tables: dict[str, pa.Table] = field(default_factory=dict, repr=False)
+
+    @property
+    def version(self) -> str:
+        return self.manifest["version"]
+
+    @property
+    def unsuppressed(self) -> bool:
+        return bool(self.manifest["unsuppressed"])
+
+    @property
+    def rule(self) -> dict | None:
+        return self.manifest["rule"]
+
+    @property
+    def symbol(self) -> str:
+        return (self.rule or {}).get("suppressed_symbol", "*")
+
+    @cached_property
+    def dimensions(self) -> dict:
+        return self.manifest["dimensions"]
+
+    @property
+    def areas(self) -> list[str]:
+        return list(self.dimensions["areas"])
+
+    @property
+    def years(self) -> list[str]:
+        return list(self.dimensions["years"])
+
+    @property
+    def groups(self) -> list[tuple[str, str]]:
+        return [tuple(g) for g in self.dimensions["groups"]]
+
+    @property
+    def names(self) -> list[str]:
+        return [m["measure"] for m in self.manifest["measures"]]
+
+    def entry(self, name: str) -> dict:
+        for m in self.manifest["measures"]:
+            if m["measure"] == name:
+                return m
+        raise KeyError(name)
+
+    def measure(self, name: str) -> Measure:
+        """The registration of a published measure (labels, kinds, definition)."""
+        for m in measures():
+            if m.name == name:
+                return m
+        raise PublicationError(f"The publication has {name!r}, which this version of Triangulate does not "
+                               "register: publish again.")
+
+    def table(self, name: str) -> pa.Table:
+        if name not in self._tables:
+            entry = self.entry(name)
+            path = self.folder / entry["file"]
+            try:
+                data = path.read_bytes()
+            except OSError:
+                raise PublicationError(f"The file {entry['file']} of publication {self.version} is missing: "
+                                       "publish again.") from None
+            if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+                raise PublicationError(f"The file {entry['file']} of publication {self.version} has changed since "
+                                       "it was written (its checksum differs): publish again.")
+            self._tables[name] = pq.read_table(pa.BufferReader(data))
+        return self._tables[name]
+
+    def view(self, name: str, *, area: str = ALL_AREAS, year: str = ALL_YEARS,
+             breakdowns: tuple[str, ...] | None = None) -> pa.Table:
+        """The rows of one view of a measure (an area, a year), optionally some breakdowns only."""
+        t = self.table(name)
+        mask = pc.equal(t.column("area"), area) & pc.equal(t.column("year"), year)
+        if breakdowns is not None:
+            mask = mask & pc.is_in(t.column("breakdown"), pa.array(list(breakdowns), pa.string()))
+        return t.filter(mask)
+
+    def breakdown_title(self, breakdown: str) -> str:
+        return breakdown_title(breakdown)
