@@ -1,4 +1,4 @@
-"""``triangulate report``: the health needs assessment as HTML or PDF."""
+"""``triangulate report``: the health needs assessment as HTML or PDF, from a publication."""
 
 from __future__ import annotations
 
@@ -12,31 +12,25 @@ from triangulate.cli.app import app, console, err_console, progress_bars
 
 @app.command()
 def report(
-    store: Path = typer.Option(Path("triangulate.duckdb"), "--store", help="The linked DuckDB store."),
+    store: Path = typer.Option(Path("triangulate.duckdb"), "--store", help="The published store (its latest "
+                                                                            "publication is read)."),
     out: Path = typer.Option(..., "--out", help="REPORT.html or REPORT.pdf"),
-    area: Optional[list[str]] = typer.Option(None, "--area", help="ONS local authority code (repeatable)."),
-    period: Optional[str] = typer.Option(None, "--period", help="FROM:TO, ISO dates."),
+    publication: Optional[Path] = typer.Option(None, "--publication", help="A publication folder instead."),
+    area: Optional[str] = typer.Option(None, "--area", help="ONS local authority code (default: all areas)."),
+    year: Optional[str] = typer.Option(None, "--year", help="Financial year, e.g. 2023/24 (default: all, pooled)."),
     title: Optional[str] = typer.Option(None, "--title", help="The report's title."),
-    rule: str = typer.Option("nhs_england", "--rule", help="Disclosure rule: nhs_england or ons_sro."),
 ) -> None:
-    """Write the health needs assessment (HTML or PDF), every figure disclosure-controlled."""
-    from triangulate.disclosure import preset
-    from triangulate.measures import MeasuresError
+    """Write the health needs assessment (HTML or PDF) from the publication: the dashboard's figures."""
+    from triangulate.publish.publication import PublicationError
     from triangulate.report import ReportError, write_report
 
     try:
-        chosen = preset(rule)
-    except (KeyError, ValueError):
-        err_console.print(f"No report written: unknown disclosure rule {rule!r}; use nhs_england or ons_sro",
-                          markup=False)
-        raise typer.Exit(code=2) from None
-    try:
         with progress_bars() as progress:
-            result = write_report(store, out, area=area or None, period=period, title=title, rule=chosen,
-                                  progress=progress)
-    except (ReportError, MeasuresError) as problem:
+            result = write_report(publication or store, out, area=area, year=year, title=title, progress=progress)
+    except (ReportError, PublicationError) as problem:
         err_console.print(f"No report written: {problem}", markup=False)
         raise typer.Exit(code=2) from None
     pages = f", {result.pages} pages" if result.pages else ""
     console.print(f"Wrote the health needs assessment ({result.kind.upper()}{pages}, "
-                  f"{result.recommendations} recommendations) in {result.seconds:.1f} s: {result.path}")
+                  f"{result.recommendations} recommendations, publication {result.publication}) in "
+                  f"{result.seconds:.1f} s: {result.path}")

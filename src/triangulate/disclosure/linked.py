@@ -57,6 +57,8 @@ SECONDARY = 2
 ZERO = 3
 ABSENT = 4
 _EPS = 1e-9
+#: A certificate costing more than this (people hidden, weighted) is worth a local programme's search.
+EXPENSIVE = 200.0
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,12 @@ class Cube:
     within: str | None = None
     #: For a cell, per dimension, the values holding one and the same person (or record) of the cell.
     witness: Callable[[tuple[int, ...]], list[set[int]] | None] | None = None
+    #: Cells readers rely on most (the totals of every view): suppressed only when nothing else will do.
+    precious: np.ndarray | None = None
+
+
+#: How much more a precious cell costs to suppress than its count.
+PRECIOUS = 1000.0
 
 
 @dataclass
@@ -261,8 +269,15 @@ class _Linked:
             low, high = rounding_interval(cube.values, rule)
             self.down[name] = cube.values - low
             self.up[name] = high - cube.values
-        # A cell that other cubes sit inside is worth more: suppressing it withholds their figures too.
+        # A cell that other cubes sit inside is worth more: suppressing it withholds their figures too;
+        # a view's total is worth most of all.
         self.weight = {name: 1 + len(children) for name, children in self.children.items()}
+        self.price = {}
+        for name, cube in cubes.items():
+            price = np.full(cube.values.shape, float(self.weight[name]))
+            if cube.precious is not None:
+                price[cube.precious] *= PRECIOUS
+            self.price[name] = price
         self.certificates = self.programmes = self.fallbacks = 0
         self._pattern_cache: dict = {}
 
@@ -353,7 +368,7 @@ class _Linked:
             if np.any(shown & ~absorbed & (values + move < self.floor - _EPS)):
                 return None
             touched[current] = (index, move, hide)
-            cost += float(values[hide].sum()) * self.weight[current]
+            cost += float((values[hide] * self.price[current][index][hide]).sum())
             for child in self.children[current]:
                 if child not in touched and np.any(self.cubes[child].values[index] > values + move + _EPS):
                     return None
@@ -491,8 +506,9 @@ class _Linked:
                     lo, lo_free = np.maximum(lo, gap), np.maximum(lo_free, gap)
             lo_all.append(np.where(fixed, 0, lo_free))
             hi_all.append(np.where(fixed, 0, hi_free))
+            price = self.price[cname][index]
             for i in np.flatnonzero(visible):
-                extras.append((ci, int(i), float(values[i]) * self.weight[cname] / self.width, float(lo[i])))
+                extras.append((ci, int(i), float(values[i]) * float(price[i]) / self.width, float(lo[i])))
         lower, upper = np.concatenate(lo_all), np.concatenate(hi_all)
         nvar_y = n * len(chain)
         rows, cols, vals = [], [], []
@@ -562,7 +578,7 @@ class _Linked:
             if moving.any():
                 st = self.status[cname][index]
                 hide &= st == PUBLISHED
-                total_cost += float(self.cubes[cname].values[index][hide].sum()) * self.weight[cname]
+                total_cost += float((self.cubes[cname].values[index][hide] * self.price[cname][index][hide]).sum())
                 touched[cname] = (tuple(i[moving] for i in index), moves[moving], hide[moving])
         return total_cost, touched
 
@@ -594,8 +610,11 @@ class _Linked:
         if room_down >= self.width - rise:
             options.append(-(self.width - rise))
         found = [r for r in (self._search(name, candidates, s) for s in options) if r is not None]
-        if not found:
-            found = [r for r in (self._local_lp(name, cell, orders, s) for s in options[:1]) if r is not None]
+        # A hypercube that would hide a large count (a headline total) is checked against the cheapest
+        # certificate a local programme can find: hiding one count of 40,000 to protect a count of 3 is
+        # what the programme exists to avoid.
+        if not found or min(r[0] for r in found) > EXPENSIVE:
+            found += [r for r in (self._local_lp(name, cell, orders, s) for s in options[:1]) if r is not None]
         best = min(found, key=lambda r: r[0]) if found else None
         if best is None:
             best = self._fallback(name, cell, orders, options[0])
@@ -614,9 +633,45 @@ class _Linked:
                         self.protect_cell(name, t)
 
 
+def _groups(cubes: dict[str, Cube]) -> list[list[str]]:
+    """Cubes that must be protected together: those joined by *within* links."""
+    parent = {name: name for name in cubes}
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for name, cube in cubes.items():
+        if cube.within is not None:
+            parent[find(name)] = find(cube.within)
+    groups: dict[str, list[str]] = {}
+    for name in cubes:
+        groups.setdefault(find(name), []).append(name)
+    return list(groups.values())
+
+
+_WORK: dict = {}
+
+
+def _protect_group(names: list[str]):
+    dims, cubes, rule, width = _WORK["dims"], _WORK["cubes"], _WORK["rule"], _WORK["width"]
+    linked = _Linked(dims, {n: cubes[n] for n in names}, rule, width)
+    linked.run()
+    return ({n: linked.status[n] for n in names}, linked.certificates, linked.programmes, linked.fallbacks)
+
+
 def protect(dims: Sequence[Dimension], cubes: dict[str, Cube], rule: DisclosureRule,
-            width: int | None = None) -> ProtectionReport:
-    """Primary suppression by ``rule``, the line rule, certificates for every suppressed cell, rounding."""
+            width: int | None = None, workers: int | None = None) -> ProtectionReport:
+    """Primary suppression by ``rule``, the line rule, certificates for every suppressed cell, rounding.
+
+    Cubes joined by *within* links are protected together; separate groups run in ``workers``
+    processes (default: the machine's cores; ``TRIANGULATE_WORKERS`` sets it).
+    """
+    import multiprocessing
+    import os
+
     shape = tuple(d.size for d in dims)
     for name, cube in cubes.items():
         if cube.values.shape != shape or cube.exists.shape != shape:
@@ -624,19 +679,37 @@ def protect(dims: Sequence[Dimension], cubes: dict[str, Cube], rule: DisclosureR
         if np.any(cube.values < 0):
             raise ValueError(f"cube {name!r} has a negative count")
         check_lines(dims, cube)
-    linked = _Linked(dims, cubes, rule, rule.protection if width is None else width)
-    linked.run()
+    width = rule.protection if width is None else width
+    groups = _groups(cubes)
+    # Largest first, so that the processes finish together.
+    groups.sort(key=lambda g: -sum(int(((cubes[n].values > 0) & (cubes[n].values < rule.suppress_below)).sum())
+                                   for n in g))
+    workers = workers or int(os.environ.get("TRIANGULATE_WORKERS", "0") or 0) or (os.cpu_count() or 1)
+    _WORK.update(dims=list(dims), cubes=cubes, rule=rule, width=width)
+    try:
+        if workers > 1 and len(groups) > 1 and "fork" in multiprocessing.get_all_start_methods():
+            with multiprocessing.get_context("fork").Pool(min(workers, len(groups))) as pool:
+                results = pool.map(_protect_group, groups, chunksize=1)
+        else:
+            results = [_protect_group(g) for g in groups]
+    finally:
+        _WORK.clear()
+    statuses: dict[str, np.ndarray] = {}
+    certificates = programmes = fallbacks = 0
+    for status, c, p, f in results:
+        statuses.update(status)
+        certificates, programmes, fallbacks = certificates + c, programmes + p, fallbacks + f
     out = {}
     primary = secondary = 0
     for name, cube in cubes.items():
-        status = linked.status[name]
+        status = statuses[name]
         shown = np.full(shape, -1, dtype=np.int64)
         visible = (status == PUBLISHED) | (status == ZERO)
         shown[visible] = rounded(cube.values[visible], rule) if cube.controlled else cube.values[visible]
         out[name] = Protected(status, shown)
         primary += int((status == PRIMARY).sum())
         secondary += int((status == SECONDARY).sum())
-    return ProtectionReport(out, primary, secondary, linked.certificates, linked.programmes, linked.fallbacks)
+    return ProtectionReport(out, primary, secondary, certificates, programmes, fallbacks)
 
 
 def check_lines(dims: Sequence[Dimension], cube: Cube) -> None:

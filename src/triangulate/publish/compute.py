@@ -114,6 +114,10 @@ def gather_cubes(fine: dict[str, dict[str, pa.Table]], dims: Dimensions) -> tupl
                 else:
                     cubes[q] = Cube(q, values.copy(), made.exists.copy(), controlled,
                                     witness=lambda cell, made=made, k=k: made.witness(k, cell, dims))
+    everyone = dims.group_index[("all", "All people")]
+    for cube in cubes.values():
+        cube.precious = np.zeros(cube.values.shape, dtype=bool)
+        cube.precious[:, :, everyone] = True
     for q, parent in withins.items():
         if q != parent and q in cubes and parent in cubes and cubes[q].controlled and cubes[parent].controlled:
             cubes[q].within = parent

@@ -1,19 +1,13 @@
-"""Write the health needs assessment: measures -> published tables -> sections -> HTML or PDF."""
+"""Write the health needs assessment: a publication -> sections -> HTML or PDF."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import duckdb
-
-from triangulate.disclosure import NHS_ENGLAND, DisclosureRule
 
 from . import charts
 from .findings import (DECISIONS, HEADLINE_NEEDS, SETTINGS, SUPPRESSED, Findings, derive, fmt_percent, number,
@@ -21,7 +15,7 @@ from .findings import (DECISIONS, HEADLINE_NEEDS, SETTINGS, SUPPRESSED, Findings
 
 Progress = Callable[[str, int, int], None]
 KINDS = {".html": "html", ".htm": "html", ".pdf": "pdf"}
-STEPS = ("measures", "findings", "charts", "render")
+STEPS = ("publication", "findings", "charts", "render")
 TOO_FEW = "There were too few people in this area and period to report this section without risk of identifying anyone."
 
 
@@ -110,14 +104,15 @@ def _all_suppressed(rows: list[dict], column: str) -> bool:
     return not rows or all(number(r.get(column)) is None for r in rows)
 
 
-def population_section(folder: Path, store: Path, area: list[str] | None) -> Section:
+def population_section(data) -> Section:
     s = Section("population", "Population profile")
     s.intro.append("Who is seen in each setting, by ethnic group, sex and age band, set against the resident "
                    "population of the area (the population is published census data; people in each setting are "
                    "counted once, after linkage, and rounded under the disclosure rule).")
-    prevalence = read_published(folder, "need_prevalence") or []
+    prevalence = read_published(data, "need_prevalence") or []
+    residents = _residents(data)
     # The denominators of need prevalence are the people in each setting by group.
-    for breakdown, label in (("ethnic_group_5", "Ethnic group"), ("sex", "Sex"), ("age_band", "Age band"),
+    for breakdown, label in (("ethnic_group_5", "Ethnic group"), ("sex", "Sex"), ("age_group", "Age group"),
                              ("religion", "Religion"), ("disability", "Disability")):
         rows = {}
         for r in prevalence:
@@ -128,10 +123,9 @@ def population_section(folder: Path, store: Path, area: list[str] | None) -> Sec
         settings = [k for k in SETTINGS if any(k in v for v in rows.values())]
         table_rows = [{"group": g, **v} for g, v in sorted(rows.items())]
         spec = [("group", label, "text")] + [(k, SETTINGS[k], "count") for k in settings]
-        if breakdown in ("ethnic_group_5", "sex", "age_band"):
-            resident = _resident_population(store, area, breakdown)
+        if breakdown in residents:
             for r in table_rows:
-                r["resident"] = resident.get(r["group"], "")
+                r["resident"] = residents[breakdown].get(r["group"], "")
             spec.append(("resident", "Resident population (census)", "count"))
         s.tables.append(_table(f"table-population-{breakdown}", f"People seen in each setting by {label.lower()}",
                                table_rows, spec))
@@ -140,40 +134,19 @@ def population_section(folder: Path, store: Path, area: list[str] | None) -> Sec
     return s
 
 
-def _resident_population(store: Path, area: list[str] | None, breakdown: str) -> dict[str, str]:
-    """The area's resident population (public census figures) by ethnic group, sex or age band."""
-    from triangulate.measures.base import ethnicity_crosswalk
-
-    con = duckdb.connect(str(store), read_only=True)
-    try:
-        years = con.sql("SELECT max(year) FROM content.population").fetchall()[0][0]
-        if years is None:
-            return {}
-        where = f"year = {int(years)}"
-        if area:
-            where += " AND area_code IN (" + ", ".join("'" + a.replace("'", "") + "'" for a in area) + ")"
-        groups = ethnicity_crosswalk().to_pylist()
-        to_five = {}
-        for g in groups:
-            if g.get("ons_ethnic_group") is not None:
-                to_five[int(g["ons_ethnic_group"])] = g["ethnic_group_5"]
-        out: dict[str, float] = {}
-        column = "ons_ethnic_group" if breakdown == "ethnic_group_5" else breakdown
-        for code, people in con.sql(
-                f"SELECT {column}, sum(population) FROM content.population WHERE {where} GROUP BY 1").fetchall():
-            if code is None:
-                continue
-            name = to_five.get(int(code)) if breakdown == "ethnic_group_5" else str(code)
-            if name:
-                out[name] = out.get(name, 0) + float(people)
-        return {k: f"{v:.0f}" for k, v in out.items()}
-    finally:
-        con.close()
+def _residents(data) -> dict[str, dict[str, str]]:
+    """The view's residents (public census figures, published as they are) by group, from the base of
+    the population-based decision points."""
+    out: dict[str, dict[str, str]] = {}
+    for r in read_published(data, "disproportionality") or []:
+        if r["decision_point"] == "police_custody" and r["base"] not in ("", SUPPRESSED):
+            out.setdefault(r["breakdown"], {})[r["group"]] = r["base"]
+    return out
 
 
-def needs_section(folder: Path) -> Section:
+def needs_section(data) -> Section:
     s = Section("needs", "Needs by setting")
-    rows = [r for r in read_published(folder, "need_prevalence") or [] if r["breakdown"] == "all"
+    rows = [r for r in read_published(data, "need_prevalence") or [] if r["breakdown"] == "all"
             and r["need_code"] in HEADLINE_NEEDS]
     s.intro.append("The share of people seen in each setting with each need recorded by any agency, with 95% "
                    "confidence intervals (Wilson), against a published general-population benchmark where one "
@@ -200,10 +173,10 @@ def needs_section(folder: Path) -> Section:
     return s
 
 
-def disproportionality_section(folder: Path) -> Section:
+def disproportionality_section(data) -> Section:
     s = Section("disproportionality", "Disproportionality by ethnic group")
-    rows = [r for r in read_published(folder, "disproportionality") or []
-            if r["grouping"] == "ethnic_group_5" and r["reference"] == "White"]
+    rows = [r for r in read_published(data, "disproportionality") or []
+            if r["breakdown"] == "ethnic_group_5" and r["significance"] != "reference group"]
     s.intro.append("The relative rate index (RRI) compares the rate at which each ethnic group reaches a decision "
                    "point with the rate for White people, using the previous stage (or the resident population) "
                    "as the denominator. An RRI of 1 means no difference; above 1, over-representation. Intervals "
@@ -231,10 +204,10 @@ def disproportionality_section(folder: Path) -> Section:
     return s
 
 
-def pathway_section(folder: Path) -> Section:
+def pathway_section(data) -> Section:
     s = Section("pathway", "Pathway flows")
-    flows = read_published(folder, "pathway_flows")
-    exits = read_published(folder, "pathway_no_health_contact")
+    flows = read_published(data, "pathway_flows", ("all",))
+    exits = read_published(data, "pathway_no_health_contact", ("all",))
     s.intro.append("Where people go next: for each setting, the people whose next record is in each other setting "
                    "(or who leave the records). People with a mental health need who had no mental health "
                    "service contact after their contact with each justice agency are shown below it.")
@@ -261,9 +234,9 @@ def pathway_section(folder: Path) -> Section:
     return s
 
 
-def continuity_section(folder: Path) -> Section:
+def continuity_section(data) -> Section:
     s = Section("continuity", "Continuity of care after prison")
-    rows = read_published(folder, "continuity_of_care")
+    rows = read_published(data, "continuity_of_care", ("all", "ethnic_group_5"))
     s.intro.append("Of releases from prison of people with a mental health need, the share followed by a community "
                    "mental health contact within 21 days and within 6 weeks, for everyone and by ethnic group.")
     if rows is None:
@@ -287,9 +260,9 @@ def continuity_section(folder: Path) -> Section:
     return s
 
 
-def funnel_section(folder: Path) -> Section:
+def funnel_section(data) -> Section:
     s = Section("funnel", "Liaison & diversion funnel")
-    rows = read_published(folder, "ld_funnel")
+    rows = read_published(data, "ld_funnel", ("all",))
     s.intro.append("Of the people liaison & diversion identified in each setting, how many were screened, assessed, "
                    "referred on and engaged; the share already known to mental health services; repeat attendees.")
     if not rows or _all_suppressed(rows, "people"):
@@ -309,11 +282,11 @@ def funnel_section(folder: Path) -> Section:
     return s
 
 
-def repeat_section(folder: Path) -> Section:
+def repeat_section(data) -> Section:
     s = Section("repeat", "Repeat contact and reoffending")
-    rows = read_published(folder, "repeat_contact")
-    re_rows = read_published(folder, "reoffending_proxy")
-    s.intro.append("People by the number of justice contacts in 12 months, and the share of each group with each "
+    rows = read_published(data, "repeat_contact", ("all",))
+    re_rows = read_published(data, "reoffending_proxy", ("all",))
+    s.intro.append("People by the number of justice contacts in the year, and the share of each group with each "
                    "need; and a reoffending proxy (a new custody arrival or first hearing within 12 months of "
                    "release or of a community order).")
     if rows is None and re_rows is None:
@@ -343,9 +316,9 @@ def repeat_section(folder: Path) -> Section:
     return s
 
 
-def quality_section(folder: Path, metadata: dict, link_run: dict | None, not_measured: list[str]) -> Section:
+def quality_section(data, metadata: dict, link_run: dict | None, not_measured: list[str]) -> Section:
     s = Section("quality", "Data quality")
-    rows = read_published(folder, "coverage") or []
+    rows = read_published(data, "coverage", ("all",)) or []
     s.intro.append("How completely each agency records what the figures depend on, how well records were linked "
                    "into people, and what could not be measured.")
     s.tables.append(_table("table-coverage", "Recording completeness by agency (records)", rows, [
@@ -355,9 +328,9 @@ def quality_section(folder: Path, metadata: dict, link_run: dict | None, not_mea
         ("nhs_number_recorded_percent", "NHS number %", "percent"), ("linked_percent", "Linked %", "percent")]))
     if link_run:
         s.notes.append(f"Linkage: {link_run['records']:,} records linked into {link_run['people']:,} people at match "
-                       f"probability {link_run['threshold']} ({link_run['engine']}, run {link_run['run_id']}); "
-                       f"{link_run['comparisons_scored']:,} record pairs scored. Linkage quality against a ground "
-                       "truth is measured with `triangulate link --evaluate`; see docs/linkage.md.")
+                       f"probability {link_run['threshold']} ({link_run['engine']}, run {link_run['run_id']}). "
+                       "Linkage quality against a ground truth is measured with `triangulate link --evaluate`; see "
+                       "docs/linkage.md.")
     else:
         s.notes.append("The store holds no record of a link run.")
     for item in not_measured:
@@ -367,9 +340,15 @@ def quality_section(folder: Path, metadata: dict, link_run: dict | None, not_mea
 
 def methods_section(metadata: dict) -> Section:
     s = Section("methods", "Methods and definitions")
-    rule = metadata["disclosure_rule"]
-    s.intro.append(f"Disclosure control: {rule['description']} (rule '{rule['name']}'; source: {rule['source']}). "
-                   "Rates and intervals are withheld where their count is suppressed. Suppressed figures show as *.")
+    rule = metadata["rule"]
+    if rule:
+        s.intro.append(f"Disclosure control: {rule['description']} (rule '{rule['name']}'; source: {rule['source']}). "
+                       "Counts are controlled across every area, year and group together, so that no suppressed "
+                       "count can be worked out from the others (docs/disclosure.md); rates and intervals are "
+                       "computed from the published counts and withheld where a count is suppressed. Suppressed "
+                       "figures show as *.")
+    else:
+        s.intro.append("UNSUPPRESSED: these figures are not disclosure-controlled and are not for publication.")
     s.intro.append("Records are linked into people with Splink (Fellegi-Sunter) before anything is counted; people "
                    "are counted once per setting. Confidence intervals follow the OHID/PHE methods "
                    "(docs/statistics.md).")
@@ -382,54 +361,69 @@ def methods_section(metadata: dict) -> Section:
     return s
 
 
-def _latest_link_run(store: Path) -> dict | None:
-    con = duckdb.connect(str(store), read_only=True)
-    try:
-        rows = con.sql("SELECT run_id, engine, threshold, records, comparisons_scored, people FROM meta.link_runs "
-                       "ORDER BY finished_at DESC LIMIT 1").to_arrow_table().to_pylist()
-        return rows[0] if rows else None
-    except duckdb.Error:
-        return None
-    finally:
-        con.close()
+def resolve_publication(source: str | Path):
+    """A publication folder, or a store (its latest publication)."""
+    from triangulate.publish.publication import PublicationError, latest, publications_root, read_publication
+
+    source = Path(source)
+    if source.is_dir() and (source / "manifest.json").is_file():
+        return read_publication(source)
+    if source.is_file():
+        found = latest(publications_root(source))
+        if found is None:
+            raise ReportError(f"No publication of {source}: run `triangulate publish --store {source}` first.")
+        return found
+    if source.is_dir():
+        raise PublicationError(f"No publication at {source} (no manifest.json): give a publication folder or a store.")
+    raise ReportError(f"{source}: no such store or publication; give the store you published, or a publication folder.")
 
 
-def write_report(store: str | Path, out: str | Path, *, area: str | list[str] | None = None,
-                 period: str | None = None, title: str | None = None, rule: DisclosureRule = NHS_ENGLAND,
-                 engine: str = "duckdb", progress: Progress | None = None) -> ReportResult:
-    """Write the health needs assessment as HTML or PDF (by ``out``'s suffix)."""
-    from triangulate.measures import write_measures
-    from triangulate.measures.registry import measures
+def write_report(source: str | Path, out: str | Path, *, area: str | None = None, year: str | None = None,
+                 title: str | None = None, progress: Progress | None = None) -> ReportResult:
+    """Write the health needs assessment as HTML or PDF (by ``out``'s suffix) from a publication.
+
+    ``source`` is a publication folder, or a store whose latest publication is read. ``area`` and
+    ``year`` choose the view (default: all areas, the whole period pooled).
+    """
+    from triangulate.publish.dimensions import ALL_AREAS, ALL_YEARS
+    from triangulate.publish.publication import PublicationError
+    from triangulate.publish.view import View
 
     started = time.perf_counter()
     out = Path(out)
     kind = check_output(out)
     progress = progress or (lambda d, c, t: None)
-    areas = [area] if isinstance(area, str) else (list(area) if area else None)
-    with tempfile.TemporaryDirectory(prefix="triangulate-report-") as tmp:
-        folder = Path(tmp)
-        progress(f"Report: {STEPS[0]}", 0, len(STEPS))
-        written = write_measures(store, folder, area=areas, period=period, engine=engine, rule=rule)
-        metadata = json.loads(written.metadata_file.read_text(encoding="utf-8"))
-        progress(f"Report: {STEPS[1]}", 1, len(STEPS))
-        findings = derive(folder)
-        registered = {m.name for m in measures()}
-        not_measured = [f"{name.replace('_', ' ')} (no such measure in this version)" for name in (
-            "pathway_flows", "continuity_of_care", "repeat_contact") if name not in registered]
-        not_measured.append("GP registration of people after release (no primary care extract in the data standard)")
-        progress(f"Report: {STEPS[2]}", 2, len(STEPS))
-        sections = [population_section(folder, Path(store), areas), needs_section(folder),
-                    disproportionality_section(folder), pathway_section(folder), continuity_section(folder),
-                    funnel_section(folder), repeat_section(folder),
-                    quality_section(folder, metadata, _latest_link_run(Path(store)), not_measured),
-                    methods_section(metadata)]
+    try:
+        published = resolve_publication(source)
+    except PublicationError as problem:
+        raise ReportError(str(problem)) from None
+    area, year = area or ALL_AREAS, year or ALL_YEARS
+    if area not in published.areas:
+        raise ReportError(f"Unknown area {area!r}: the publication has {', '.join(published.areas[1:])}.")
+    if year not in published.years:
+        raise ReportError(f"Unknown financial year {year!r}: the publication has {', '.join(published.years[1:])} "
+                          "(or all years).")
+    data = View(published, area, year)
+    metadata = published.manifest
+    progress(f"Report: {STEPS[0]}", 0, len(STEPS))
+    progress(f"Report: {STEPS[1]}", 1, len(STEPS))
+    findings = derive(data)
+    not_measured = ["GP registration of people after release (no primary care extract in the data standard)"]
+    progress(f"Report: {STEPS[2]}", 2, len(STEPS))
+    sections = [population_section(data), needs_section(data), disproportionality_section(data),
+                pathway_section(data), continuity_section(data), funnel_section(data), repeat_section(data),
+                quality_section(data, metadata, metadata.get("link_run"), not_measured), methods_section(metadata)]
     progress(f"Report: {STEPS[3]}", 3, len(STEPS))
     html = render_html(title or "Health needs assessment: people in contact with the criminal justice system",
-                       areas, metadata, findings, sections, kind)
+                       data, metadata, findings, sections, kind)
     pages = None
     if kind == "pdf":
+        import logging
+
         from weasyprint import HTML
 
+        for name in ("weasyprint", "fontTools"):
+            logging.getLogger(name).setLevel(logging.ERROR)
         document = HTML(string=html, base_url=str(out.parent)).render()
         pages = len(document.pages)
         document.write_pdf(out)
@@ -438,10 +432,10 @@ def write_report(store: str | Path, out: str | Path, *, area: str | list[str] | 
     progress("Report: done", len(STEPS), len(STEPS))
     return ReportResult(path=out, kind=kind, seconds=time.perf_counter() - started,
                         sections=[s.title for s in sections], recommendations=len(findings.recommendations),
-                        not_measured=not_measured, pages=pages)
+                        not_measured=not_measured, pages=pages, publication=published.version)
 
 
-def render_html(title: str, areas: list[str] | None, metadata: dict, findings: Findings, sections: list[Section],
+def render_html(title: str, data, metadata: dict, findings: Findings, sections: list[Section],
                 kind: str) -> str:
     from importlib import resources
 
@@ -450,12 +444,13 @@ def render_html(title: str, areas: list[str] | None, metadata: dict, findings: F
     env = jinja2.Environment(loader=jinja2.PackageLoader("triangulate.report", "templates"),
                              autoescape=jinja2.select_autoescape(["html", "j2"]))
     css = resources.files("triangulate.report").joinpath("static/report.css").read_text("utf-8")
-    coverage = metadata.get("coverage", {}).get("tables", {})
-    firsts = [v["first_event"] for v in coverage.values() if v.get("first_event")]
-    lasts = [v["last_event"] for v in coverage.values() if v.get("last_event")]
-    period = metadata.get("filters", {}).get("period")
+    years = data.published.years[1:]
+    period = (f"financial year {data.year}" if data.year != "All years"
+              else f"financial years {years[0]} to {years[-1]}, pooled" if years else "no records")
+    areas = [data.area] if data.area != "All areas" else data.published.areas[1:]
     return env.get_template("report.html.j2").render(
-        title=title, css=css, kind=kind, areas=areas or metadata.get("coverage", {}).get("areas", []),
-        period=period or (f"{min(firsts)} to {max(lasts)}" if firsts else "all dates"),
-        created=dt.date.today().isoformat(), rule=metadata["disclosure_rule"], findings=findings,
-        sections=sections, unsuppressed=metadata.get("unsuppressed"))
+        title=title, css=css, kind=kind, areas=areas, period=period,
+        created=dt.date.today().isoformat(), rule=metadata["rule"] or {"description": "none (unsuppressed)",
+                                                                     "name": "unsuppressed", "source": ""},
+        findings=findings, sections=sections, unsuppressed=metadata.get("unsuppressed"),
+        publication=metadata["version"])

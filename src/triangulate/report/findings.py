@@ -1,14 +1,13 @@
 """What the report says: sections, sentences and recommendations generated from published figures.
 
-Everything here reads the measures' *published* tables (the disclosure-controlled CSVs that
-``write_measures`` writes), never the store's counts, so no figure in the report can be smaller
-or more precise than what the disclosure rule lets out. Thresholds that turn figures into
+Everything here reads a publication (``triangulate.publish``), never the store, so no figure in the
+report can be smaller or more precise than what the disclosure rule lets out, and the report shows
+the same figures as the dashboard. Thresholds that turn figures into
 findings are constants below and are documented in docs/report.md.
 """
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,12 +44,11 @@ HIGH_NEED_RATIO = 2.0
 SUPPRESSED = "*"
 
 
-def read_published(folder: Path, name: str) -> list[dict[str, str]] | None:
-    path = folder / f"{name}.csv"
-    if not path.exists():
+def read_published(data, name: str, breakdowns: tuple[str, ...] | None = None) -> list[dict[str, str]] | None:
+    """A measure's rows in the report's view, as text (None: the publication does not have it)."""
+    if name not in data.published.names:
         return None
-    with path.open(encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
+    return data.plain_rows(name, breakdowns)
 
 
 def number(text: str | None) -> float | None:
@@ -88,17 +86,16 @@ def rri_sentence(row: dict[str, str]) -> str | None:
     group = row["group"].split(",")[0]
     base = "per head of the resident population" if row["base_stage"] == "population" else \
         f"of those at the previous stage ({row['base_stage'].replace('_', ' ')})"
-    return (f"For every 100 {row['reference']} people {words} ({base}), "
+    return (f"For every 100 {row['reference_group']} people {words} ({base}), "
             f"{per_100_reference(rri):.0f} {group} people were (95% CI {per_100_reference(lo):.0f} to "
             f"{per_100_reference(hi):.0f}).")
 
 
-def derive(folder: Path) -> Findings:
+def derive(data) -> Findings:
     """Key findings, easy-read sentences and recommendations from the published tables."""
     f = Findings()
-    disp = read_published(folder, "disproportionality") or []
-    black = [r for r in disp if r["grouping"] == "ethnic_group_5" and r["reference"] == "White"
-             and r["group"].startswith("Black")]
+    disp = read_published(data, "disproportionality") or []
+    black = [r for r in disp if r["breakdown"] == "ethnic_group_5" and r["group"].startswith("Black")]
     order = list(DECISIONS)
     black.sort(key=lambda r: order.index(r["decision_point"]) if r["decision_point"] in order else 99)
     for r in black:
@@ -116,7 +113,7 @@ def derive(folder: Path) -> Findings:
         f.easy_read.append(f"Black people are more likely than White people to be "
                            f"{DECISIONS.get(higher[0]['decision_point'], 'in the justice system')}.")
 
-    prevalence = read_published(folder, "need_prevalence") or []
+    prevalence = read_published(data, "need_prevalence") or []
     for r in prevalence:
         if r["breakdown"] != "all" or r.get("compared_with_benchmark") != "higher":
             continue
@@ -137,7 +134,7 @@ def derive(folder: Path) -> Findings:
         f.easy_read.append("Many people in police custody and prison have mental health needs. "
                            "More than in the general population.")
 
-    continuity = read_published(folder, "continuity_of_care") or []
+    continuity = read_published(data, "continuity_of_care", ("all",)) or []
     for r in continuity:
         if r["breakdown"] == "all" and r["window"] == "6 weeks":
             value = number(r["percent_with_contact"])
@@ -154,7 +151,7 @@ def derive(folder: Path) -> Findings:
                     "(for example through RECONNECT).", "table-continuity", evidence))
                 f.easy_read.append("Many people leaving prison do not see a mental health team soon after.")
 
-    exits = read_published(folder, "pathway_no_health_contact") or []
+    exits = read_published(data, "pathway_no_health_contact", ("all",)) or []
     for r in exits:
         if r["breakdown"] == "all" and r["setting"] == "police_custody":
             value = number(r["percent_without_health_contact"])
@@ -163,7 +160,7 @@ def derive(folder: Path) -> Findings:
                     f"Of {r['people_with_need']} people in police custody with a mental health need, "
                     f"{value:.1f}% had no mental health service contact afterwards.")
 
-    funnel = read_published(folder, "ld_funnel") or []
+    funnel = read_published(data, "ld_funnel", ("all",)) or []
     identified = {r["ld_setting"]: r for r in funnel if r["step"] == "1 identified"}
     for r in funnel:
         if r["step"] == "4 referred" and r["ld_setting"] in identified:
