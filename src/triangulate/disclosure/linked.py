@@ -603,13 +603,15 @@ class _Linked:
         """Prove the cell's range at least as wide as P: up, down, or both."""
         orders = self._orders(name, cell)
         candidates = [self._patterns(d, cell[d], orders[d]) for d in range(self.n)]
-        candidates = [c or [ancestor_pattern(self.dims[d], cell[d], orders[d])] for d, c in enumerate(candidates)]
+        candidates = [c or [p for p in [ancestor_pattern(self.dims[d], cell[d], orders[d])] if p is not None]
+                      for d, c in enumerate(candidates)]
         room_down = float(self.cubes[name].values[cell]) - self.floor
         rise, fall = self.rise[name][cell], self.fall[name][cell]
         options = [self.width - fall]
         if room_down >= self.width - rise:
             options.append(-(self.width - rise))
-        found = [r for r in (self._search(name, candidates, s) for s in options) if r is not None]
+        searchable = all(candidates)
+        found = [r for r in (self._search(name, candidates, s) for s in options) if r is not None] if searchable else []
         # A hypercube that would hide a large count (a headline total) is checked against the cheapest
         # certificate a local programme can find: hiding one count of 40,000 to protect a count of 3 is
         # what the programme exists to avoid.

@@ -173,13 +173,15 @@ class Dimensions:
     def exists(self, measure: Measure) -> np.ndarray:
         """Which (area, year, group) cells the measure publishes.
 
-        Two-way groups with an unknown value (sex not known, ethnicity not stated) are not shown:
-        they are almost all small, and every reader can see the one-way unknown group.
+        Groups whose sex or age is not known are not shown (they are a handful of people, rarely
+        more than a recording slip, and protecting them would cost the totals); nor are two-way
+        groups with an unknown value. Ethnicity not stated is shown one way: it is a data quality
+        figure commissioners need.
         """
         out = np.zeros(self.shape, dtype=bool)
         names = np.array([b for b, _ in self.groups], dtype=object)
-        unknown = np.array([split_crossing(b) is not None and any(u in g for u in UNKNOWN_VALUES)
-                            for b, g in self.groups])
+        unknown = np.array([(split_crossing(b) is not None and any(u in g for u in UNKNOWN_VALUES))
+                            or (b in ("sex", "age_group") and g == base.NOT_KNOWN) for b, g in self.groups])
         for pooled, (a, y) in ((True, (0, slice(None))), (True, (slice(None), 0)), (False, (slice(1, None), slice(1, None)))):
             mask = np.isin(names, self.breakdowns(measure, pooled)) & ~unknown
             out[a, y, :] |= mask
