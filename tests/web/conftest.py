@@ -5,17 +5,20 @@ Django is configured once per test process, on a store and an app database made 
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
 from triangulate.ingest import ingest
 from triangulate.link import link
+from triangulate.store.subset import restrict
 from triangulate.synth import write_synthetic_extracts
 
 KEY = b"web-test-key-".ljust(64, b"w")
 PASSWORD = "correct horse battery staple 42"
 ROLES = ("viewer", "analyst", "screener", "admin")
+AREAS = ("E09000028", "E09000032")
 
 
 @pytest.fixture(scope="session")
@@ -24,14 +27,21 @@ def site(tmp_path_factory):
     population = write_synthetic_extracts(folder / "synth", people=800, seed=21)
     store = folder / "store.duckdb"
     ingest([population.out_dir / "extracts", population.files["population"]], store, KEY)
+    # Two areas and one financial year keep the publication (made twice below) quick to protect.
+    restrict(store, areas=AREAS, start=dt.date(2024, 4, 1), end=dt.date(2025, 3, 31))
     link(store, u_sample_pairs=200_000)
+    from triangulate.disclosure import NHS_ENGLAND
+    from triangulate.publish.publication import write_publication
+
+    write_publication(store, rule=NHS_ENGLAND)
+    write_publication(store, rule=None)
     from triangulate.web import server
 
     server.configure(store, app_db=folder / "app.sqlite3", insecure_cookies=True)
     server.migrate()
     for role in ROLES:
         server.create_user(f"test-{role}", role, PASSWORD, by="tests")
-    return {"store": store, "population": population, "folder": folder}
+    return {"store": store, "population": population, "folder": folder, "areas": AREAS}
 
 
 @pytest.fixture

@@ -82,9 +82,47 @@ def test_filters_live_in_the_url_and_change_the_figures(client_for, site):
     assert any(e.detail.get("filters") == {"area": area} for e in page_views)
 
 
-def test_a_filter_that_cannot_be_answered_says_so(client_for):
-    page = client_for("viewer").get("/needs/?period=2030-01-01:2030-12-31").content.decode()
-    assert 'role="alert"' in page and "period" in page.lower()
+@pytest.mark.parametrize("query, name", [
+    ("area=E09999999", "area"), ("year=2030/31", "year"), ("breakdown=postcode", "breakdown"),
+    ("breakdown=sex&group=Martian", "group"), ("group=Female", "group")])
+def test_a_filter_value_the_publication_does_not_have_is_a_400_that_names_the_filter(client_for, query, name):
+    c = client_for("viewer")
+    for url in (f"/needs/?{query}", f"/?{query}", f"/export/need_prevalence.csv?{query}"):
+        response = c.get(url)
+        assert response.status_code == 400, url
+        assert f"The {name} filter" in response.content.decode(), url
+        assert "Traceback" not in response.content.decode()
+
+
+def test_the_dashboard_export_is_the_publication_view(client_for, site):
+    from triangulate.publish.export import write_view
+    from triangulate.publish.publication import latest, publications_root
+
+    published = latest(publications_root(site["store"]))
+    out = site["folder"] / "view"
+    write_view(published, out, area="All areas", year="All years")
+    exported = list(csv.DictReader(io.StringIO(
+        client_for("viewer").get("/export/disproportionality.csv").content.decode())))
+    with (out / "disproportionality.csv").open(encoding="utf-8", newline="") as fh:
+        written = list(csv.DictReader(fh))
+    assert exported and exported == written
+
+
+def test_a_publication_file_changed_after_publishing_is_refused_not_shown(site, tmp_path):
+    import shutil
+
+    from triangulate.publish.publication import PublicationError, latest, publications_root, read_publication
+
+    published = latest(publications_root(site["store"]))
+    copy = tmp_path / published.version
+    shutil.copytree(published.folder, copy)
+    target = copy / published.entry("need_prevalence")["file"]
+    target.write_bytes(target.read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(PublicationError, match="checksum differs"):
+        read_publication(copy).table("need_prevalence")
+    target.unlink()
+    with pytest.raises(PublicationError, match="is missing"):
+        read_publication(copy).table("need_prevalence")
 
 
 def test_exports_neutralise_spreadsheet_formulas():
@@ -214,11 +252,12 @@ def test_createuser_takes_the_password_from_the_environment_and_checks_it(site, 
     assert "User someone has the role viewer" in run.stdout and PASSWORD not in run.stdout + run.stderr
 
 
-def test_the_ethnic_grouping_filter_chooses_5_groups_or_19_categories(client_for):
+def test_the_breakdown_filter_shows_one_breakdown_and_its_groups(client_for):
     c = client_for("viewer")
-    both = c.get("/disproportionality/").content.decode()
-    five = c.get("/disproportionality/?grouping=ethnic_group_5").content.decode()
-    nineteen = c.get("/disproportionality/?grouping=ethnic_group_19").content.decode()
-    assert "<td>ethnic_group_19</td>" in both and "<td>ethnic_group_5</td>" in both
-    assert "<td>ethnic_group_19</td>" not in five and "<td>ethnic_group_5</td>" in five
-    assert "<td>ethnic_group_5</td>" not in nineteen and '<option value="ethnic_group_19" selected>' in nineteen
+    every = c.get("/disproportionality/").content.decode()
+    nineteen = c.get("/disproportionality/?breakdown=ethnic_group_19").content.decode()
+    women = c.get("/disproportionality/?breakdown=sex+%C3%97+ethnic_group_5&group=Female%3B+White").content.decode()
+    assert "<td>Ethnic group (19 categories)</td>" in every and "<td>Ethnic group (5 groups)</td>" in every
+    assert "<td>Ethnic group (5 groups)</td>" not in nineteen and "<td>Ethnic group (19 categories)</td>" in nineteen
+    assert '<option value="ethnic_group_19" selected>' in nineteen
+    assert "<td>Female; White</td>" in women and "<td>Male; White</td>" not in women

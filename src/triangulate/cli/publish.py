@@ -20,6 +20,9 @@ def publish(
                                       help="The analysts' unsuppressed publication (never for release)."),
     audit: bool = typer.Option(False, "--audit", help="Attack the new publication and report every suppressed "
                                                       "cell's range (slow on large stores)."),
+    audit_sample: Optional[int] = typer.Option(20, "--audit-sample", help="Suppressed counts per group of linked "
+                                               "quantities the audit's linear programme attacks (0: propagation "
+                                               "only; every count is always attacked by propagation)."),
     list_: bool = typer.Option(False, "--list", help="List the publications and stop."),
     remove: Optional[str] = typer.Option(None, "--remove", help="Remove one version (e.g. v0001) and stop."),
 ) -> None:
@@ -77,7 +80,7 @@ def publish(
         from triangulate.publish.audit import audit_publication
 
         with progress_bars() as progress:
-            result = audit_publication(published.folder, progress=progress)
+            result = audit_publication(published.folder, sample=audit_sample, progress=progress)
         console.print(result.summary(), markup=False)
         if not result.passed:
             raise typer.Exit(code=1)

@@ -352,8 +352,8 @@ class _Linked:
             values = c.values[index]
             st = self.status[current][index]
             shown = st != ABSENT
-            if np.any((values == 0) & (np.abs(move) > _EPS)):
-                return None  # a zero is known (published), or a zero not published may be structural
+            if np.any((values == 0) & shown & (np.abs(move) > _EPS)):
+                return None  # a published zero is known; one not published may rise (a reader cannot tell)
             if np.any(~shown & (values + move < -_EPS)):
                 return None
             hidden = (st == PRIMARY) | (st == SECONDARY)
@@ -466,7 +466,7 @@ class _Linked:
                 add([m for m in members if m not in out])
         return out
 
-    def _local_lp(self, name: str, cell, orders, scale: float):
+    def _local_lp(self, name: str, cell, orders, scale: float, k: int = 1):
         """The cheapest certificate moving ``cell`` by ``scale`` inside a window of nearby values.
 
         Counts outside the window keep their true values, so a solution is a certificate. A
@@ -476,7 +476,7 @@ class _Linked:
         from scipy.optimize import linprog
         from scipy.sparse import coo_matrix
 
-        windows = [self._window(d, cell[d], orders[d], k=1) for d in range(self.n)]
+        windows = [self._window(d, cell[d], orders[d], k=k) for d in range(self.n)]
         cube = self.cubes[name]
         witness = cube.witness(cell) if cube.witness else None
         if witness:  # values holding someone in the cell: a total can always rise through them
@@ -495,7 +495,7 @@ class _Linked:
             st = self.status[cname][index]
             shown = st != ABSENT
             hidden = (st == PRIMARY) | (st == SECONDARY)
-            fixed = (values == 0) | (~np.asarray(cube.controlled) & shown)
+            fixed = ((values == 0) & shown) | (~np.asarray(cube.controlled) & shown)
             lo = np.where(shown, self.floor - values, -values)
             visible = shown & ~hidden & ~fixed
             lo_free = np.where(visible, -self.down[cname][index], lo)
@@ -507,7 +507,12 @@ class _Linked:
             lo_all.append(np.where(fixed, 0, lo_free))
             hi_all.append(np.where(fixed, 0, hi_free))
             price = self.price[cname][index]
-            for i in np.flatnonzero(visible):
+            # A precious count (a view's total) never leaves its rounding interval here: the programme
+            # prices suppression by how far a count moves, so a total moved a fraction of a unit would
+            # look cheap and then cost the whole total.
+            precious = self.cubes[cname].precious
+            keep = precious[index] if precious is not None else np.zeros(n, dtype=bool)
+            for i in np.flatnonzero(visible & ~keep):
                 extras.append((ci, int(i), float(values[i]) * float(price[i]) / self.width, float(lo[i])))
         lower, upper = np.concatenate(lo_all), np.concatenate(hi_all)
         nvar_y = n * len(chain)
@@ -599,6 +604,13 @@ class _Linked:
                 return result
         raise RuntimeError(f"no certificate protects a cell of {name}: report this as a bug")
 
+    def _hides_precious(self, touched: dict) -> bool:
+        for cname, (index, _, hide) in touched.items():
+            precious = self.cubes[cname].precious
+            if precious is not None and np.any(precious[tuple(i[hide] for i in index)]):
+                return True
+        return False
+
     def protect_cell(self, name: str, cell: tuple[int, ...]) -> None:
         """Prove the cell's range at least as wide as P: up, down, or both."""
         orders = self._orders(name, cell)
@@ -617,6 +629,12 @@ class _Linked:
         # what the programme exists to avoid.
         if not found or min(r[0] for r in found) > EXPENSIVE:
             found += [r for r in (self._local_lp(name, cell, orders, s) for s in options[:1]) if r is not None]
+        if not found or self._hides_precious(min(found, key=lambda r: r[0])[1]):
+            # Nothing found, or only at the price of a view's total: a wider programme before the fallback.
+            found += [r for r in (self._local_lp(name, cell, orders, s, k=3) for s in options[:1]) if r is not None]
+        if not found:  # rare: every value of every dimension, before raising whole totals
+            found += [r for r in (self._local_lp(name, cell, orders, s, k=10_000) for s in options[:1])
+                      if r is not None]
         best = min(found, key=lambda r: r[0]) if found else None
         if best is None:
             best = self._fallback(name, cell, orders, options[0])

@@ -273,8 +273,8 @@ def propagate(lo: np.ndarray, hi: np.ndarray, lines, within: list[tuple[np.ndarr
                 others_lo = slo[:, None] - mlo
                 new_lo = np.where(np.isinf(others_hi), -np.inf, lo[total][:, None] - others_hi)
                 new_hi = np.where(np.isinf(hi[total])[:, None], np.inf, hi[total][:, None] - others_lo)
-            np.maximum.at(lo, parts.ravel(), np.nan_to_num(new_lo.ravel(), nan=-np.inf))
-            np.minimum.at(hi, parts.ravel(), np.nan_to_num(new_hi.ravel(), nan=np.inf))
+            np.maximum.at(lo, parts.ravel(), np.nan_to_num(new_lo.ravel(), nan=-np.inf, posinf=np.inf, neginf=-np.inf))
+            np.minimum.at(hi, parts.ravel(), np.nan_to_num(new_hi.ravel(), nan=np.inf, posinf=np.inf, neginf=-np.inf))
         for inner, outer in within:
             np.minimum.at(hi, inner, hi[outer])
             np.maximum.at(lo, outer, lo[inner])

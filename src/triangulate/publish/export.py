@@ -16,9 +16,11 @@ from triangulate.publish.view import View
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def neutralise(value: str) -> str:
-    """A cell as text that no spreadsheet runs as a formula."""
-    if value and value.startswith(FORMULA_STARTS):
+def neutralise(value) -> str:
+    """A cell as text that no spreadsheet runs as a formula (the one neutraliser: the dashboard's
+    downloads use it too)."""
+    value = "" if value is None else str(value)
+    if value.startswith(FORMULA_STARTS):
         try:
             float(value)
             return value

@@ -294,9 +294,9 @@ class Published:
              breakdowns: tuple[str, ...] | None = None) -> pa.Table:
         """The rows of one view of a measure (an area, a year), optionally some breakdowns only."""
         t = self.table(name)
-        mask = pc.equal(t.column("area"), area) & pc.equal(t.column("year"), year)
+        mask = pc.and_(pc.equal(t.column("area"), area), pc.equal(t.column("year"), year))
         if breakdowns is not None:
-            mask = mask & pc.is_in(t.column("breakdown"), pa.array(list(breakdowns), pa.string()))
+            mask = pc.and_(mask, pc.is_in(t.column("breakdown"), pa.array(list(breakdowns), pa.string())))
         return t.filter(mask)
 
     def breakdown_title(self, breakdown: str) -> str:

@@ -114,11 +114,15 @@ class View:
     def text_rows(self, name: str, breakdowns: tuple[str, ...] | None = None) -> list[dict[str, str]]:
         """The view's rows as shown: every column formatted by its kind."""
         m = self.measure(name)
+        kinds = {k: ("breakdown" if k == "breakdown" else m.kind(k)) for k in m.keys + ("breakdown",)}
         out = []
         for row in self.rows(name, breakdowns):
-            out.append({k: (figure(v, m.kind(k), self.symbol) if m.kind(k) in ("count", "percent", "ratio", "rate",
-                                                                                 "marker")
-                            else words(m.kind(k), v)) for k, v in row.items()})
+            line = {}
+            for k, v in row.items():
+                kind = kinds.get(k) or m.kind(k)
+                line[k] = (figure(v, kind, self.symbol) if kind in ("count", "percent", "ratio", "rate", "marker")
+                           else words(kind, v))
+            out.append(line)
         return out
 
     def plain_rows(self, name: str, breakdowns: tuple[str, ...] | None = None) -> list[dict[str, str]]:

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from triangulate.publish.pages import PAGES, page
+
 from . import charts
 from .findings import (DECISIONS, HEADLINE_NEEDS, SETTINGS, SUPPRESSED, Findings, derive, fmt_percent, number,
                        read_published, rri_sentence)
@@ -60,6 +62,7 @@ class ReportResult:
     recommendations: int
     not_measured: list[str]
     pages: int | None = None
+    publication: str = ""
 
 
 def check_output(out: Path) -> str:
@@ -145,7 +148,7 @@ def _residents(data) -> dict[str, dict[str, str]]:
 
 
 def needs_section(data) -> Section:
-    s = Section("needs", "Needs by setting")
+    s = Section("needs", page("needs").title)
     rows = [r for r in read_published(data, "need_prevalence") or [] if r["breakdown"] == "all"
             and r["need_code"] in HEADLINE_NEEDS]
     s.intro.append("The share of people seen in each setting with each need recorded by any agency, with 95% "
@@ -174,7 +177,7 @@ def needs_section(data) -> Section:
 
 
 def disproportionality_section(data) -> Section:
-    s = Section("disproportionality", "Disproportionality by ethnic group")
+    s = Section("disproportionality", page("disproportionality").title)
     rows = [r for r in read_published(data, "disproportionality") or []
             if r["breakdown"] == "ethnic_group_5" and r["significance"] != "reference group"]
     s.intro.append("The relative rate index (RRI) compares the rate at which each ethnic group reaches a decision "
@@ -205,7 +208,7 @@ def disproportionality_section(data) -> Section:
 
 
 def pathway_section(data) -> Section:
-    s = Section("pathway", "Pathway flows")
+    s = Section("pathway", page("pathway").title)
     flows = read_published(data, "pathway_flows", ("all",))
     exits = read_published(data, "pathway_no_health_contact", ("all",))
     s.intro.append("Where people go next: for each setting, the people whose next record is in each other setting "
@@ -235,7 +238,7 @@ def pathway_section(data) -> Section:
 
 
 def continuity_section(data) -> Section:
-    s = Section("continuity", "Continuity of care after prison")
+    s = Section("continuity", page("continuity").title)
     rows = read_published(data, "continuity_of_care", ("all", "ethnic_group_5"))
     s.intro.append("Of releases from prison of people with a mental health need, the share followed by a community "
                    "mental health contact within 21 days and within 6 weeks, for everyone and by ethnic group.")
@@ -261,7 +264,7 @@ def continuity_section(data) -> Section:
 
 
 def funnel_section(data) -> Section:
-    s = Section("funnel", "Liaison & diversion funnel")
+    s = Section("funnel", page("funnel").title)
     rows = read_published(data, "ld_funnel", ("all",))
     s.intro.append("Of the people liaison & diversion identified in each setting, how many were screened, assessed, "
                    "referred on and engaged; the share already known to mental health services; repeat attendees.")
@@ -283,7 +286,7 @@ def funnel_section(data) -> Section:
 
 
 def repeat_section(data) -> Section:
-    s = Section("repeat", "Repeat contact and reoffending")
+    s = Section("repeat", page("repeat").title)
     rows = read_published(data, "repeat_contact", ("all",))
     re_rows = read_published(data, "reoffending_proxy", ("all",))
     s.intro.append("People by the number of justice contacts in the year, and the share of each group with each "
@@ -317,7 +320,7 @@ def repeat_section(data) -> Section:
 
 
 def quality_section(data, metadata: dict, link_run: dict | None, not_measured: list[str]) -> Section:
-    s = Section("quality", "Data quality")
+    s = Section("quality", page("quality").title)
     rows = read_published(data, "coverage", ("all",)) or []
     s.intro.append("How completely each agency records what the figures depend on, how well records were linked "
                    "into people, and what could not be measured.")
@@ -359,6 +362,12 @@ def methods_section(metadata: dict) -> Section:
         ("title", "Measure", "raw"), ("definition", "Definition", "raw"), ("numerator", "Numerator", "raw"),
         ("denominator", "Denominator", "raw"), ("method", "Method", "raw"), ("caveats", "Caveats", "raw")]))
     return s
+
+
+#: The section of the report drawn for each page of the dashboard (the quality page's section also
+#: takes the manifest, so it is called apart).
+SECTIONS = {"needs": needs_section, "disproportionality": disproportionality_section, "pathway": pathway_section,
+            "continuity": continuity_section, "funnel": funnel_section, "repeat": repeat_section}
 
 
 def resolve_publication(source: str | Path):
@@ -410,9 +419,13 @@ def write_report(source: str | Path, out: str | Path, *, area: str | None = None
     findings = derive(data)
     not_measured = ["GP registration of people after release (no primary care extract in the data standard)"]
     progress(f"Report: {STEPS[2]}", 2, len(STEPS))
-    sections = [population_section(data), needs_section(data), disproportionality_section(data),
-                pathway_section(data), continuity_section(data), funnel_section(data), repeat_section(data),
-                quality_section(data, metadata, metadata.get("link_run"), not_measured), methods_section(metadata)]
+    sections = [population_section(data)]
+    for p in PAGES:  # the dashboard's pages, in the same order
+        if p.slug == "quality":
+            sections.append(quality_section(data, metadata, metadata.get("link_run"), not_measured))
+        else:
+            sections.append(SECTIONS[p.slug](data))
+    sections.append(methods_section(metadata))
     progress(f"Report: {STEPS[3]}", 3, len(STEPS))
     html = render_html(title or "Health needs assessment: people in contact with the criminal justice system",
                        data, metadata, findings, sections, kind)
@@ -422,7 +435,7 @@ def write_report(source: str | Path, out: str | Path, *, area: str | None = None
 
         from weasyprint import HTML
 
-        for name in ("weasyprint", "fontTools"):
+        for name in ("weasyprint", "weasyprint.progress", "fontTools"):
             logging.getLogger(name).setLevel(logging.ERROR)
         document = HTML(string=html, base_url=str(out.parent)).render()
         pages = len(document.pages)

@@ -1,122 +1,132 @@
-"""The figures behind the pages: every measure run once per set of filters and kept while the
-server runs, disclosure-controlled (or, for analysts who ask, unsuppressed)."""
+"""The figures behind the pages: read from the store's latest publication, never computed here.
+
+A viewer's pages, charts and exports read the disclosure-controlled publication; an analyst who asks
+for unsuppressed figures reads the separate unsuppressed publication (made only with
+``triangulate publish --unsuppressed``). Nothing runs a measure at request time, so there is no lock:
+a request reads Arrow tables already in memory. At most a few publications and a bounded number of
+drawn charts are kept, so memory does not grow with the filters people try.
+
+Filters are checked against the publication's own dimensions (areas, financial years, breakdowns and
+their groups, which come from the data and the code lists): anything else is a ``FilterError`` naming
+the filter, shown as a 400.
+"""
 
 from __future__ import annotations
 
-import csv
-import json
-import tempfile
-import threading
 from dataclasses import dataclass
-from pathlib import Path
+from functools import lru_cache
 
 from django.conf import settings
 
-#: Filters the pages offer and how each maps onto the measures' filters.
-DEMOGRAPHIC_FILTERS = {"sex": "sex", "age_band": "age_band", "ethnic_group_5": "ethnic_group_5"}
+from triangulate.publish.dimensions import ALL_AREAS, ALL_YEARS, breakdown_title
+from triangulate.publish.pages import BY_SLUG
+from triangulate.publish.publication import PublicationError, Published, publications_root, read_publication, versions
+from triangulate.publish.view import View
+
+#: Publications kept in memory (the latest of each kind, and the one before while a new one is read).
+PUBLICATIONS_KEPT = 4
+#: Charts kept in memory (each a few kilobytes of SVG).
+CHARTS_KEPT = 512
+
+
+class FilterError(ValueError):
+    """A filter value the publication does not have."""
+
+    def __init__(self, name: str, message: str):
+        super().__init__(message)
+        self.name = name
 
 
 @dataclass(frozen=True)
 class Filters:
-    area: str = ""
-    period: str = ""
-    sex: str = ""
-    age_band: str = ""
-    ethnic_group_5: str = ""
+    area: str = ALL_AREAS
+    year: str = ALL_YEARS
+    breakdown: str = ""
+    group: str = ""
 
     @classmethod
-    def from_query(cls, query) -> "Filters":
-        return cls(**{k: query.get(k, "").strip() for k in ("area", "period", "sex", "age_band", "ethnic_group_5")})
+    def from_query(cls, query, published: Published) -> Filters:
+        """The request's filters, each checked against the publication; ``FilterError`` otherwise."""
+        area = query.get("area", "") or ALL_AREAS
+        year = query.get("year", "") or ALL_YEARS
+        breakdown = query.get("breakdown", "")
+        group = query.get("group", "")
+        if area not in published.areas:
+            raise FilterError("area", "The area filter is not one of the areas in this publication: choose an area "
+                                      "from the list.")
+        if year not in published.years:
+            raise FilterError("year", "The year filter is not one of the financial years in this publication: "
+                                      "choose a year from the list.")
+        offered = breakdowns(published)
+        if breakdown and breakdown not in offered:
+            raise FilterError("breakdown", "The breakdown filter is not one this publication offers: choose a "
+                                           "breakdown from the list.")
+        if group and (not breakdown or group not in offered[breakdown]):
+            raise FilterError("group", "The group filter is not a group of the chosen breakdown: choose a group "
+                                       "from the list.")
+        return cls(area, year, breakdown, group)
 
     def as_dict(self) -> dict[str, str]:
-        return {k: v for k, v in self.__dict__.items() if v}
+        return {k: v for k, v in self.__dict__.items() if v and v not in (ALL_AREAS, ALL_YEARS)}
 
-    def demographics(self) -> dict[str, str]:
-        return {column: getattr(self, name) for name, column in DEMOGRAPHIC_FILTERS.items() if getattr(self, name)}
-
-
-@dataclass
-class Published:
-    tables: dict[str, list[dict[str, str]]]
-    metadata: dict
-    folder: Path  # the published CSVs, which the report's chart builders read
+    def rows(self, view: View, name: str, *, text: bool) -> list[dict]:
+        """A measure's rows for these filters: every breakdown, or the chosen one (and its group)."""
+        chosen = ("all", self.breakdown) if self.breakdown else None
+        rows = (view.text_rows if text else view.plain_rows)(name, chosen)
+        raw = view.rows(name, chosen)
+        keep = [not self.group or r["breakdown"] == "all" or r["group"] == self.group for r in raw]
+        return [r for r, k in zip(rows, keep) if k]
 
 
-_cache: dict[tuple, Published] = {}
-_lock = threading.Lock()
-_folder = tempfile.TemporaryDirectory(prefix="triangulate-web-")
+def breakdowns(published: Published) -> dict[str, list[str]]:
+    """Every breakdown the publication has and its groups, in the publication's order."""
+    out: dict[str, list[str]] = {}
+    for b, g in published.groups:
+        if b != "all":
+            out.setdefault(b, []).append(g)
+    return out
 
 
-def published(filters: Filters, *, unsuppressed: bool = False) -> Published:
-    """Every measure's table for these filters; ``MeasuresError`` for filters that cannot be answered."""
-    from triangulate.measures import write_measures
-
-    key = (filters, unsuppressed)
-    fresh = False
-    with _lock:
-        if key not in _cache:
-            fresh = True
-            out = Path(_folder.name) / f"run-{len(_cache)}"
-            report = write_measures(settings.STORE, out, area=filters.area or None, period=filters.period or None,
-                                    demographics=filters.demographics() or None, unsuppressed=unsuppressed)
-            tables = {}
-            for name, path in report.files.items():
-                with Path(path).open(encoding="utf-8", newline="") as fh:
-                    tables[name] = list(csv.DictReader(fh))
-            _cache[key] = Published(tables, json.loads(report.metadata_file.read_text(encoding="utf-8")), out)
-        result = _cache[key]
-    if fresh:
-        # Draw every page's chart for these filters now, with the measures, so that moving between
-        # pages afterwards never waits for a chart.
-        for slug in CHART_PAGES:
-            chart(slug, filters, unsuppressed=unsuppressed)
-    return result
+def breakdown_choices(published: Published) -> list[tuple[str, str]]:
+    return [(b, breakdown_title(b)) for b in breakdowns(published)]
 
 
-def areas() -> list[str]:
-    import duckdb
-
-    try:
-        con = duckdb.connect(str(settings.STORE), read_only=True)
-    except duckdb.Error:
-        return []
-    try:
-        return [r[0] for r in con.sql("SELECT DISTINCT area_code FROM content.population ORDER BY 1").fetchall()]
-    except duckdb.Error:
-        return []
-    finally:
-        con.close()
+@lru_cache(maxsize=PUBLICATIONS_KEPT)
+def _read(folder: str, store: str) -> Published:
+    return read_publication(folder, store=store)
 
 
-_charts: dict[tuple, tuple[str, str, str] | None] = {}
-CHART_PAGES = ("needs", "disproportionality", "pathway", "continuity", "funnel", "repeat")
+def publication(*, unsuppressed: bool = False) -> Published:
+    """The store's latest publication of the kind asked for; ``PublicationError`` saying what to run."""
+    root = publications_root(settings.STORE, unsuppressed=unsuppressed)
+    found = versions(root)
+    if not found:
+        if unsuppressed:
+            raise PublicationError("There is no unsuppressed publication of this store: an administrator makes one "
+                                   "with `triangulate publish --unsuppressed`.")
+        raise PublicationError("There is no publication of this store yet: an administrator makes one with "
+                               "`triangulate publish`.")
+    return _read(str(found[-1]), str(settings.STORE))
 
 
-def chart(slug: str, filters: Filters, *, unsuppressed: bool = False) -> tuple[str, str, str] | None:
-    """(SVG, caption, description) of a page's chart, drawn by the report's own chart builders
-    from the same published rows as the page's table; None where the page has no chart or the
-    figures are too few to draw."""
+def view(filters: Filters, published: Published) -> View:
+    return View(published, filters.area, filters.year)
+
+
+@lru_cache(maxsize=CHARTS_KEPT)
+def _chart(folder: str, store: str, slug: str, area: str, year: str) -> tuple[str, str, str] | None:
     from triangulate.report import build
 
-    sections = {"needs": build.needs_section, "disproportionality": build.disproportionality_section,
-                "pathway": build.pathway_section, "continuity": build.continuity_section,
-                "funnel": build.funnel_section, "repeat": build.repeat_section}
-    key = (slug, filters, unsuppressed)
-    if key not in _charts:
-        figures = published(filters, unsuppressed=unsuppressed)
-        section = sections[slug](_report_tables(figures.folder)) if slug in sections else None
-        drawn = [c for c in (section.charts if section else []) if c.svg]
-        _charts[key] = (drawn[0].svg, drawn[0].caption, drawn[0].description) if drawn else None
-    return _charts[key]
+    section = build.SECTIONS[slug](View(_read(folder, store), area, year))
+    drawn = [c for c in section.charts if c.svg]
+    return (drawn[0].svg, drawn[0].caption, drawn[0].description) if drawn else None
 
 
-def _report_tables(folder: Path):
-    """What the report's section builders take: the folder of published CSVs, or (in versions
-    where the report reads measures by name) its ``Published`` view of that folder."""
-    try:
-        from triangulate.report.findings import Published as ReportTables
-    except ImportError:
-        return folder
-    from triangulate.measures.registry import measures
+def chart(slug: str, filters: Filters, published: Published) -> tuple[str, str, str] | None:
+    """(SVG, caption, description) of a page's chart, drawn by the report's own section builder from the
+    same publication and view as the page's tables; None where the page has no chart or too few figures."""
+    from triangulate.report import build
 
-    return ReportTables(folder, [m.name for m in measures()])
+    if slug not in BY_SLUG or slug not in build.SECTIONS:
+        return None
+    return _chart(str(published.folder), str(settings.STORE), slug, filters.area, filters.year)

@@ -7,20 +7,7 @@ import io
 
 from django.http import HttpResponse
 
-#: A cell starting with one of these is read as a formula by spreadsheet programs.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value) -> str:
-    text = "" if value is None else str(value)
-    if text.startswith(FORMULA_STARTS):
-        # A negative number is data, not a formula: keep it as a number.
-        try:
-            float(text)
-            return text
-        except ValueError:
-            return "'" + text
-    return text
+from triangulate.publish.export import neutralise
 
 
 def csv_response(name: str, rows: list[dict[str, str]]) -> HttpResponse:

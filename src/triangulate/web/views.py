@@ -18,28 +18,16 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from triangulate.publish.pages import PAGES as PAGE_LIST
+from triangulate.publish.publication import PublicationError
+
 from . import data
 from .export import csv_response, xlsx_response
 from .models import AuditEvent, record
 from .roles import ROLES, can, requires, roles_of
 
-#: Pages of figures: slug -> (title, the measures shown, what the page answers).
-PAGES = {
-    "needs": ("Needs", ("need_prevalence",), "How common each need is among the people seen in each setting, "
-              "with 95% confidence intervals against general-population benchmarks."),
-    "disproportionality": ("Disproportionality", ("disproportionality",), "The relative rate index of each ethnic "
-                           "group against White people at each decision point, with the minimum-volume rule."),
-    "pathway": ("Pathway", ("pathway_flows", "pathway_no_health_contact"), "Where people go next from each "
-                "setting, and people with a need who had no later mental health contact."),
-    "continuity": ("Continuity of care", ("continuity_of_care",), "Community mental health contact within 21 days "
-                   "and 6 weeks of release from prison, for people with a mental health need."),
-    "funnel": ("L&D funnel", ("ld_funnel",), "Of the people liaison & diversion identified: screened, assessed, "
-               "referred, engaged; known to services; repeat attendees."),
-    "repeat": ("Repeat contact", ("repeat_contact", "reoffending_proxy"), "People by number of justice contacts in "
-               "12 months and their needs; the reoffending proxy."),
-    "quality": ("Data quality", ("coverage",), "Recording completeness by agency: ethnicity, GP registration, NHS "
-                "number, linkage."),
-}
+#: Pages of figures: the list the report's sections follow too.
+PAGES = {p.slug: p for p in PAGE_LIST}
 ROWS_SHOWN = 400
 RETENTION_MINUTES = int(os.environ.get("TRIANGULATE_SCREENING_RETENTION_MINUTES", "60"))
 
@@ -98,84 +86,98 @@ def home(request):
     return render(request, "web/no_role.html", _context(request), status=403)
 
 
+class _Refused(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
 def _figures(request):
-    filters = data.Filters.from_query(request.GET)
+    """(filters, unsuppressed, publication) for the request; ``_Refused`` with what to do otherwise."""
     unsuppressed = request.GET.get("unsuppressed") == "1"
     if unsuppressed and not can(request.user, "unsuppressed"):
         record(request.user.get_username(), AuditEvent.REFUSED, request.path, capability="unsuppressed")
         from django.core.exceptions import PermissionDenied
 
         raise PermissionDenied("unsuppressed figures are for analysts")
-    from triangulate.measures import MeasuresError
-
     try:
-        return filters, unsuppressed, data.published(filters, unsuppressed=unsuppressed), None
-    except MeasuresError as problem:
-        return filters, unsuppressed, None, str(problem)
+        published = data.publication(unsuppressed=unsuppressed)
+        for name in published.names:  # every file checked against the manifest before any page is drawn
+            published.table(name)
+    except PublicationError as problem:
+        raise _Refused(503, str(problem)) from None
+    try:
+        filters = data.Filters.from_query(request.GET, published)
+    except data.FilterError as problem:
+        raise _Refused(400, str(problem)) from None
+    return filters, unsuppressed, published
+
+
+def _refused(request, problem: _Refused, title: str):
+    record(request.user.get_username(), AuditEvent.PAGE, request.path, refused=str(problem))
+    return render(request, "web/refused.html", _context(request, title=title, error=str(problem)),
+                  status=problem.status)
+
+
+def _filter_context(published, filters, unsuppressed, request) -> dict:
+    offered = data.breakdowns(published)
+    return {"filters": filters, "unsuppressed": unsuppressed, "areas": published.areas, "years": published.years,
+            "breakdowns": data.breakdown_choices(published), "groups": offered.get(filters.breakdown, []),
+            "query": request.GET.urlencode(), "publication": published.version,
+            "published_at": published.manifest.get("created_at", "")}
 
 
 @requires("aggregates")
 def overview(request):
-    filters, unsuppressed, figures, error = _figures(request)
+    try:
+        filters, unsuppressed, published = _figures(request)
+    except _Refused as problem:
+        return _refused(request, problem, "Overview")
     record(request.user.get_username(), AuditEvent.PAGE, request.path, filters=filters.as_dict(),
-           unsuppressed=unsuppressed)
+           unsuppressed=unsuppressed, publication=published.version)
+    view = data.view(filters, published)
     headline = []
-    if figures:
-        for r in figures.tables.get("disproportionality", []):
-            if (r["grouping"] == "ethnic_group_5" and r["reference"] == "White" and r["group"].startswith("Black")
-                    and r["decision_point"] in ("police_custody", "s136", "remand", "prison_reception")):
-                headline.append({"what": f"RRI, Black vs White: {r['decision_point'].replace('_', ' ')}",
-                                 "value": r["rri"] or "*", "ci": f"{r['lower_95'] or '*'} to {r['upper_95'] or '*'}"})
-        for r in figures.tables.get("continuity_of_care", []):
-            if r["breakdown"] == "all":
-                headline.append({"what": f"Continuity of care after prison within {r['window']} (%)",
-                                 "value": r["percent_with_contact"] or "*",
-                                 "ci": f"{r['lower_95'] or '*'} to {r['upper_95'] or '*'}"})
+    for r in view.text_rows("disproportionality", ("ethnic_group_5",)):
+        raw_group = r["group"]
+        if raw_group.startswith("Black") and r["significance"] != "reference group" and r["decision_point"] in (
+                "Police custody", "s136 detention", "Remand in custody", "Prison reception"):
+            headline.append({"what": f"RRI, {raw_group.split(',')[0]} against {r['reference_group']}: "
+                                     f"{r['decision_point']}",
+                             "value": r["rri"], "ci": f"{r['lower_95']} to {r['upper_95']}"})
+    for r in view.text_rows("continuity_of_care", ("all",)):
+        headline.append({"what": f"Continuity of care after prison within {r['window']} (%)",
+                         "value": r["percent_with_contact"], "ci": f"{r['lower_95']} to {r['upper_95']}"})
     return render(request, "web/overview.html", _context(
-        request, title="Overview", filters=filters, unsuppressed=unsuppressed, headline=headline, error=error,
-        areas=data.areas(), query=request.GET.urlencode(), groupings=GROUPINGS,
-        grouping=request.GET.get("grouping", "")))
+        request, title="Overview", headline=headline, **_filter_context(published, filters, unsuppressed, request)))
 
 
 @requires("aggregates")
 def page(request, slug: str):
     if slug not in PAGES:
         raise Http404("no such page")
-    title, names, about = PAGES[slug]
-    filters, unsuppressed, figures, error = _figures(request)
+    about = PAGES[slug]
+    try:
+        filters, unsuppressed, published = _figures(request)
+    except _Refused as problem:
+        return _refused(request, problem, about.title)
     record(request.user.get_username(), AuditEvent.PAGE, request.path, filters=filters.as_dict(),
-           unsuppressed=unsuppressed)
+           unsuppressed=unsuppressed, publication=published.version)
+    view = data.view(filters, published)
     tables = []
-    grouping = request.GET.get("grouping", "")
-    if figures:
-        for name in names:
-            rows = figures.tables.get(name)
-            if rows is None:
-                continue
-            rows = _in_grouping(rows, grouping)
-            tables.append({"name": name, "columns": list(rows[0]) if rows else [], "rows": rows[:ROWS_SHOWN],
-                           "total": len(rows)})
-    drawn = data.chart(slug, filters, unsuppressed=unsuppressed) if figures else None
+    for name in about.measures:
+        if name not in published.names:
+            continue
+        m = published.measure(name)
+        rows = filters.rows(view, name, text=True)
+        columns = [c for c in (rows[0] if rows else {}) if c not in ("area", "year")]
+        tables.append({"name": name, "title": m.title,
+                       "labels": [m.label(c) for c in columns],
+                       "rows": [[r[c] for c in columns] for r in rows[:ROWS_SHOWN]], "total": len(rows)})
+    drawn = data.chart(slug, filters, published)
     return render(request, "web/page.html", _context(
-        request, title=title, about=about, slug=slug, current=slug, filters=filters, unsuppressed=unsuppressed,
-        tables=tables, error=error, areas=data.areas(), query=request.GET.urlencode(), groupings=GROUPINGS,
-        grouping=grouping,
-        chart={"caption": drawn[1], "description": drawn[2]} if drawn else None))
-
-
-#: Ethnic groupings a page can show: the 5 ONS high-level groups or the 19 categories.
-GROUPINGS = {"ethnic_group_5": "5 groups (ONS 2021 high-level)", "ethnic_group_19": "19 categories (2021 Census)"}
-
-
-def _in_grouping(rows: list[dict[str, str]], grouping: str) -> list[dict[str, str]]:
-    """Rows of the chosen ethnic grouping (other breakdowns kept), or all rows when none is chosen."""
-    if grouping not in GROUPINGS or not rows:
-        return rows
-    other = next(iter(set(GROUPINGS) - {grouping}))
-    for column in ("grouping", "breakdown"):
-        if column in rows[0]:
-            return [r for r in rows if r[column] != other]
-    return rows
+        request, title=about.title, about=about.about, slug=slug, current=slug, tables=tables,
+        chart={"caption": drawn[1], "description": drawn[2]} if drawn else None,
+        **_filter_context(published, filters, unsuppressed, request)))
 
 
 @requires("aggregates")
@@ -183,8 +185,11 @@ def chart_svg(request, slug: str):
     """A page's chart as an SVG image (so the page itself carries no inline styles or scripts)."""
     if slug not in PAGES:
         raise Http404("no such chart")
-    filters, unsuppressed, figures, error = _figures(request)
-    drawn = data.chart(slug, filters, unsuppressed=unsuppressed) if figures else None
+    try:
+        filters, unsuppressed, published = _figures(request)
+    except _Refused as problem:
+        return HttpResponse(str(problem), status=problem.status, content_type="text/plain; charset=utf-8")
+    drawn = data.chart(slug, filters, published)
     if drawn is None:
         raise Http404("no chart for these filters")
     response = HttpResponse(drawn[0].replace('role="img" aria-hidden="true" focusable="false" ', "", 1),
@@ -195,15 +200,18 @@ def chart_svg(request, slug: str):
 
 @requires("aggregates")
 def export(request, name: str, fmt: str):
-    filters, unsuppressed, figures, error = _figures(request)
-    if figures is None:
-        return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
-    rows = figures.tables.get(name)
-    if rows is None:
+    try:
+        filters, unsuppressed, published = _figures(request)
+    except _Refused as problem:
+        return HttpResponse(str(problem), status=problem.status, content_type="text/plain; charset=utf-8")
+    if name not in published.names:
         raise Http404("no such table")
     record(request.user.get_username(), AuditEvent.EXPORT, request.path, table=name, format=fmt,
-           filters=filters.as_dict(), unsuppressed=unsuppressed)
-    return (xlsx_response if fmt == "xlsx" else csv_response)(name, rows)
+           filters=filters.as_dict(), unsuppressed=unsuppressed, publication=published.version)
+    rows = filters.rows(data.view(filters, published), name, text=False)
+    if not rows:
+        rows = [dict.fromkeys(published.table(name).column_names, "")][:0]
+    return (xlsx_response if fmt == "xlsx" else csv_response)(f"{name}-{published.version}", rows)
 
 
 @requires("link_quality")

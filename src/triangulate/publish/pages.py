@@ -1,0 +1,41 @@
+"""The pages of figures, in reading order: the one list the dashboard's pages and the report's sections
+both read (slug, title, the measures shown, and what the page answers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Page:
+    slug: str
+    title: str
+    measures: tuple[str, ...]
+    about: str
+
+
+PAGES: tuple[Page, ...] = (
+    Page("needs", "Needs by setting", ("need_prevalence",),
+         "How common each need is among the people seen in each setting, with 95% confidence intervals "
+         "against general-population benchmarks."),
+    Page("disproportionality", "Disproportionality by ethnic group", ("disproportionality",),
+         "The relative rate index of each ethnic group against the reference group at each decision point, "
+         "with the minimum-volume rule."),
+    Page("pathway", "Pathway flows", ("pathway_flows", "pathway_no_health_contact"),
+         "Where people go next from each setting, and people with a need who had no later mental health "
+         "contact."),
+    Page("continuity", "Continuity of care after prison", ("continuity_of_care",),
+         "Community mental health contact within 21 days and 6 weeks of release from prison, for people with a "
+         "mental health need."),
+    Page("funnel", "Liaison and diversion", ("ld_funnel",),
+         "Of the people liaison & diversion identified: screened, assessed, referred, engaged."),
+    Page("repeat", "Repeat contact", ("repeat_contact", "reoffending_proxy"),
+         "People by number of justice contacts in 12 months and their needs; the reoffending proxy."),
+    Page("quality", "Data quality", ("coverage",),
+         "Recording completeness by agency: ethnicity, GP registration, NHS number, linkage."),
+)
+BY_SLUG = {p.slug: p for p in PAGES}
+
+
+def page(slug: str) -> Page:
+    return BY_SLUG[slug]
