@@ -14,9 +14,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from triangulate.ingest import ingest
 import types
 from importlib import resources
+
+from triangulate.ingest import ingest
 
 from triangulate.standard import AGENCY_TABLES, schema
 from triangulate.store import connect as store_connect
@@ -158,3 +159,21 @@ def sql():
         records_sql=records_sql, resolved_ethnic_group=resolved_ethnic_group, rows=rows,
         crosswalk_path=crosswalk_path,
     )
+
+
+# --- the measures' figures, as the unsuppressed publication holds them ---------------------------
+
+_COMPUTED: dict = {}
+
+
+def figures(store: Path, name: str, keys: tuple[str, ...], *, area: str = "All areas", year: str = "All years",
+            engine: str = "duckdb") -> dict[tuple, dict]:
+    """The measure's rows in one view of the store's unsuppressed publication, by ``keys`` (computed
+    once per store and engine)."""
+    from triangulate.publish.compute import compute_publication
+
+    cache_key = (str(store), Path(store).stat().st_mtime_ns, engine)
+    if cache_key not in _COMPUTED:
+        _COMPUTED[cache_key] = compute_publication(store, rule=None, engine=engine).tables
+    rows = _COMPUTED[cache_key][name].to_pylist()
+    return {tuple(r[k] for k in keys): r for r in rows if r["area"] == area and r["year"] == year}

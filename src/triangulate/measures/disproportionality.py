@@ -137,7 +137,7 @@ def reference_group(breakdown: str, group: str) -> str | None:
 def _finish(table: pa.Table) -> pa.Table:
     events, base_ = column(table, "events"), column(table, "base")
     points = table.column("decision_point").to_pylist()
-    per = np.array([1000.0 if _POINTS[p].base == POPULATION else 100.0 for p in points])
+    per = np.array([1000.0 if _POINTS[p].base == POPULATION else 100.0 for p in points], dtype=float)
     ok_rate = ~np.isnan(events) & ~np.isnan(base_) & (base_ > 0)
     rate = np.where(ok_rate, events / np.where(ok_rate, base_, 1) * per, np.nan)
     # The reference row of each view, decision point and grouping.
@@ -147,7 +147,8 @@ def _finish(table: pa.Table) -> pa.Table:
     breakdowns = table.column("breakdown").to_pylist()
     references = [reference_group(b, g) for b, g in zip(breakdowns, groups)]
     at = {(k, g): i for i, (k, g) in enumerate(zip(key_values, groups))}
-    ref_index = np.array([at.get((k, r), -1) if r is not None else -1 for k, r in zip(key_values, references)])
+    ref_index = np.array([at.get((k, r), -1) if r is not None else -1 for k, r in zip(key_values, references)],
+                         dtype=np.int64)
     has_ref = ref_index >= 0
     ref_events = np.where(has_ref, events[np.maximum(ref_index, 0)], np.nan)
     ref_base = np.where(has_ref, base_[np.maximum(ref_index, 0)], np.nan)
@@ -155,8 +156,8 @@ def _finish(table: pa.Table) -> pa.Table:
     enough = known & (base_ >= MINIMUM_BASE) & (events >= MINIMUM_EVENTS) & (ref_base >= MINIMUM_BASE) & (
         ref_events >= MINIMUM_EVENTS)
     possible = known & (events <= base_) & (ref_events <= ref_base) & (base_ > 0) & (ref_base > 0)
-    is_reference = np.array([r == g for r, g in zip(references, groups)])
-    comparable = np.array([r is not None for r in references])
+    is_reference = np.array([r == g for r, g in zip(references, groups)], dtype=bool)
+    comparable = np.array([r is not None for r in references], dtype=bool)
     compared = enough & possible & ~is_reference & comparable
     safe = lambda x, fill: np.where(compared, x, fill)  # noqa: E731
     rri = stats.relative_rate_index(safe(events, 1), safe(base_, 2), safe(ref_events, 1), safe(ref_base, 2))
