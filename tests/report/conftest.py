@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from triangulate.disclosure import NHS_ENGLAND
 from triangulate.ingest import ingest
+from triangulate.publish.publication import write_publication
 from triangulate.standard import AGENCY_TABLES
+from triangulate.store.subset import restrict
 from triangulate.synth import write_synthetic_extracts
 
 KEY = b"report-test-key-".ljust(64, b"r")
@@ -27,4 +31,11 @@ def store(tmp_path_factory) -> Path:
             JOIN truth AS tr ON tr.source_table = '{t}' AND tr.source_system = i.source_system
              AND tr.source_record_id = i.source_record_id WHERE i.record_key = c.record_key""")
     con.close()
+    # One area and two financial years keep publishing quick.
+    con = duckdb.connect(str(path), read_only=True)
+    areas = [r[0] for r in con.sql("SELECT area_code FROM content.prison_custody GROUP BY 1 ORDER BY count(*) DESC, 1")
+             .fetchall()]
+    con.close()
+    restrict(path, areas=[areas[0]], start=dt.date(2023, 4, 1), end=dt.date(2025, 3, 31))
+    write_publication(path, rule=NHS_ENGLAND)
     return path

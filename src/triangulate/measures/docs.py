@@ -13,7 +13,7 @@ from triangulate.measures.registry import measures
 def registry_markdown() -> str:
     parts = []
     for m in measures():
-        d = m.disclosure
+        counts = ", ".join(f"`{c.name}`" + (f" (within `{c.within}`)" if c.within else "") for c in m.counts)
         parts.append(
             f"### `{m.name}`\n\n**{m.title}**\n\n"
             f"- **Definition**: {m.definition}\n"
@@ -21,8 +21,10 @@ def registry_markdown() -> str:
             f"- **Denominator**: {m.denominator}\n"
             f"- **Method**: {m.method}\n"
             f"- **Caveats**: {m.caveats}\n"
-            f"- **Disclosure**: counts {', '.join(f'`{c}`' for c in d.counts)} controlled"
-            + (f" within each {', '.join(f'`{b}`' for b in d.by)}" if d.by else "")
-            + f"; cells named by {', '.join(f'`{x}`' for x in d.dimensions)}.\n"
+            f"- **National definition**: {m.source}\n"
+            f"- **Rows**: one per view (area, year), {', '.join(f'`{k}`' for k in m.keys)} and group of "
+            f"{', '.join(f'`{b}`' for b in m.breakdowns)}"
+            + (" and the two-way groups" if m.intersections else "") + "\n"
+            f"- **Counts** (disclosure-controlled, linked across every view and measure): {counts}\n"
         )
     return "\n".join(parts)

@@ -65,6 +65,9 @@ def build_cubes(measure: Measure, count: Count, fine: pa.Table, dims: Dimensions
     """Every (area, year, group) cell of ``count`` for each combination of its keys."""
     keys = measure.count_keys(count)
     exists = dims.exists(measure)
+    # Engines return rows in any order; the witnesses (and so the certificates) follow the rows, so one
+    # order makes the publication the same on every engine.
+    fine = fine.sort_by([(c, "ascending") for c in fine.column_names if c != "n"])
     if fine.num_rows and keys:
         combos = fine.select(list(keys)).group_by(list(keys)).aggregate([]).sort_by([(k, "ascending") for k in keys])
         key_values = list(zip(*(combos.column(k).to_pylist() for k in keys)))
