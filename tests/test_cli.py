@@ -54,7 +54,7 @@ def test_demo_synthesises_ingests_and_summarises(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     text = result.stdout
     for heading in ("Synthesise", "Ingest", "Link", "What is in the store", "Records per table", "Ethnic mix",
-                    "Needs recorded", "Measure", "Relative rate index", "People with each need",
+                    "Needs recorded", "Publish", "Relative rate index", "People with each need",
                     "Continuity of care", "Report", "Health needs assessment"):
         assert heading in text, heading
     # The report is written and its path printed whole.
@@ -79,9 +79,11 @@ def test_demo_synthesises_ingests_and_summarises(tmp_path: Path) -> None:
         assert f"demo-{role}" in text
     assert "Demo users" in text and "http://127.0.0.1:8000/" in text
     assert (out / "triangulate-web.sqlite3").is_file()
-    again = triangulate("demo", "--out", str(out), "--people", "400", "--seed", "3", env={NO_SERVE: "1"})
-    assert again.returncode == 0, again.stderr
-    assert key_file.read_text().strip() == key
+    # The next run reuses the key (the whole demo is not run twice: publishing takes minutes).
+    from triangulate.demo import demo_key
+
+    os.environ.pop("TRIANGULATE_KEY", None)
+    assert demo_key(out) == (key.encode(), key_file)
 
 
 def test_standard_docs_writes_the_page(tmp_path: Path) -> None:
@@ -92,27 +94,36 @@ def test_standard_docs_writes_the_page(tmp_path: Path) -> None:
         encoding="utf-8")
 
 
-def test_link_then_measures_write_controlled_tables_and_refuse_bad_input(tmp_path: Path) -> None:
+def test_link_publish_then_measures_write_one_controlled_view_and_refuse_bad_input(tmp_path: Path) -> None:
     key = {"TRIANGULATE_KEY": "k" * 64}
     data, store, out = tmp_path / "s", tmp_path / "store.duckdb", tmp_path / "measures"
     assert triangulate("synth", "--out", str(data), "--people", "600", "--seed", "5").returncode == 0
     ingested = triangulate("ingest", str(data / "extracts"), str(data / "population.csv"), "--store", str(store),
                            env=key)
     assert ingested.returncode == 0, ingested.stderr
-    unlinked = triangulate("measures", "--store", str(store), "--out", str(out))
+    unlinked = triangulate("publish", "--store", str(store))
     assert unlinked.returncode == 2 and "link" in unlinked.stderr.lower()
+    assert not list(store.parent.glob("store.publications/v*"))
+    nothing = triangulate("measures", "--store", str(store), "--out", str(out))
+    assert nothing.returncode == 2 and "triangulate publish" in nothing.stderr
     linked = triangulate("link", "--store", str(store))
     assert linked.returncode == 0, linked.stderr
 
+    raw = triangulate("publish", "--store", str(store), "--unsuppressed")
+    assert raw.returncode == 0 and "WARNING" in raw.stderr
+    private = store.parent / "store.unsuppressed"
+    assert stat.S_IMODE(private.stat().st_mode) == 0o700
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in private.rglob("*") if p.is_file())
+    published = triangulate("publish", "--store", str(store), "--audit", "--audit-sample", "0")
+    assert published.returncode == 0, published.stderr
+    assert "Published v0001" in published.stdout and "PASSED" in published.stdout
     result = triangulate("measures", "--store", str(store), "--out", str(out))
     assert result.returncode == 0, result.stderr
     metadata = (out / "metadata.json").read_text(encoding="utf-8")
-    assert "nhs_england" in metadata.lower() or "NHS England" in metadata
+    assert "nhs_england" in metadata and '"publication": "v0001"' in metadata
     csvs = sorted(out.glob("*.csv"))
     assert csvs and all(p.name in result.stdout for p in csvs)
-
     unknown = triangulate("measures", "--store", str(store), "--out", str(tmp_path / "m2"), "--area", "E09999999")
     assert unknown.returncode == 2 and "E09999999" in unknown.stderr
-    raw = triangulate("measures", "--store", str(store), "--out", str(tmp_path / "m3"), "--unsuppressed")
-    assert raw.returncode == 0 and "WARNING" in raw.stderr
-    assert '"unsuppressed": true' in (tmp_path / "m3" / "metadata.json").read_text(encoding="utf-8")
+    listed = triangulate("publish", "--store", str(store), "--list")
+    assert listed.returncode == 0 and "v0001" in listed.stdout and "nhs_england" in listed.stdout

@@ -88,15 +88,23 @@ def run_demo(out_dir: Path, *, people: int, seed: int, console: Console, progres
     console.print(summary_tables(facts))
     console.print(f"Store: {store}")
 
-    console.rule("5. Measure")
-    from triangulate.measures import write_measures
+    console.rule("5. Publish")
+    from triangulate.disclosure import NHS_ENGLAND
+    from triangulate.publish.export import write_view
+    from triangulate.publish.publication import write_publication
 
     with progress_bars() as progress:
-        measured = write_measures(store, out_dir / "measures",
-                                  progress=lambda name, i, n: progress(f"Measures: {name}", i, n))
-    for table in headline_tables(measured.out_dir):
+        published = write_publication(store, rule=NHS_ENGLAND, progress=progress)
+    protection = published.manifest["protection"]
+    console.print(f"Publication {published.version}: every measure for every area, year and group, "
+                  f"disclosure-controlled together under the NHS England rule ({protection['primary']:,} small "
+                  f"counts suppressed, {protection['secondary']:,} more to protect them): {published.folder}",
+                  markup=False, soft_wrap=True)
+    write_view(published, out_dir / "measures", area="All areas", year="All years")
+    for table in headline_tables(out_dir / "measures"):
         console.print(table)
-    console.print(f"Every measure, disclosure-controlled, with its metadata: {measured.out_dir}")
+    console.print(f"All areas, whole period, as CSV with its metadata: {out_dir / 'measures'}", markup=False,
+                  soft_wrap=True)
 
     console.rule("6. Report")
     from triangulate.report import write_report
@@ -176,15 +184,15 @@ def _interval(row: dict[str, str], value: str, fmt: str, joiner: str) -> tuple[s
 
 
 def headline_tables(measures_dir: Path) -> list[Table]:
-    """Headline figures read back from the published (disclosure-controlled) CSVs, so the demo
-    shows exactly what would leave the store."""
+    """Headline figures read back from the CSVs of the publication's all-areas, whole-period view, so
+    the demo shows exactly what leaves the store."""
     rri = Table(title="Relative rate index, Black vs White people (ONS 2021 high-level groups; "
                       "base: the previous stage, or the resident population)", title_justify="left")
     for column in ("decision point", "base", "events", "RRI", "95% CI", "for every 100 White people",
                    "significance"):
         rri.add_column(column, justify="left" if column in ("decision point", "base", "significance") else "right")
     rows = {r["decision_point"]: r for r in _published_rows(measures_dir / "disproportionality.csv")
-            if r["grouping"] == "ethnic_group_5" and r["reference"] == "White" and r["group"].startswith("Black")}
+            if r["breakdown"] == "ethnic_group_5" and r["reference_group"] == "White" and r["group"].startswith("Black")}
     for decision in HEADLINE_DECISIONS:
         r = rows.get(decision)
         if r is None:

@@ -683,7 +683,8 @@ def _protect_group(names: list[str]):
 
 
 def protect(dims: Sequence[Dimension], cubes: dict[str, Cube], rule: DisclosureRule,
-            width: int | None = None, workers: int | None = None) -> ProtectionReport:
+            width: int | None = None, workers: int | None = None,
+            progress: Callable[[str, int, int], None] | None = None) -> ProtectionReport:
     """Primary suppression by ``rule``, the line rule, certificates for every suppressed cell, rounding.
 
     Cubes joined by *within* links are protected together; separate groups run in ``workers``
@@ -707,11 +708,18 @@ def protect(dims: Sequence[Dimension], cubes: dict[str, Cube], rule: DisclosureR
     workers = workers or int(os.environ.get("TRIANGULATE_WORKERS", "0") or 0) or (os.cpu_count() or 1)
     _WORK.update(dims=list(dims), cubes=cubes, rule=rule, width=width)
     try:
+        results = []
         if workers > 1 and len(groups) > 1 and "fork" in multiprocessing.get_all_start_methods():
             with multiprocessing.get_context("fork").Pool(min(workers, len(groups))) as pool:
-                results = pool.map(_protect_group, groups, chunksize=1)
+                for result in pool.imap_unordered(_protect_group, groups, chunksize=1):
+                    results.append(result)
+                    if progress:
+                        progress("Disclosure control: groups of linked counts", len(results), len(groups))
         else:
-            results = [_protect_group(g) for g in groups]
+            for g in groups:
+                results.append(_protect_group(g))
+                if progress:
+                    progress("Disclosure control: groups of linked counts", len(results), len(groups))
     finally:
         _WORK.clear()
     statuses: dict[str, np.ndarray] = {}

@@ -224,7 +224,7 @@ class _Knowledge:
                 candidate = candidate.set_column(candidate.column_names.index(c.name), c.name,
                                                  pa.array(combos[:, j], pa.int64()))
             keep_cols = [c for c in candidate.column_names if c not in derived]
-            made = _at_precision(m, m.finish(candidate.select(keep_cols)))
+            made = m.finish(candidate.select(keep_cols))
             ok = np.ones(len(combos), dtype=bool)
             for c in derived:
                 want = row.column(c)[0].as_py()
@@ -232,7 +232,10 @@ class _Knowledge:
                 if want is None:
                     ok &= np.isnan(got)
                 else:
-                    ok &= np.abs(got - want) < 1e-9
+                    # The figure as shown, to however many places it was published at.
+                    text = repr(float(want))
+                    places = min(len(text.split(".")[1]), 10) if "." in text and "e" not in text else 10
+                    ok &= np.abs(np.round(got, places) - want) < 10 ** -(places + 1)
             if not ok.any():
                 continue
             for j, c in enumerate(counts):

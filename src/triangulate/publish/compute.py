@@ -154,11 +154,7 @@ def compute_from_fine(fine, *, rule: DisclosureRule | None, progress: Progress |
     t0 = time.perf_counter()
     report = None
     if rule is not None:
-        if progress:
-            progress("Disclosure control", 0, 1)
-        report = protect(dims.disclosure_dimensions(), cubes, rule)
-        if progress:
-            progress("Disclosure control", 1, 1)
+        report = protect(dims.disclosure_dimensions(), cubes, rule, progress=progress)
     timings["disclosure control"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     tables = {}

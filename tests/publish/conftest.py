@@ -1,0 +1,43 @@
+"""Small publications for the publication and audit tests: synthetic stores, linked from their truth,
+kept to one area and one financial year so that protecting them takes seconds."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pytest
+
+from triangulate.disclosure import NHS_ENGLAND
+from triangulate.ingest import ingest
+from triangulate.publish.publication import write_publication
+from triangulate.standard import AGENCY_TABLES
+from triangulate.store.subset import restrict
+from triangulate.synth import write_synthetic_extracts
+
+KEY = b"publish-test-key-".ljust(64, b"p")
+
+
+def make_store(folder, *, people: int, seed: int):
+    result = write_synthetic_extracts(folder / "synth", people=people, seed=seed)
+    store = folder / "store.duckdb"
+    ingest([result.out_dir / "extracts", result.files["population"]], store, key=KEY)
+    con = duckdb.connect(str(store))
+    con.execute(f"CREATE TEMP TABLE truth AS SELECT * FROM read_csv('{result.truth_file}', all_varchar = true)")
+    for t in AGENCY_TABLES:  # a perfect linkage: person keys from the synthetic truth
+        con.execute(f"""UPDATE content.{t} AS c SET person_key = tr.person_id FROM identity.{t} AS i
+            JOIN truth AS tr ON tr.source_table = '{t}' AND tr.source_system = i.source_system
+             AND tr.source_record_id = i.source_record_id WHERE i.record_key = c.record_key""")
+    area = con.sql("SELECT area_code FROM content.police_custody GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+                   ).fetchall()[0][0]
+    con.close()
+    restrict(store, areas=[area], start=dt.date(2024, 4, 1), end=dt.date(2025, 3, 31))
+    return store
+
+
+@pytest.fixture(scope="session", params=[11, 29], ids=["seed-11", "seed-29"])
+def publication(request, tmp_path_factory):
+    """(store, the NHS England publication) of a 1,500-person synthetic store, on two seeds."""
+    folder = tmp_path_factory.mktemp(f"publication-{request.param}")
+    store = make_store(folder, people=1500, seed=request.param)
+    return store, write_publication(store, rule=NHS_ENGLAND)

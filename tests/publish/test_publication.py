@@ -1,0 +1,71 @@
+"""Publications on disk: versions, the manifest, private unsuppressed files, and bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import stat
+
+import pytest
+
+from triangulate.publish.publication import (PublicationError, publications_root, read_publication,
+                                             remove_version, versions, write_publication)
+
+
+def test_the_manifest_says_what_was_published_and_every_file_matches_it(publication):
+    store, published = publication
+    m = published.manifest
+    assert m["rule"]["name"] == "nhs_england" and not m["unsuppressed"]
+    assert m["registry_version"] and m["created_at"] and m["store"]["fingerprint"]
+    assert m["dimensions"]["areas"][0] == "All areas" and m["dimensions"]["years"] == ["All years", "2024/25"]
+    assert {e["measure"] for e in m["measures"]} == set(published.names) and len(published.names) >= 9
+    for e in m["measures"]:
+        data = (published.folder / e["file"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == e["sha256"]
+        assert published.table(e["measure"]).num_rows == e["rows"]
+    assert m["protection"]["primary"] > 0
+
+
+def test_publishing_again_makes_a_new_version_and_keeps_the_old_until_removed(publication, tmp_path):
+    store, published = publication
+    root = tmp_path / "pubs"
+    first = write_publication(store, root, rule=None)
+    second = write_publication(store, root, rule=None)
+    assert [p.name for p in versions(root)] == ["v0001", "v0002"]
+    assert read_publication(first.folder).version == "v0001"
+    # Unsuppressed publications are private.
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in second.folder.iterdir())
+    assert stat.S_IMODE(second.folder.stat().st_mode) == 0o700 and second.manifest["unsuppressed"]
+    remove_version(root, "v0001")
+    assert [p.name for p in versions(root)] == ["v0002"]
+    with pytest.raises(PublicationError, match="No publication 'v0009'"):
+        remove_version(root, "v0009")
+
+
+def test_an_interrupted_publish_leaves_the_previous_version_as_it_was(publication, tmp_path):
+    store, published = publication
+    root = tmp_path / "pubs"
+    write_publication(store, root, rule=None)
+    before = sorted(p.name for p in root.iterdir())
+
+    class Broken:  # a computation whose second table cannot be written
+        dimensions = published
+        protection = None
+        timings = {}
+        tables = {"need_prevalence": published.table("need_prevalence"), "coverage": object()}
+
+    with pytest.raises(Exception):
+        write_publication(store, root, rule=None, computed=Broken())
+    assert sorted(p.name for p in root.iterdir()) == before
+    assert read_publication(root / "v0001").table("need_prevalence").num_rows > 0
+
+
+def test_a_publication_of_another_store_is_refused_with_what_to_do(publication, tmp_path):
+    from .conftest import make_store
+
+    _, published = publication
+    other = make_store(tmp_path, people=200, seed=3)
+    with pytest.raises(PublicationError, match="another store or under another key"):
+        read_publication(published.folder, store=other)
+    with pytest.raises(PublicationError, match="run `triangulate publish` first"):
+        read_publication(tmp_path)
+    assert publications_root(other).name == "store.publications"
