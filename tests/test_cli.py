@@ -50,7 +50,9 @@ def test_ingest_without_a_key_refuses_and_says_how_to_give_one(tmp_path: Path) -
 
 def test_demo_synthesises_ingests_and_summarises(tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    result = triangulate("demo", "--out", str(out), "--people", "400", "--seed", "3", env={NO_SERVE: "1"})
+    # One financial year keeps the publication (every area and group, protected together) quick.
+    result = triangulate("demo", "--out", str(out), "--people", "400", "--seed", "3", "--years", "2024/25",
+                         env={NO_SERVE: "1"})
     assert result.returncode == 0, result.stderr
     text = result.stdout
     for heading in ("Synthesise", "Ingest", "Link", "What is in the store", "Records per table", "Ethnic mix",
@@ -109,12 +111,14 @@ def test_link_publish_then_measures_write_one_controlled_view_and_refuse_bad_inp
     linked = triangulate("link", "--store", str(store))
     assert linked.returncode == 0, linked.stderr
 
+    wrong = triangulate("publish", "--store", str(store), "--years", "2030/31")
+    assert wrong.returncode == 2 and "No records in financial year 2030/31" in wrong.stderr
     raw = triangulate("publish", "--store", str(store), "--unsuppressed")
     assert raw.returncode == 0 and "WARNING" in raw.stderr
     private = store.parent / "store.unsuppressed"
     assert stat.S_IMODE(private.stat().st_mode) == 0o700
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in private.rglob("*") if p.is_file())
-    published = triangulate("publish", "--store", str(store), "--audit", "--audit-sample", "0")
+    published = triangulate("publish", "--store", str(store), "--years", "2024/25", "--audit", "--audit-sample", "0")
     assert published.returncode == 0, published.stderr
     assert "Published v0001" in published.stdout and "PASSED" in published.stdout
     result = triangulate("measures", "--store", str(store), "--out", str(out))

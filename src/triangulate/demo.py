@@ -38,7 +38,8 @@ def demo_key(out_dir: Path) -> tuple[bytes, Path | None]:
     return path.read_text(encoding="ascii").strip().encode("utf-8"), path
 
 
-def run_demo(out_dir: Path, *, people: int, seed: int, console: Console, progress_bars) -> Path:
+def run_demo(out_dir: Path, *, people: int, seed: int, console: Console, progress_bars,
+             years: list[str] | None = None) -> Path:
     from triangulate.ingest import ingest
     from triangulate.store import connect, summary
     from triangulate.synth import write_synthetic_extracts
@@ -94,7 +95,7 @@ def run_demo(out_dir: Path, *, people: int, seed: int, console: Console, progres
     from triangulate.publish.publication import write_publication
 
     with progress_bars() as progress:
-        published = write_publication(store, rule=NHS_ENGLAND, progress=progress)
+        published = write_publication(store, rule=NHS_ENGLAND, progress=progress, years=years)
     protection = published.manifest["protection"]
     console.print(f"Publication {published.version}: every measure for every area, year and group, "
                   f"disclosure-controlled together under the NHS England rule ({protection['primary']:,} small "

@@ -40,6 +40,14 @@ def test_each_role_sees_its_pages_and_gets_403_on_every_other(client_for, role, 
     assert _events(user_name=f"test-{role}", event="refused")
 
 
+def test_every_page_is_in_the_navigation_by_its_title(client_for):
+    from triangulate.publish.pages import PAGES as PAGE_LIST
+
+    page = client_for("viewer").get("/").content.decode()
+    for p in PAGE_LIST:
+        assert f'<a href="/{p.slug}/">{p.title}</a>' in page
+
+
 def test_anonymous_users_are_sent_to_log_in(client_for):
     c = client_for(None)
     for url in PAGES[1:] + EXPORTS + ADMIN_ONLY + SCREENER_ONLY:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -14,8 +15,11 @@ def demo(
     out: Path = typer.Option(Path("demo-output"), "--out", help="Folder for the demo's files."),
     people: int = typer.Option(50_000, "--people", min=100, help="Size of the synthetic cohort."),
     seed: int = typer.Option(2026, "--seed"),
+    years: Optional[str] = typer.Option(None, "--years", help="Financial years to publish, comma-separated "
+                                                              "(default: every year in the data)."),
 ) -> None:
-    """Run the main job on the embedded default: synthesise, ingest, summarise."""
+    """Run the main job on the embedded default: synthesise, ingest, link, publish, report, serve."""
     from triangulate.demo import run_demo
 
-    run_demo(out, people=people, seed=seed, console=console, progress_bars=progress_bars)
+    run_demo(out, people=people, seed=seed, console=console, progress_bars=progress_bars,
+             years=[y.strip() for y in years.split(",") if y.strip()] if years else None)

@@ -16,6 +16,8 @@ def publish(
     rule: str = typer.Option("nhs_england", "--rule", help="Disclosure rule: nhs_england or ons_sro."),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder of publications (default: beside the store)."),
     engine: str = typer.Option("duckdb", "--engine", help="duckdb (default) or spark."),
+    years: Optional[str] = typer.Option(None, "--years", help="Financial years to publish, comma-separated "
+                                                              "(e.g. 2023/24,2024/25); default: every year."),
     unsuppressed: bool = typer.Option(False, "--unsuppressed",
                                       help="The analysts' unsuppressed publication (never for release)."),
     audit: bool = typer.Option(False, "--audit", help="Attack the new publication and report every suppressed "
@@ -62,7 +64,8 @@ def publish(
                           markup=False)
     try:
         with progress_bars() as progress:
-            published = write_publication(store, root, rule=chosen, engine=engine, progress=progress)
+            published = write_publication(store, root, rule=chosen, engine=engine, progress=progress,
+                                          years=[y.strip() for y in years.split(",") if y.strip()] if years else None)
     except (PublicationError, MeasuresError) as problem:
         err_console.print(f"Not published: {problem}", markup=False)
         raise typer.Exit(code=2) from None

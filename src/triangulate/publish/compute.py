@@ -135,13 +135,34 @@ def _dimensions(fine: dict[str, dict[str, pa.Table]]) -> Dimensions:
 
 
 def compute_publication(store, *, rule: DisclosureRule | None, engine: str = "duckdb",
-                        progress: Progress | None = None) -> Computed:
-    """Every measure in every view; ``rule=None`` makes the unsuppressed (analysts') publication."""
+                        progress: Progress | None = None, years: list[str] | None = None) -> Computed:
+    """Every measure in every view; ``rule=None`` makes the unsuppressed (analysts') publication.
+
+    ``years`` keeps those financial years only (a publication for a period, e.g. an assessment of the
+    last two years); by default every year in the data. The whole period is then the sum of those.
+    """
     timings = {}
     started = time.perf_counter()
     fine = fine_counts(store, engine, progress)
+    if years:
+        fine = only_years(fine, years)
     timings["fine counts"] = time.perf_counter() - started
     return compute_from_fine(fine, rule=rule, progress=progress, timings=timings)
+
+
+def only_years(fine: dict[str, dict[str, pa.Table]], years: list[str]) -> dict[str, dict[str, pa.Table]]:
+    """The fine counts of the financial years asked for; ``MeasuresError`` naming any the data lacks."""
+    present = set()
+    for counts in fine.values():
+        for t in counts.values():
+            present |= set(pc.unique(t.column("year")).to_pylist())
+    missing = [y for y in years if y not in present]
+    if missing:
+        raise MeasuresError(f"No records in financial year {', '.join(missing)}: the store has "
+                            f"{', '.join(sorted(y for y in present if y))}. Give years as YYYY/YY.")
+    wanted = pa.array(list(years), pa.string())
+    return {name: {c: t.filter(pc.is_in(t.column("year"), wanted)) for c, t in counts.items()}
+            for name, counts in fine.items()}
 
 
 def compute_from_fine(fine, *, rule: DisclosureRule | None, progress: Progress | None = None,

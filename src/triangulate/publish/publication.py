@@ -111,7 +111,7 @@ def _private(path: Path, *, folder: bool) -> None:
 
 def write_publication(store: str | Path, root: str | Path | None = None, *, rule: DisclosureRule | None,
                       engine: str = "duckdb", progress: Progress | None = None,
-                      computed=None) -> Published:
+                      computed=None, years: list[str] | None = None) -> Published:
     """Compute and write a new version of the store's publication; returns it, read back.
 
     ``rule=None`` writes the unsuppressed publication (for analysts; private file modes).
@@ -130,7 +130,7 @@ def write_publication(store: str | Path, root: str | Path | None = None, *, rule
                                "with --out.") from None
     if unsuppressed:
         _private(root, folder=True)
-    computed = computed or compute_publication(store, rule=rule, engine=engine, progress=progress)
+    computed = computed or compute_publication(store, rule=rule, engine=engine, progress=progress, years=years)
     existing = versions(root)
     number = int(VERSION.match(existing[-1].name).group(1)) + 1 if existing else 1
     name = f"v{number:04d}"
