@@ -224,6 +224,7 @@ class Published:
     folder: Path
     manifest: dict
     _tables: dict[str, pa.Table] = field(default_factory=dict, repr=False)
+    _views: dict[tuple[str, str, str], pa.Table] = field(default_factory=dict, repr=False)
 
     @property
     def version(self) -> str:
@@ -293,11 +294,15 @@ class Published:
     def view(self, name: str, *, area: str = ALL_AREAS, year: str = ALL_YEARS,
              breakdowns: tuple[str, ...] | None = None) -> pa.Table:
         """The rows of one view of a measure (an area, a year), optionally some breakdowns only."""
-        t = self.table(name)
-        mask = pc.and_(pc.equal(t.column("area"), area), pc.equal(t.column("year"), year))
+        key = (name, area, year)
+        t = self._views.get(key)
+        if t is None:  # each row is in one view, so keeping every view read costs one table's memory
+            whole = self.table(name)
+            t = self._views[key] = whole.filter(pc.and_(pc.equal(whole.column("area"), area),
+                                                        pc.equal(whole.column("year"), year)))
         if breakdowns is not None:
-            mask = pc.and_(mask, pc.is_in(t.column("breakdown"), pa.array(list(breakdowns), pa.string())))
-        return t.filter(mask)
+            t = t.filter(pc.is_in(t.column("breakdown"), pa.array(list(breakdowns), pa.string())))
+        return t
 
     def breakdown_title(self, breakdown: str) -> str:
         return breakdown_title(breakdown)

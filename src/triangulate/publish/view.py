@@ -113,28 +113,30 @@ class View:
 
     def text_rows(self, name: str, breakdowns: tuple[str, ...] | None = None) -> list[dict[str, str]]:
         """The view's rows as shown: every column formatted by its kind."""
-        m = self.measure(name)
-        kinds = {k: ("breakdown" if k == "breakdown" else m.kind(k)) for k in m.keys + ("breakdown",)}
-        out = []
-        for row in self.rows(name, breakdowns):
-            line = {}
-            for k, v in row.items():
-                kind = kinds.get(k) or m.kind(k)
-                line[k] = (figure(v, kind, self.symbol) if kind in ("count", "percent", "ratio", "rate", "marker")
-                           else words(kind, v))
-            out.append(line)
-        return out
+        if name not in self.published.names:
+            return []
+        return self.format(name, self.table(name, breakdowns), text=True)
 
     def plain_rows(self, name: str, breakdowns: tuple[str, ...] | None = None) -> list[dict[str, str]]:
         """The view's rows as a CSV export holds them: codes as codes, figures at their published
         precision without separators, the rule's symbol where withheld."""
+        if name not in self.published.names:
+            return []
+        return self.format(name, self.table(name, breakdowns), text=False)
+
+    def format(self, name: str, table: pa.Table, *, text: bool) -> list[dict[str, str]]:
+        """Rows of ``table`` (some of the measure's rows) as shown (``text``) or as exported."""
         m = self.measure(name)
+        kinds = {k: ("breakdown" if text and k == "breakdown" else m.kind(k)) for k in table.column_names}
         out = []
-        for row in self.rows(name, breakdowns):
+        for row in table.to_pylist():
             line = {}
             for k, v in row.items():
-                kind = m.kind(k)
-                if v is None or (isinstance(v, float) and math.isnan(v)):
+                kind = kinds[k]
+                if text:
+                    line[k] = (figure(v, kind, self.symbol) if kind in ("count", "percent", "ratio", "rate", "marker")
+                               else words(kind, v))
+                elif v is None or (isinstance(v, float) and math.isnan(v)):
                     line[k] = self.symbol if kind in ("count", "percent", "ratio", "rate") else ""
                 elif kind == "count":
                     line[k] = str(int(round(float(v))))

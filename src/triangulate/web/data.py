@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+import pyarrow.compute as pc
 from django.conf import settings
 
 from triangulate.publish.dimensions import ALL_AREAS, ALL_YEARS, breakdown_title
@@ -69,13 +70,17 @@ class Filters:
     def as_dict(self) -> dict[str, str]:
         return {k: v for k, v in self.__dict__.items() if v and v not in (ALL_AREAS, ALL_YEARS)}
 
-    def rows(self, view: View, name: str, *, text: bool) -> list[dict]:
-        """A measure's rows for these filters: every breakdown, or the chosen one (and its group)."""
+    def rows(self, view: View, name: str, *, text: bool, limit: int | None = None) -> tuple[int, list[dict]]:
+        """(how many rows, the first ``limit`` of them formatted) of a measure for these filters: every
+        breakdown, or the chosen one (and its group); all people always."""
         chosen = ("all", self.breakdown) if self.breakdown else None
-        rows = (view.text_rows if text else view.plain_rows)(name, chosen)
-        raw = view.rows(name, chosen)
-        keep = [not self.group or r["breakdown"] == "all" or r["group"] == self.group for r in raw]
-        return [r for r, k in zip(rows, keep) if k]
+        t = view.table(name, chosen)
+        if self.group:
+            t = t.filter(pc.or_(pc.equal(t.column("breakdown"), "all"), pc.equal(t.column("group"), self.group)))
+        total = t.num_rows
+        if limit is not None:
+            t = t.slice(0, limit)
+        return total, view.format(name, t, text=text)
 
 
 def breakdowns(published: Published) -> dict[str, list[str]]:

@@ -168,11 +168,11 @@ def page(request, slug: str):
         if name not in published.names:
             continue
         m = published.measure(name)
-        rows = filters.rows(view, name, text=True)
+        total, rows = filters.rows(view, name, text=True, limit=ROWS_SHOWN)
         columns = [c for c in (rows[0] if rows else {}) if c not in ("area", "year")]
         tables.append({"name": name, "title": m.title,
                        "labels": [m.label(c) for c in columns],
-                       "rows": [[r[c] for c in columns] for r in rows[:ROWS_SHOWN]], "total": len(rows)})
+                       "rows": [[r[c] for c in columns] for r in rows], "total": total})
     drawn = data.chart(slug, filters, published)
     return render(request, "web/page.html", _context(
         request, title=about.title, about=about.about, slug=slug, current=slug, tables=tables,
@@ -208,7 +208,7 @@ def export(request, name: str, fmt: str):
         raise Http404("no such table")
     record(request.user.get_username(), AuditEvent.EXPORT, request.path, table=name, format=fmt,
            filters=filters.as_dict(), unsuppressed=unsuppressed, publication=published.version)
-    rows = filters.rows(data.view(filters, published), name, text=False)
+    _, rows = filters.rows(data.view(filters, published), name, text=False)
     if not rows:
         rows = [dict.fromkeys(published.table(name).column_names, "")][:0]
     return (xlsx_response if fmt == "xlsx" else csv_response)(f"{name}-{published.version}", rows)
