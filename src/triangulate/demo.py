@@ -93,6 +93,7 @@ def run_demo(out_dir: Path, *, people: int, seed: int, console: Console, progres
     from triangulate.disclosure import NHS_ENGLAND
     from triangulate.publish.export import write_view
     from triangulate.publish.publication import write_publication
+    from triangulate.publish.view import View
 
     with progress_bars() as progress:
         published = write_publication(store, rule=NHS_ENGLAND, progress=progress, years=years)
@@ -102,7 +103,7 @@ def run_demo(out_dir: Path, *, people: int, seed: int, console: Console, progres
                   f"counts suppressed, {protection['secondary']:,} more to protect them): {published.folder}",
                   markup=False, soft_wrap=True)
     write_view(published, out_dir / "measures", area="All areas", year="All years")
-    for table in headline_tables(out_dir / "measures"):
+    for table in headline_tables(View(published)):
         console.print(table)
     console.print(f"All areas, whole period, as CSV with its metadata: {out_dir / 'measures'}", markup=False,
                   soft_wrap=True)
@@ -158,42 +159,29 @@ HEADLINE_SETTINGS = ("police_custody", "liaison_diversion", "court_appearance", 
 HEADLINE_NEEDS = ("depression", "anxiety", "psychosis", "self_harm", "substance_misuse", "alcohol_misuse")
 
 
-def _published_rows(path: Path) -> list[dict[str, str]]:
-    import csv
-
-    with path.open(encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
 WITHHELD = "withheld"
 
 
-def _number(text: str) -> float | None:
-    """A published figure, or None where it is suppressed (``*``) or not given."""
-    try:
-        return float(text)
-    except (TypeError, ValueError):
-        return None
-
-
 def _interval(row: dict[str, str], value: str, fmt: str, joiner: str) -> tuple[str, str] | None:
-    figures = [_number(row[c]) for c in (value, "lower_95", "upper_95")]
+    from triangulate.report.findings import number
+
+    figures = [number(row[c]) for c in (value, "lower_95", "upper_95")]
     if any(f is None for f in figures):
         return None
     v, lo, hi = figures
     return f"{v:{fmt}}", f"{lo:{fmt}}{joiner}{hi:{fmt}}"
 
 
-def headline_tables(measures_dir: Path) -> list[Table]:
-    """Headline figures read back from the CSVs of the publication's all-areas, whole-period view, so
-    the demo shows exactly what leaves the store."""
+def headline_tables(view) -> list[Table]:
+    """Headline figures of one view of the publication (as its CSV export holds them), so the demo
+    shows exactly what leaves the store."""
     rri = Table(title="Relative rate index, Black vs White people (ONS 2021 high-level groups; "
                       "base: the previous stage, or the resident population)", title_justify="left")
     for column in ("decision point", "base", "events", "RRI", "95% CI", "for every 100 White people",
                    "significance"):
         rri.add_column(column, justify="left" if column in ("decision point", "base", "significance") else "right")
-    rows = {r["decision_point"]: r for r in _published_rows(measures_dir / "disproportionality.csv")
-            if r["breakdown"] == "ethnic_group_5" and r["reference_group"] == "White" and r["group"].startswith("Black")}
+    rows = {r["decision_point"]: r for r in view.plain_rows("disproportionality", ("ethnic_group_5",))
+            if r["reference_group"] == "White" and r["group"].startswith("Black")}
     for decision in HEADLINE_DECISIONS:
         r = rows.get(decision)
         if r is None:
@@ -208,8 +196,7 @@ def headline_tables(measures_dir: Path) -> list[Table]:
     needs.add_column("need")
     for setting in HEADLINE_SETTINGS:
         needs.add_column(setting.replace("_", " "), justify="right")
-    prevalence = {(r["setting"], r["need_code"]): r for r in _published_rows(measures_dir / "need_prevalence.csv")
-                  if r["breakdown"] == "all"}
+    prevalence = {(r["setting"], r["need_code"]): r for r in view.plain_rows("need_prevalence", ("all",))}
     for need in HEADLINE_NEEDS:
         cells = []
         for setting in HEADLINE_SETTINGS:
@@ -221,10 +208,7 @@ def headline_tables(measures_dir: Path) -> list[Table]:
                              "followed by a community mental health contact", title_justify="left")
     for column in ("within", "releases", "with contact", "%", "95% CI"):
         continuity.add_column(column, justify="left" if column == "within" else "right")
-    path = measures_dir / "continuity_of_care.csv"
-    for r in (_published_rows(path) if path.exists() else []):
-        if r["breakdown"] != "all":
-            continue
+    for r in view.plain_rows("continuity_of_care", ("all",)):
         figures = _interval(r, "percent_with_contact", ".1f", "-")
         value, ci = figures or (WITHHELD, WITHHELD)
         continuity.add_row(r["window"], r["releases"], r["with_contact"], value, ci)

@@ -166,14 +166,18 @@ def sql():
 _COMPUTED: dict = {}
 
 
-def figures(store: Path, name: str, keys: tuple[str, ...], *, area: str = "All areas", year: str = "All years",
-            engine: str = "duckdb") -> dict[tuple, dict]:
-    """The measure's rows in one view of the store's unsuppressed publication, by ``keys`` (computed
-    once per store and engine)."""
+def tables(store: Path, engine: str = "duckdb") -> dict:
+    """Every measure's table in the store's unsuppressed publication (computed once per store and engine)."""
     from triangulate.publish.compute import compute_publication
 
     cache_key = (str(store), Path(store).stat().st_mtime_ns, engine)
     if cache_key not in _COMPUTED:
         _COMPUTED[cache_key] = compute_publication(store, rule=None, engine=engine).tables
-    rows = _COMPUTED[cache_key][name].to_pylist()
+    return _COMPUTED[cache_key]
+
+
+def figures(store: Path, name: str, keys: tuple[str, ...], *, area: str = "All areas", year: str = "All years",
+            engine: str = "duckdb") -> dict[tuple, dict]:
+    """The measure's rows in one view of the store's unsuppressed publication, by ``keys``."""
+    rows = tables(store, engine)[name].to_pylist()
     return {tuple(r[k] for k in keys): r for r in rows if r["area"] == area and r["year"] == year}

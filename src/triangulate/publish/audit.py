@@ -200,8 +200,6 @@ class _Knowledge:
     def _invert(self, m, t: pa.Table, rows, derived, a, y, g, key_columns) -> None:
         """For each row whose derived figures do not follow from its published counts, every combination
         of counts inside their intervals that reproduces them: the reader's tightened intervals."""
-        from triangulate.publish.compute import _at_precision
-
         counts = [c for c in m.counts]
         for i in rows:
             row = t.slice(int(i), 1)

@@ -99,11 +99,11 @@ def build_cubes(measure: Measure, count: Count, fine: pa.Table, dims: Dimensions
             gidx[b] = np.fromiter((gi[(b, v)] for v in demo_of[b]), dtype=np.int64, count=fine.num_rows)
         except KeyError as missing:
             raise ValueError(f"{b} value {missing.args[0][1]!r} is not in the code lists") from None
-    if True:  # every two-way group too, shown or not, for the same reason
-        for first, second in CROSSINGS:
-            name = crossing(first, second)
-            gidx[name] = np.fromiter((gi[(name, cross_value(v, w))] for v, w in zip(demo_of[first], demo_of[second])),
-                                     dtype=np.int64, count=fine.num_rows)
+    # Every two-way group too, shown or not, for the same reason.
+    for first, second in CROSSINGS:
+        name = crossing(first, second)
+        gidx[name] = np.fromiter((gi[(name, cross_value(v, w))] for v, w in zip(demo_of[first], demo_of[second])),
+                                 dtype=np.int64, count=fine.num_rows)
     flat = values.reshape(-1)
     for g in gidx.values():
         np.add.at(flat, np.ravel_multi_index((ki, ai, yi, g), values.shape), n)

@@ -105,12 +105,6 @@ class View:
     def table(self, name: str, breakdowns: tuple[str, ...] | None = None) -> pa.Table:
         return self.published.view(name, area=self.area, year=self.year, breakdowns=breakdowns)
 
-    def rows(self, name: str, breakdowns: tuple[str, ...] | None = None) -> list[dict]:
-        """The view's rows with raw values (None where withheld)."""
-        if name not in self.published.names:
-            return []
-        return self.table(name, breakdowns).to_pylist()
-
     def text_rows(self, name: str, breakdowns: tuple[str, ...] | None = None) -> list[dict[str, str]]:
         """The view's rows as shown: every column formatted by its kind."""
         if name not in self.published.names:
