@@ -82,11 +82,12 @@ def main() -> None:
             bench_measures.build(args.people, store)
         from triangulate.disclosure import NHS_ENGLAND
         from triangulate.publish.publication import latest, publications_root, write_publication
+        from triangulate.report.build import draw_charts
 
         published = latest(publications_root(store))
         if published is None:
             t0 = time.perf_counter()
-            published = write_publication(store, rule=NHS_ENGLAND)
+            published = write_publication(store, rule=NHS_ENGLAND, charts=draw_charts)
             print(f"  published {published.version} in {time.perf_counter() - t0:.0f} s", flush=True)
         q = urllib.parse.quote
         filter_sets = ["", "breakdown=sex", "breakdown=ethnic_group_19",

@@ -94,9 +94,10 @@ def run_demo(out_dir: Path, *, people: int, seed: int, console: Console, progres
     from triangulate.publish.export import write_view
     from triangulate.publish.publication import write_publication
     from triangulate.publish.view import View
+    from triangulate.report.build import draw_charts
 
     with progress_bars() as progress:
-        published = write_publication(store, rule=NHS_ENGLAND, progress=progress, years=years)
+        published = write_publication(store, rule=NHS_ENGLAND, progress=progress, years=years, charts=draw_charts)
     protection = published.manifest["protection"]
     console.print(f"Publication {published.version}: every measure for every area, year and group, "
                   f"disclosure-controlled together under the NHS England rule ({protection['primary']:,} small "

@@ -11,6 +11,7 @@ import pytest
 from triangulate.disclosure import NHS_ENGLAND
 from triangulate.ingest import ingest
 from triangulate.publish.publication import write_publication
+from triangulate.report.build import draw_charts
 from triangulate.standard import AGENCY_TABLES
 from triangulate.store.subset import restrict
 from triangulate.synth import write_synthetic_extracts
@@ -37,5 +38,5 @@ def store(tmp_path_factory) -> Path:
              .fetchall()]
     con.close()
     restrict(path, areas=[areas[0]], start=dt.date(2023, 4, 1), end=dt.date(2025, 3, 31))
-    write_publication(path, rule=NHS_ENGLAND)
+    write_publication(path, rule=NHS_ENGLAND, charts=draw_charts)
     return path

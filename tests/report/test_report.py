@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import subprocess
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -197,3 +198,20 @@ def test_the_command_writes_the_report_and_refuses_a_year_not_published(store, t
                                    "--year", "2030/31"])
     assert run.exit_code == 2 and "No report written" in run.output and "Unknown financial year" in run.output
     assert not (tmp_path / "e.html").exists()
+
+
+def test_the_report_shows_the_charts_drawn_into_the_publication(store, html):
+    result, _, _, _ = html
+    published = latest(publications_root(store))
+    assert published.has_charts
+    drawn = [d for slug in ("needs", "disproportionality", "pathway", "continuity", "funnel", "repeat")
+             for d in published.charts_of(slug)]
+    assert len(drawn) >= 4
+    page = result.path.read_text(encoding="utf-8")
+    for d in drawn:
+        assert escape(d["caption"], quote=False) in page
+        # The report inlines the same drawing (its root element carries the figure's accessibility attributes).
+        assert d["svg"].split(">", 1)[1] in page, d["page"]
+    areas, years = published.areas, published.years
+    # Every view (each area and all areas; each year and the whole period) was drawn.
+    assert {(a, y) for a in areas for y in years} == {(a, y) for (_, a, y) in published._drawings}

@@ -32,8 +32,11 @@ def site(tmp_path_factory):
     link(store, u_sample_pairs=200_000)
     from triangulate.disclosure import NHS_ENGLAND
     from triangulate.publish.publication import write_publication
+    from triangulate.report.build import draw_charts
 
-    write_publication(store, rule=NHS_ENGLAND)
+    # The viewers' publication holds its drawn charts (as `triangulate publish` writes it); the
+    # analysts' one does not, so the dashboard draws those on demand.
+    write_publication(store, rule=NHS_ENGLAND, charts=draw_charts)
     write_publication(store, rule=None)
     from triangulate.web import server
 

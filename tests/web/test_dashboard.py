@@ -133,6 +133,31 @@ def test_a_publication_file_changed_after_publishing_is_refused_not_shown(site, 
         read_publication(copy).table("need_prevalence")
 
 
+def test_the_chart_is_the_one_drawn_into_the_publication_and_a_changed_drawing_is_refused(client_for, site, tmp_path):
+    import shutil
+
+    from triangulate.publish.publication import PublicationError, latest, publications_root, read_publication
+
+    published = latest(publications_root(site["store"]))
+    area = site["areas"][0]
+    held = published.charts_of("needs", area, "All years")
+    assert held and held[0]["caption"]
+    viewer = client_for("viewer")
+    page = viewer.get(f"/needs/?area={area}").content.decode()
+    assert held[0]["caption"] in page
+    svg = viewer.get(f"/chart/needs.svg?area={area}").content.decode()
+    assert svg == held[0]["svg"].replace('role="img" aria-hidden="true" focusable="false" ', "", 1)
+    # The analysts' publication was written without drawings: its chart is drawn on demand.
+    assert viewer.get("/chart/needs.svg").status_code == 200
+    assert client_for("analyst").get("/chart/needs.svg?unsuppressed=1").content.decode().startswith("<svg")
+    copy = tmp_path / published.version
+    shutil.copytree(published.folder, copy)
+    target = copy / "charts.parquet"
+    target.write_bytes(target.read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(PublicationError, match="charts.parquet .*checksum differs"):
+        read_publication(copy).check()
+
+
 def test_exports_neutralise_spreadsheet_formulas():
     from openpyxl import load_workbook
 

@@ -34,6 +34,7 @@ def publish(
     from triangulate.measures import MeasuresError
     from triangulate.publish.publication import (PublicationError, publications_root, read_publication,
                                                  remove_version, versions, write_publication)
+    from triangulate.report.build import draw_charts
 
     root = out or publications_root(store, unsuppressed=unsuppressed)
     if list_:
@@ -64,7 +65,7 @@ def publish(
                           markup=False)
     try:
         with progress_bars() as progress:
-            published = write_publication(store, root, rule=chosen, engine=engine, progress=progress,
+            published = write_publication(store, root, rule=chosen, engine=engine, progress=progress, charts=draw_charts,
                                           years=[y.strip() for y in years.split(",") if y.strip()] if years else None)
     except (PublicationError, MeasuresError) as problem:
         err_console.print(f"Not published: {problem}", markup=False)

@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -39,6 +40,8 @@ from triangulate.measures import Measure, measures, registry_version
 from triangulate.publish.dimensions import ALL_AREAS, ALL_YEARS, breakdown_title
 
 FORMAT = "triangulate-publication/1"
+#: The drawn charts of every view, when the publication was written with them.
+CHARTS_FILE = "charts.parquet"
 VERSION = re.compile(r"^v(\d{4,})$")
 Progress = Callable[[str, int, int], None]
 
@@ -111,10 +114,13 @@ def _private(path: Path, *, folder: bool) -> None:
 
 def write_publication(store: str | Path, root: str | Path | None = None, *, rule: DisclosureRule | None,
                       engine: str = "duckdb", progress: Progress | None = None,
-                      computed=None, years: list[str] | None = None) -> Published:
+                      computed=None, years: list[str] | None = None, charts=None) -> Published:
     """Compute and write a new version of the store's publication; returns it, read back.
 
     ``rule=None`` writes the unsuppressed publication (for analysts; private file modes).
+    ``charts(published, progress)``, if given, draws the charts of every view from the new
+    publication's own tables (``triangulate.report.build.draw_charts``); the drawings are kept in it
+    (``charts.parquet``, in the manifest with its hash) so nothing is drawn while a page waits.
     """
     from triangulate.publish.compute import compute_publication
 
@@ -168,6 +174,19 @@ def write_publication(store: str | Path, root: str | Path | None = None, *, rule
             "measures": files,
         }
         (scratch / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+        if charts is not None:
+            started = time.perf_counter()
+            drawings = charts(Published(scratch, manifest), progress)
+            buffer = io.BytesIO()
+            pq.write_table(drawings, buffer, compression="zstd")
+            data = buffer.getvalue()
+            (scratch / CHARTS_FILE).write_bytes(data)
+            if unsuppressed:
+                _private(scratch / CHARTS_FILE, folder=False)
+            manifest["charts"] = {"file": CHARTS_FILE, "rows": drawings.num_rows,
+                                  "sha256": hashlib.sha256(data).hexdigest()}
+            manifest["timings_seconds"]["charts"] = round(time.perf_counter() - started, 2)
+            (scratch / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
         if unsuppressed:
             _private(scratch / "manifest.json", folder=False)
             _private(scratch, folder=True)
@@ -278,18 +297,46 @@ class Published:
 
     def table(self, name: str) -> pa.Table:
         if name not in self._tables:
-            entry = self.entry(name)
-            path = self.folder / entry["file"]
-            try:
-                data = path.read_bytes()
-            except OSError:
-                raise PublicationError(f"The file {entry['file']} of publication {self.version} is missing: "
-                                       "publish again.") from None
-            if hashlib.sha256(data).hexdigest() != entry["sha256"]:
-                raise PublicationError(f"The file {entry['file']} of publication {self.version} has changed since "
-                                       "it was written (its checksum differs): publish again.")
-            self._tables[name] = pq.read_table(pa.BufferReader(data))
+            self._tables[name] = self._read_checked(self.entry(name))
         return self._tables[name]
+
+    def _read_checked(self, entry: dict) -> pa.Table:
+        path = self.folder / entry["file"]
+        try:
+            data = path.read_bytes()
+        except OSError:
+            raise PublicationError(f"The file {entry['file']} of publication {self.version} is missing: "
+                                   "publish again.") from None
+        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            raise PublicationError(f"The file {entry['file']} of publication {self.version} has changed since "
+                                   "it was written (its checksum differs): publish again.")
+        return pq.read_table(pa.BufferReader(data))
+
+    @cached_property
+    def _drawings(self) -> dict[tuple[str, str, str], list[dict]]:
+        entry = self.manifest.get("charts")
+        if entry is None:
+            return {}
+        out: dict[tuple[str, str, str], list[dict]] = {}
+        for row in self._read_checked(entry).to_pylist():
+            out.setdefault((row["page"], row["area"], row["year"]), []).append(row)
+        return out
+
+    def check(self) -> None:
+        """Read every file and check it against the manifest (``PublicationError`` at the first problem)."""
+        for name in self.names:
+            self.table(name)
+        self._drawings
+
+    @property
+    def has_charts(self) -> bool:
+        """Whether the charts of every view were drawn when this publication was written."""
+        return "charts" in self.manifest
+
+    def charts_of(self, page: str, area: str = ALL_AREAS, year: str = ALL_YEARS) -> list[dict]:
+        """The drawn charts of one page and view, in the page's order (page, area, year, chart, svg,
+        caption, description); empty if the publication holds no drawings or the page none here."""
+        return self._drawings.get((page, area, year), [])
 
     def view(self, name: str, *, area: str = ALL_AREAS, year: str = ALL_YEARS,
              breakdowns: tuple[str, ...] | None = None) -> pa.Table:

@@ -36,10 +36,20 @@ class Table:
 
 @dataclass
 class Chart:
-    svg: str
+    """A chart's Vega-Lite specification (None: nothing to draw), words and the table it comes from.
+    ``svg`` draws it on first use, unless the drawing was read from the publication."""
+
+    spec: dict | None
     caption: str
     description: str
     table_id: str
+    drawn: str | None = None
+
+    @property
+    def svg(self) -> str:
+        if self.drawn is None:
+            self.drawn = charts.svg(self.spec)
+        return self.drawn
 
 
 @dataclass
@@ -370,6 +380,79 @@ SECTIONS = {"needs": needs_section, "disproportionality": disproportionality_sec
             "continuity": continuity_section, "funnel": funnel_section, "repeat": repeat_section}
 
 
+#: The columns of a publication's drawings (``charts.parquet``): one row per chart of each page and view.
+CHART_COLUMNS = ("page", "area", "year", "chart", "svg", "caption", "description")
+
+
+def view_charts(published, area: str, year: str) -> list[dict]:
+    """Every chart of every page for one view, drawn."""
+    from triangulate.publish.view import View
+
+    data = View(published, area, year)
+    rows = []
+    for slug, build_section in SECTIONS.items():
+        for i, c in enumerate(build_section(data).charts):
+            if c.spec:
+                rows.append({"page": slug, "area": area, "year": year, "chart": i, "svg": c.svg,
+                             "caption": c.caption, "description": c.description})
+    return rows
+
+
+_worker_publication = None
+
+
+def _draw_view(job: tuple[str, str, str]) -> list[dict]:
+    global _worker_publication
+    from triangulate.publish.publication import read_publication
+
+    folder, area, year = job
+    if _worker_publication is None or str(_worker_publication.folder) != folder:
+        _worker_publication = read_publication(folder)
+    return view_charts(_worker_publication, area, year)
+
+
+#: Below this many views the charts are drawn in the calling process (starting workers costs more).
+PARALLEL_VIEWS = 12
+
+
+def draw_charts(published, progress: Progress | None = None, *, workers: int | None = None):
+    """Every page's charts for every view of a publication (each area and all areas, each year and all
+    years) as an Arrow table of ``CHART_COLUMNS``; ``write_publication(..., charts=draw_charts)`` keeps
+    it in the publication, so no chart is drawn while someone waits for a page."""
+    import pyarrow as pa
+
+    progress = progress or (lambda d, c, t: None)
+    views = [(a, y) for a in published.areas for y in published.years]
+    workers = min(workers or os.cpu_count() or 1, len(views))
+    rows: list[dict] = []
+    progress("Drawing charts", 0, len(views))
+    if workers > 1 and len(views) > PARALLEL_VIEWS:
+        import multiprocessing
+
+        # spawn, not fork: the caller may hold DuckDB's and the chart renderer's threads
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            jobs = [(str(published.folder), a, y) for a, y in views]
+            for done, drawn in enumerate(pool.imap_unordered(_draw_view, jobs), start=1):
+                rows.extend(drawn)
+                progress("Drawing charts", done, len(views))
+    else:
+        for done, (a, y) in enumerate(views, start=1):
+            rows.extend(view_charts(published, a, y))
+            progress("Drawing charts", done, len(views))
+    rows.sort(key=lambda r: (r["area"], r["year"], r["page"], r["chart"]))
+    schema = pa.schema([(c, pa.int32() if c == "chart" else pa.string()) for c in CHART_COLUMNS])
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def use_published_drawings(sections: list[Section], published, area: str, year: str) -> None:
+    """Give each chart the drawing the publication holds for it (the dashboard shows the same one)."""
+    for s in sections:
+        held = {d["chart"]: d["svg"] for d in published.charts_of(s.id, area, year)}
+        for i, c in enumerate(s.charts):
+            if i in held:
+                c.drawn = held[i]
+
+
 def resolve_publication(source: str | Path):
     """A publication folder, or a store (its latest publication)."""
     from triangulate.publish.publication import PublicationError, latest, publications_root, read_publication
@@ -426,6 +509,7 @@ def write_report(source: str | Path, out: str | Path, *, area: str | None = None
         else:
             sections.append(SECTIONS[p.slug](data))
     sections.append(methods_section(metadata))
+    use_published_drawings(sections, published, area, year)
     progress(f"Report: {STEPS[3]}", 3, len(STEPS))
     html = render_html(title or "Health needs assessment: people in contact with the criminal justice system",
                        data, metadata, findings, sections, kind)

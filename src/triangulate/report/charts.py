@@ -1,4 +1,8 @@
-"""Charts for the report: Vega-Lite specifications rendered to SVG by vl-convert (no browser).
+"""Charts for the report and the dashboard: Vega-Lite specifications, drawn as SVG by vl-convert (no
+browser). The functions below return a specification (or None when there is nothing to draw);
+``svg`` draws one. Drawing is the slow part (tens of milliseconds a chart), so the publication draws
+every view's charts once when it is written (``build.draw_charts``) and the report and the dashboard
+read the drawings.
 
 Every chart is drawn from the same published rows as the table beside it; suppressed values
 ("*") are left out of the chart and shown as suppressed in the table. Colours are from a
@@ -13,7 +17,9 @@ FONT = "DejaVu Sans, Arial, sans-serif"
 PALETTE = ["#005eb8", "#ed8b00", "#009639", "#7c2855", "#425563", "#00a499", "#ae2573", "#768692"]
 
 
-def svg(spec: dict) -> str:
+def svg(spec: dict | None) -> str:
+    if not spec:
+        return ""
     spec = {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
         "config": {"font": FONT, "axis": {"labelFontSize": 11, "titleFontSize": 12},
@@ -26,10 +32,10 @@ def svg(spec: dict) -> str:
     return text.replace("<svg ", '<svg role="img" aria-hidden="true" focusable="false" ', 1)
 
 
-def forest(values: list[dict], *, width: int = 200) -> str:
+def forest(values: list[dict], *, width: int = 200) -> dict | None:
     """RRI with 95% intervals on a log axis, one panel per decision point; a dashed line at 1."""
     if not values:
-        return ""
+        return None
     layer = {
         "layer": [
             {"mark": {"type": "rule", "strokeDash": [4, 3], "color": "#768692"},
@@ -46,20 +52,20 @@ def forest(values: list[dict], *, width: int = 200) -> str:
         ],
         "width": width, "height": {"step": 18},
     }
-    return svg({"data": {"values": values}, "facet": {"field": "decision", "type": "nominal", "title": None,
+    return ({"data": {"values": values}, "facet": {"field": "decision", "type": "nominal", "title": None,
                                                       "sort": None},
                 "columns": 3, "spec": layer, "resolve": {"scale": {"y": "independent"}}})
 
 
 def intervals(values: list[dict], *, category: str, colour: str | None = None, title: str,
-              width: int = 420) -> str:
+              width: int = 420) -> dict | None:
     """Percentages with 95% intervals as points and bars, one row per category."""
     if not values:
-        return ""
+        return None
     encoding_colour = {"color": {"field": colour, "type": "nominal", "title": None}} if colour else {}
     y = {"field": category, "type": "nominal", "title": None, "sort": None}
     offset = {"yOffset": {"field": colour, "type": "nominal"}} if colour else {}
-    return svg({
+    return ({
         "data": {"values": values}, "width": width, "height": {"step": 14 if colour else 20},
         "layer": [
             {"mark": {"type": "rule", "strokeWidth": 2},
@@ -73,11 +79,11 @@ def intervals(values: list[dict], *, category: str, colour: str | None = None, t
     })
 
 
-def stacked(values: list[dict], *, row: str, part: str, value: str, title: str, width: int = 420) -> str:
+def stacked(values: list[dict], *, row: str, part: str, value: str, title: str, width: int = 420) -> dict | None:
     """Horizontal stacked bars: for each row, how its total splits into parts (flows, funnels)."""
     if not values:
-        return ""
-    return svg({
+        return None
+    return ({
         "data": {"values": values}, "width": width, "height": {"step": 22},
         "mark": {"type": "bar"},
         "encoding": {"y": {"field": row, "type": "nominal", "title": None, "sort": None},
@@ -86,10 +92,10 @@ def stacked(values: list[dict], *, row: str, part: str, value: str, title: str, 
     })
 
 
-def bars(values: list[dict], *, category: str, value: str, title: str, width: int = 420) -> str:
+def bars(values: list[dict], *, category: str, value: str, title: str, width: int = 420) -> dict | None:
     if not values:
-        return ""
-    return svg({
+        return None
+    return ({
         "data": {"values": values}, "width": width, "height": {"step": 20},
         "mark": {"type": "bar", "color": PALETTE[0]},
         "encoding": {"y": {"field": category, "type": "nominal", "title": None, "sort": None},

@@ -26,7 +26,8 @@ from triangulate.publish.view import View
 
 #: Publications kept in memory (the latest of each kind, and the one before while a new one is read).
 PUBLICATIONS_KEPT = 4
-#: Charts kept in memory (each a few kilobytes of SVG).
+#: Charts drawn on demand kept in memory (each a few kilobytes of SVG), for publications written
+#: without their drawings.
 CHARTS_KEPT = 512
 
 
@@ -120,6 +121,8 @@ def view(filters: Filters, published: Published) -> View:
 
 @lru_cache(maxsize=CHARTS_KEPT)
 def _chart(folder: str, store: str, slug: str, area: str, year: str) -> tuple[str, str, str] | None:
+    """Drawn on demand, for a publication written without its drawings (``triangulate publish`` draws
+    them; a publication made by other code may not have)."""
     from triangulate.report import build
 
     section = build.SECTIONS[slug](View(_read(folder, store), area, year))
@@ -129,9 +132,13 @@ def _chart(folder: str, store: str, slug: str, area: str, year: str) -> tuple[st
 
 def chart(slug: str, filters: Filters, published: Published) -> tuple[str, str, str] | None:
     """(SVG, caption, description) of a page's chart, drawn by the report's own section builder from the
-    same publication and view as the page's tables; None where the page has no chart or too few figures."""
+    same publication and view as the page's tables (when the publication was written, if it holds its
+    drawings); None where the page has no chart or too few figures."""
     from triangulate.report import build
 
     if slug not in BY_SLUG or slug not in build.SECTIONS:
         return None
+    if published.has_charts:
+        held = published.charts_of(slug, filters.area, filters.year)
+        return (held[0]["svg"], held[0]["caption"], held[0]["description"]) if held else None
     return _chart(str(published.folder), str(settings.STORE), slug, filters.area, filters.year)

@@ -102,8 +102,7 @@ def _figures(request):
         raise PermissionDenied("unsuppressed figures are for analysts")
     try:
         published = data.publication(unsuppressed=unsuppressed)
-        for name in published.names:  # every file checked against the manifest before any page is drawn
-            published.table(name)
+        published.check()  # every file checked against the manifest before any page is drawn
     except PublicationError as problem:
         raise _Refused(503, str(problem)) from None
     try:
