@@ -26,6 +26,10 @@ from triangulate.publish.view import View
 
 #: Publications kept in memory (the latest of each kind, and the one before while a new one is read).
 PUBLICATIONS_KEPT = 4
+#: Tables kept in memory as HTML, per measure and filters (at most ``ROWS_SHOWN`` rows each).
+TABLES_KEPT = 256
+#: Rows of a table shown on a page (the export has them all).
+ROWS_SHOWN = 400
 #: Charts drawn on demand kept in memory (each a few kilobytes of SVG), for publications written
 #: without their drawings.
 CHARTS_KEPT = 512
@@ -82,6 +86,35 @@ class Filters:
         if limit is not None:
             t = t.slice(0, limit)
         return total, view.format(name, t, text=text)
+
+
+@dataclass(frozen=True)
+class ShownTable:
+    name: str
+    title: str
+    head: str
+    body: str
+    shown: int
+    total: int
+
+
+def shown_table(published: Published, filters: Filters, name: str) -> ShownTable:
+    """A measure's table for these filters as HTML (escaped here, once): its first ``ROWS_SHOWN`` rows
+    in words, with the registration's column labels; kept, so a filter set seen before costs nothing."""
+    return _shown_table(str(published.folder), str(settings.STORE), name, filters)
+
+
+@lru_cache(maxsize=TABLES_KEPT)
+def _shown_table(folder: str, store: str, name: str, filters: Filters) -> ShownTable:
+    from django.utils.html import escape
+
+    published = _read(folder, store)
+    m = published.measure(name)
+    total, rows = filters.rows(View(published, filters.area, filters.year), name, text=True, limit=ROWS_SHOWN)
+    columns = [c for c in (rows[0] if rows else {}) if c not in ("area", "year")]
+    head = "".join(f'<th scope="col">{escape(m.label(c))}</th>' for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{escape(r[c])}</td>" for c in columns) + "</tr>" for r in rows)
+    return ShownTable(name, m.title, head, body, len(rows), total)
 
 
 def breakdowns(published: Published) -> dict[str, list[str]]:

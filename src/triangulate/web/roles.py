@@ -23,9 +23,13 @@ CAPABILITIES = {
 
 
 def roles_of(user) -> set[str]:
+    """The user's roles, read once per request (the user object lives as long as the request)."""
     if not user.is_authenticated:
         return set()
-    return set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+    held = getattr(user, "_triangulate_roles", None)
+    if held is None:
+        held = user._triangulate_roles = frozenset(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+    return set(held)
 
 
 def can(user, capability: str) -> bool:

@@ -28,7 +28,6 @@ from .roles import ROLES, can, requires, roles_of
 
 #: Pages of figures: the list the report's sections follow too.
 PAGES = {p.slug: p for p in PAGE_LIST}
-ROWS_SHOWN = 400
 RETENTION_MINUTES = int(os.environ.get("TRIANGULATE_SCREENING_RETENTION_MINUTES", "60"))
 
 
@@ -161,17 +160,7 @@ def page(request, slug: str):
         return _refused(request, problem, about.title)
     record(request.user.get_username(), AuditEvent.PAGE, request.path, filters=filters.as_dict(),
            unsuppressed=unsuppressed, publication=published.version)
-    view = data.view(filters, published)
-    tables = []
-    for name in about.measures:
-        if name not in published.names:
-            continue
-        m = published.measure(name)
-        total, rows = filters.rows(view, name, text=True, limit=ROWS_SHOWN)
-        columns = [c for c in (rows[0] if rows else {}) if c not in ("area", "year")]
-        tables.append({"name": name, "title": m.title,
-                       "labels": [m.label(c) for c in columns],
-                       "rows": [[r[c] for c in columns] for r in rows], "total": total})
+    tables = [data.shown_table(published, filters, name) for name in about.measures if name in published.names]
     drawn = data.chart(slug, filters, published)
     return render(request, "web/page.html", _context(
         request, title=about.title, about=about.about, slug=slug, current=slug, tables=tables,
