@@ -71,13 +71,15 @@ def _database() -> dict:
         u = urlparse(url)
         return {"ENGINE": "django.db.backends.postgresql", "NAME": u.path.lstrip("/"), "USER": u.username or "",
                 "PASSWORD": u.password or "", "HOST": u.hostname or "", "PORT": str(u.port or "")}
-    return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(APP_DB)}
+    # Write-ahead logging: a page's audit event does not block other users' session reads; every
+    # commit is still synced to disk (synchronous FULL), so no audit event is lost on power failure.
+    return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(APP_DB),
+            "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", "timeout": 20}}
 
 
 DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# Rendered tables of figures, per page and filters (the figures are published aggregates, the same
-# for every user allowed to see them); in this process's memory only.
+# Django's cache is not used for figures (web/data.py keeps its own bounded caches); in memory only.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "triangulate",
                       "OPTIONS": {"MAX_ENTRIES": 2000}}}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
