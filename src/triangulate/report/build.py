@@ -426,19 +426,29 @@ def draw_charts(published, progress: Progress | None = None, *, workers: int | N
     workers = min(workers or os.cpu_count() or 1, len(views))
     rows: list[dict] = []
     progress("Drawing charts", 0, len(views))
+    drawn_views: set[tuple[str, str]] = set()
     if workers > 1 and len(views) > PARALLEL_VIEWS:
         import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures.process import BrokenProcessPool
 
-        # spawn, not fork: the caller may hold DuckDB's and the chart renderer's threads
-        with multiprocessing.get_context("spawn").Pool(workers) as pool:
-            jobs = [(str(published.folder), a, y) for a, y in views]
-            for done, drawn in enumerate(pool.imap_unordered(_draw_view, jobs), start=1):
-                rows.extend(drawn)
-                progress("Drawing charts", done, len(views))
-    else:
-        for done, (a, y) in enumerate(views, start=1):
+        # spawn, not fork: the caller may hold DuckDB's and the chart renderer's threads. A pool that
+        # cannot start its workers (a caller's script without a main guard) breaks rather than hangs,
+        # and what is left is drawn here.
+        try:
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+                futures = {pool.submit(_draw_view, (str(published.folder), a, y)): (a, y) for a, y in views}
+                for future in as_completed(futures):
+                    rows.extend(future.result())
+                    drawn_views.add(futures[future])
+                    progress("Drawing charts", len(drawn_views), len(views))
+        except BrokenProcessPool:
+            pass
+    for a, y in views:
+        if (a, y) not in drawn_views:
             rows.extend(view_charts(published, a, y))
-            progress("Drawing charts", done, len(views))
+            drawn_views.add((a, y))
+            progress("Drawing charts", len(drawn_views), len(views))
     rows.sort(key=lambda r: (r["area"], r["year"], r["page"], r["chart"]))
     schema = pa.schema([(c, pa.int32() if c == "chart" else pa.string()) for c in CHART_COLUMNS])
     return pa.Table.from_pylist(rows, schema=schema)
