@@ -294,3 +294,31 @@ def test_the_breakdown_filter_shows_one_breakdown_and_its_groups(client_for):
     assert "<td>Ethnic group (5 groups)</td>" not in nineteen and "<td>Ethnic group (19 categories)</td>" in nineteen
     assert '<option value="ethnic_group_19" selected>' in nineteen
     assert "<td>Female; White</td>" in women and "<td>Male; White</td>" not in women
+
+
+def test_the_overview_offers_no_breakdown_and_lists_rris_in_pathway_order(client_for):
+    from html.parser import HTMLParser
+
+    page = client_for("viewer").get("/").content.decode()
+    assert 'id="breakdown"' not in page and "for all people in this area and period" in page
+    assert 'id="breakdown"' in client_for("viewer").get("/needs/").content.decode()
+
+    class Heads(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.heads, self._in = [], False
+
+        def handle_starttag(self, tag, attrs):
+            self._in = tag == "th" and ("scope", "row") in attrs
+
+        def handle_data(self, data):
+            if self._in:
+                self.heads.append(data)
+                self._in = False
+
+    parser = Heads()
+    parser.feed(page)
+    order = ["Police custody", "s136 detention", "Remand in custody", "Prison reception"]
+    shown = [next(d for d in order if h.endswith(d)) for h in parser.heads if h.startswith("RRI")]
+    assert shown, "no RRI in the overview"
+    assert shown == sorted(shown, key=order.index)

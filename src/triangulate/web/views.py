@@ -135,10 +135,11 @@ def overview(request):
            unsuppressed=unsuppressed, publication=published.version)
     view = data.view(filters, published)
     headline = []
-    for r in view.text_rows("disproportionality", ("ethnic_group_5",)):
+    decisions = ("Police custody", "s136 detention", "Remand in custody", "Prison reception")  # pathway order
+    rri_rows = [r for r in view.text_rows("disproportionality", ("ethnic_group_5",)) if r["decision_point"] in decisions]
+    for r in sorted(rri_rows, key=lambda r: decisions.index(r["decision_point"])):
         raw_group = r["group"]
-        if raw_group.startswith("Black") and r["significance"] != "reference group" and r["decision_point"] in (
-                "Police custody", "s136 detention", "Remand in custody", "Prison reception"):
+        if raw_group.startswith("Black") and r["significance"] != "reference group":
             headline.append({"what": f"RRI, {raw_group.split(',')[0]} against {r['reference_group']}: "
                                      f"{r['decision_point']}",
                              "value": r["rri"], "ci": f"{r['lower_95']} to {r['upper_95']}"})
@@ -146,7 +147,8 @@ def overview(request):
         headline.append({"what": f"Continuity of care after prison within {r['window']} (%)",
                          "value": r["percent_with_contact"], "ci": f"{r['lower_95']} to {r['upper_95']}"})
     return render(request, "web/overview.html", _context(
-        request, title="Overview", headline=headline, **_filter_context(published, filters, unsuppressed, request)))
+        request, title="Overview", headline=headline, overview=True,
+        **_filter_context(published, filters, unsuppressed, request)))
 
 
 @requires("aggregates")
