@@ -133,9 +133,8 @@ def test_a_publication_file_changed_after_publishing_is_refused_not_shown(site, 
         read_publication(copy).table("need_prevalence")
 
 
-def test_the_chart_is_the_one_drawn_into_the_publication_and_a_changed_drawing_is_refused(client_for, site, tmp_path):
-    import shutil
-
+def test_the_chart_is_the_one_drawn_into_the_publication_and_a_changed_drawing_is_refused(client_for, site,
+                                                                                         marked_drawings):
     from triangulate.publish.publication import PublicationError, latest, publications_root, read_publication
 
     published = latest(publications_root(site["store"]))
@@ -150,8 +149,12 @@ def test_the_chart_is_the_one_drawn_into_the_publication_and_a_changed_drawing_i
     # The analysts' publication was written without drawings: its chart is drawn on demand.
     assert viewer.get("/chart/needs.svg").status_code == 200
     assert client_for("analyst").get("/chart/needs.svg?unsuppressed=1").content.decode().startswith("<svg")
-    copy = tmp_path / published.version
-    shutil.copytree(published.folder, copy)
+    # The page's chart is the drawing the publication holds, not one drawn again.
+    from triangulate.web import data
+
+    copy, mark = marked_drawings(published)
+    held_copy = data.chart("needs", data.Filters(area=area), read_publication(copy))
+    assert held_copy[0] == held[0]["svg"] + mark
     target = copy / "charts.parquet"
     target.write_bytes(target.read_bytes()[:-10] + b"0123456789")
     with pytest.raises(PublicationError, match="charts.parquet .*checksum differs"):

@@ -112,6 +112,17 @@ def _private(path: Path, *, folder: bool) -> None:
     os.chmod(path, 0o700 if folder else 0o600)
 
 
+def _write_parquet(path: Path, table: pa.Table, private: bool) -> dict:
+    """Write one file of a publication; its manifest entry (file, rows, SHA-256)."""
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
+    data = buffer.getvalue()
+    path.write_bytes(data)
+    if private:
+        _private(path, folder=False)
+    return {"file": path.name, "rows": table.num_rows, "sha256": hashlib.sha256(data).hexdigest()}
+
+
 def write_publication(store: str | Path, root: str | Path | None = None, *, rule: DisclosureRule | None,
                       engine: str = "duckdb", progress: Progress | None = None,
                       computed=None, years: list[str] | None = None, charts=None) -> Published:
@@ -145,15 +156,8 @@ def write_publication(store: str | Path, root: str | Path | None = None, *, rule
         files = []
         registered = {m.name: m for m in measures()}
         for measure, table in computed.tables.items():
-            path = scratch / f"{measure}.parquet"
-            buffer = io.BytesIO()
-            pq.write_table(table, buffer, compression="zstd")
-            data = buffer.getvalue()
-            path.write_bytes(data)
-            if unsuppressed:
-                _private(path, folder=False)
-            files.append({"measure": measure, "file": path.name, "rows": table.num_rows,
-                          "sha256": hashlib.sha256(data).hexdigest(), **registered[measure].describe()})
+            files.append({"measure": measure, **_write_parquet(scratch / f"{measure}.parquet", table, unsuppressed),
+                          **registered[measure].describe()})
         report = computed.protection
         manifest = {
             "format": FORMAT,
@@ -174,17 +178,10 @@ def write_publication(store: str | Path, root: str | Path | None = None, *, rule
             "measures": files,
         }
         (scratch / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
-        if charts is not None:
+        if charts is not None:  # drawn from the tables just written (workers read the manifest above)
             started = time.perf_counter()
             drawings = charts(Published(scratch, manifest), progress)
-            buffer = io.BytesIO()
-            pq.write_table(drawings, buffer, compression="zstd")
-            data = buffer.getvalue()
-            (scratch / CHARTS_FILE).write_bytes(data)
-            if unsuppressed:
-                _private(scratch / CHARTS_FILE, folder=False)
-            manifest["charts"] = {"file": CHARTS_FILE, "rows": drawings.num_rows,
-                                  "sha256": hashlib.sha256(data).hexdigest()}
+            manifest["charts"] = _write_parquet(scratch / CHARTS_FILE, drawings, unsuppressed)
             manifest["timings_seconds"]["charts"] = round(time.perf_counter() - started, 2)
             (scratch / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
         if unsuppressed:

@@ -52,9 +52,9 @@ def forest(values: list[dict], *, width: int = 200) -> dict | None:
         ],
         "width": width, "height": {"step": 18},
     }
-    return ({"data": {"values": values}, "facet": {"field": "decision", "type": "nominal", "title": None,
-                                                      "sort": None},
-                "columns": 3, "spec": layer, "resolve": {"scale": {"y": "independent"}}})
+    return {"data": {"values": values}, "facet": {"field": "decision", "type": "nominal", "title": None,
+                                                  "sort": None},
+            "columns": 3, "spec": layer, "resolve": {"scale": {"y": "independent"}}}
 
 
 def intervals(values: list[dict], *, category: str, colour: str | None = None, title: str,
@@ -65,7 +65,7 @@ def intervals(values: list[dict], *, category: str, colour: str | None = None, t
     encoding_colour = {"color": {"field": colour, "type": "nominal", "title": None}} if colour else {}
     y = {"field": category, "type": "nominal", "title": None, "sort": None}
     offset = {"yOffset": {"field": colour, "type": "nominal"}} if colour else {}
-    return ({
+    return {
         "data": {"values": values}, "width": width, "height": {"step": 14 if colour else 20},
         "layer": [
             {"mark": {"type": "rule", "strokeWidth": 2},
@@ -76,28 +76,28 @@ def intervals(values: list[dict], *, category: str, colour: str | None = None, t
                                 "scale": {"domain": [0, 100]}},
                           "y": y, **offset, **encoding_colour}},
         ],
-    })
+    }
 
 
 def stacked(values: list[dict], *, row: str, part: str, value: str, title: str, width: int = 420) -> dict | None:
     """Horizontal stacked bars: for each row, how its total splits into parts (flows, funnels)."""
     if not values:
         return None
-    return ({
+    return {
         "data": {"values": values}, "width": width, "height": {"step": 22},
         "mark": {"type": "bar"},
         "encoding": {"y": {"field": row, "type": "nominal", "title": None, "sort": None},
                      "x": {"field": value, "type": "quantitative", "title": title},
                      "color": {"field": part, "type": "nominal", "title": None}},
-    })
+    }
 
 
 def bars(values: list[dict], *, category: str, value: str, title: str, width: int = 420) -> dict | None:
     if not values:
         return None
-    return ({
+    return {
         "data": {"values": values}, "width": width, "height": {"step": 20},
         "mark": {"type": "bar", "color": PALETTE[0]},
         "encoding": {"y": {"field": category, "type": "nominal", "title": None, "sort": None},
                      "x": {"field": value, "type": "quantitative", "title": title}},
-    })
+    }
