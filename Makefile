@@ -34,6 +34,7 @@ bench: install
 
 docs: install
 	$(BIN)/triangulate standard docs --out docs/data-standard.md
+	$(BIN)/python -c "from triangulate.measures.docs import update_measures_doc; update_measures_doc('docs/measures.md')"
 
 # Re-resolve the locked dependencies after editing pyproject.toml (needs the registry).
 lock:

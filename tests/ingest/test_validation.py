@@ -209,3 +209,26 @@ def test_the_standard_has_no_rule_or_check_the_ingest_does_not_know() -> None:
         table = schema(name)
         checks = table_checks(table, set(table.field_names))
         assert {c.rule for c in checks} <= set(RULES)
+
+
+def test_extracts_of_standard_1_0_and_1_1_load_into_one_store(kit, tmp_path: Path, key: bytes) -> None:
+    """The fixtures are 1.0 extracts (no offence date); a 1.1 extract adds it, checked like any date."""
+    header, rows = kit.read_rows(kit.EXTRACTS / "court_appearance.csv")
+    good = [r for i, r in enumerate(rows, start=2) if i not in kit.rejected_rows("court_appearance.csv")][:2]
+    at = header.index("hearing_date")
+    first, second = (dt.date.fromisoformat(r[at]) for r in good)
+    newer = kit.write_rows(tmp_path / "v11" / "court_appearance.csv", [*header, "offence_date"], [
+        [*good[0], str(first - dt.timedelta(days=3))],   # before the hearing: loads
+        [*good[1], str(second + dt.timedelta(days=1))],  # after the hearing: breaks date_order
+    ])
+    store = tmp_path / "s.duckdb"
+    older = ingest(kit.EXTRACTS / "court_appearance.csv", store, key)  # a 1.0 extract first
+    report = ingest(newer, store, key)  # then a 1.1 re-extract of two of its records
+    (result,) = report.files
+    assert (result.rows_loaded, result.rows_rejected, result.replaced) == (1, 1, 1)
+    assert ("court_appearance.csv", 2, "offence_date", "date_order") in kit.rejects_in(
+        store.parent / f"{store.name}.rejects")
+    con = duckdb.connect(str(store), read_only=True)
+    (dated,) = con.sql("SELECT count(offence_date), count(*) FROM content.court_appearance").fetchall()
+    con.close()
+    assert dated == (1, older.files[0].rows_loaded)

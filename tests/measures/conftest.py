@@ -54,6 +54,18 @@ def synthetic(tmp_path_factory) -> dict:
     return {"store": linked, "unlinked": unlinked, "truth": result.truth_file}
 
 
+@pytest.fixture(scope="session")
+def truth_store(tmp_path_factory) -> dict:
+    """A store of 30,000 synthetic people linked from the ground truth, large enough that a measure's
+    interval is narrow enough to tell its definition from another, for the truth tests."""
+    folder = tmp_path_factory.mktemp("truth")
+    result = write_synthetic_extracts(folder / "synth", people=30_000, seed=2025)
+    store = folder / "store.duckdb"
+    ingest([result.out_dir / "extracts", result.files["population"]], store, key=KEY)
+    link_from_truth(store, result.truth_file)
+    return {"store": store, "truth": result.truth_file, "people": result.people_file}
+
+
 # --- tiny hand-made stores ---------------------------------------------------------------------
 
 _COLUMNS = {

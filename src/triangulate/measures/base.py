@@ -234,6 +234,18 @@ class Base:
         return self._get("person_years", make)
 
     @property
+    def first_ages(self) -> ibis.Table:
+        """person_key, the start year of their first financial year in the records, and their age then:
+        the age group of a year with no record of the person (a release, a cohort start) follows from it."""
+        def make():
+            r = self.records.mutate(start=self.records.year.substr(0, 4).cast("int64"))
+            first = r.group_by("person_key").aggregate(first_start=r.start.min())
+            at = r.join(first, [r.person_key == first.person_key, r.start == first.first_start])
+            return at.group_by(at.person_key).aggregate(first_start=at.first_start.min(),
+                                                        first_age=at.age_at_event.min())
+        return self._get("first_ages", make)
+
+    @property
     def presence(self) -> ibis.Table:
         return self._get("presence", lambda: _attributed(self.records, ["person_key", "setting", "year"]))
 
@@ -265,9 +277,19 @@ class Base:
         return self._get("needs", make)
 
     def with_demographics(self, t: ibis.Table) -> ibis.Table:
-        """``t`` (person_key, year, ...) with the person's demographics and that year's age group."""
-        joined = t.join(self.people, "person_key").join(self.person_years, ["person_key", "year"])
-        return joined
+        """``t`` (person_key, year, ...) with the person's demographics and that year's age group.
+
+        A year with no record of the person (a release or an order start dated in a year without
+        another record) takes the age group of their age in their first year plus the years since."""
+        py, fa = self.person_years, self.first_ages
+        joined = t.join(self.people, "person_key")
+        joined = joined.left_join(py, [joined.person_key == py.person_key, joined.year == py.year]).select(
+            joined, known_group=py.age_group)
+        joined = joined.left_join(fa, joined.person_key == fa.person_key).select(
+            joined, first_start=fa.first_start, first_age=fa.first_age)
+        later = joined.first_age + joined.year.substr(0, 4).cast("int64") - joined.first_start
+        return joined.mutate(age_group=joined.known_group.fill_null(age_group(later))).drop(
+            "known_group", "first_start", "first_age")
 
     def fine(self, t: ibis.Table, keys: tuple[str, ...] = (), **counts) -> ibis.Table:
         """Fine counts of ``t`` (person_key, year, area_code, keys...): rows per person by default.

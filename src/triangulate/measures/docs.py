@@ -1,8 +1,7 @@
 """The registry as Markdown: the measures section of docs/measures.md is this text.
 
-Regenerate after changing a measure with
-``python -c "from triangulate.measures.docs import registry_markdown; print(registry_markdown())"``
-and paste it under "The measures"; a test fails when the two disagree.
+Regenerate after changing a measure with ``make docs`` (``update_measures_doc``); a test fails when
+the two disagree.
 """
 
 from __future__ import annotations
@@ -28,3 +27,16 @@ def registry_markdown() -> str:
             f"- **Counts** (disclosure-controlled, linked across every view and measure): {counts}\n"
         )
     return "\n".join(parts)
+
+
+HEADING = "## The measures\n\n"
+
+
+def update_measures_doc(path) -> None:
+    """Rewrite the section under "## The measures" (the end of docs/measures.md) from the registry."""
+    from pathlib import Path
+
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    head = text[: text.index(HEADING) + len(HEADING)]
+    path.write_text(head + registry_markdown(), encoding="utf-8")

@@ -1,18 +1,21 @@
 """Journeys: what happens to people along the pathway, from their linked records in date order.
 
 Pathway flows (who moves from one service to the next), people with a need who leave the pathway
-without a health contact, continuity of mental health care after prison, repeat contact, and a
-reoffending proxy. Every one of these needs the linked ``person_key``: they follow a person across
+without a health contact, continuity of mental health care after prison, repeat contact, and proven
+reoffending. Every one of these needs the linked ``person_key``: they follow a person across
 agencies, which no single agency's data can do.
 """
 
 from __future__ import annotations
 
 import ibis
+import numpy as np
+import pyarrow as pa
 
 from triangulate.measures import base
 from triangulate.measures.registry import Column, Count, register
-from triangulate.measures.tables import proportion, year_end
+from triangulate.measures.tables import column, proportion, with_columns, year_end
+from triangulate.standard import codelist
 
 JUSTICE = base.JUSTICE
 #: Every setting in Sequential Intercept Model order (mental health services at intercept 0): ties
@@ -22,12 +25,31 @@ LEFT = "left the records"
 #: Community mental health contacts for continuity of care: an attended contact (or an admission)
 #: by a team outside prison. In-reach and forensic teams are prison or secure services.
 NOT_COMMUNITY_TEAMS = ("prison_in_reach", "forensic")
-CONTINUITY_WINDOWS = {"21 days": 21, "6 weeks": 42}
+#: Continuity windows in days after release; the 7-day window is for people with a serious mental illness.
+CONTINUITY_WINDOWS = {"7 days (SMI)": 7, "21 days": 21, "6 weeks": 42}
+SMI_WINDOWS = ("7 days (SMI)",)
+#: Serious mental illness among the needs of the data standard (psychosis includes bipolar with psychosis).
+SMI_NEEDS = ("psychosis",)
+#: Release types that are not a release to the community (OHID C19c leaves transfers out).
+NOT_RELEASES_TO_COMMUNITY = ("transfer_to_hospital",)
 REPEAT_BANDS = (("1", 1, 1), ("2", 2, 2), ("3-4", 3, 4), ("5+", 5, 10**9))
-#: Needs that count as a mental health need for the pathway and continuity measures.
-MENTAL_HEALTH_NEEDS = ("depression", "anxiety", "psychosis", "personality_disorder", "self_harm",
-                       "trauma", "dual_diagnosis", "neurodevelopmental")
+#: What repeat contact counts: distinct days of each kind of contact, each kind apart.
+REPEAT_CONTACTS = {
+    "police custody arrivals": ("police_custody",
+                                lambda t: t.custody_outcome.isnull() | (t.custody_outcome != "s136_place_of_safety")),
+    "court attendances": ("court_appearance", lambda t: ibis.literal(True)),
+}
+#: Needs that count as a mental health need for the pathway and continuity measures: the code list's
+#: ``mental_health_need`` column (trauma history, neurodevelopmental conditions, learning disability and
+#: substance or alcohol misuse alone are needs, but not mental health needs, here).
+MENTAL_HEALTH_NEEDS = tuple(r["code"] for r in codelist("need").rows if r["mental_health_need"] == "Y")
 FOLLOW_UP_DAYS = 365
+#: Proven reoffending: a further 6 months for an offence in the follow-up year to be proven.
+WAITING_DAYS = 183
+#: The qualifying events of proven reoffending, in the order a same-day tie is broken.
+REOFFENDING_COHORTS = ("released from custody", "court conviction (non-custodial)", "caution")
+#: Follow-up for "no health contact": 3 months (13 weeks).
+NO_CONTACT_DAYS = 91
 
 
 # --- pathway flows -------------------------------------------------------------------------------
@@ -83,13 +105,12 @@ def pathway_flows(b: base.Base) -> dict[str, ibis.Table]:
 # --- people with a need who leave the pathway without a health contact --------------------------
 
 
-def _mental_health_need_by_year(b: base.Base, t: ibis.Table) -> ibis.Table:
-    """Rows of ``t`` (person_key, year, ...) whose person had a mental health need identified by the year's end."""
-    n = b.needs
-    n = n.filter(n.need_code.isin(MENTAL_HEALTH_NEEDS))
-    joined = t.join(n.select("person_key", "identified_date"), "person_key")
-    joined = joined.filter(joined.identified_date.isnull() | (joined.identified_date <= year_end(joined.year)))
-    return joined.drop("identified_date").distinct()
+def _residence(p: ibis.Table) -> ibis.Value:
+    """The area a prison record is attributed to: the recorded area of residence (standard 1.1), else the
+    area of the record."""
+    if "residence_area_code" in p.columns:
+        return p.residence_area_code.fill_null(p.area_code)
+    return p.area_code
 
 
 def _mh_records(b: base.Base) -> ibis.Table:
@@ -101,35 +122,40 @@ def _mh_records(b: base.Base) -> ibis.Table:
 
 @register(
     name="pathway_no_health_contact",
-    title="People with a mental health need who had no mental health contact after their justice contact",
+    title="People with a mental health need who had no mental health contact within 3 months of a justice contact",
     definition=(
-        "Of the people seen in each justice setting in the area and financial year who have a mental health "
-        "need recorded by any agency (identified by the year's end), the share with no record of a mental "
-        "health service (referral, contact, admission) on or after their first contact in that setting that "
-        "year: people who leave the pathway without any health contact."
+        "Of the people seen in each justice setting in the area and financial year who had a mental health need "
+        "identified by any agency on or before their first contact in that setting that year, the share with no "
+        f"record of a mental health service (referral, contact or admission) in the {NO_CONTACT_DAYS} days from that "
+        "contact: people who leave the pathway without a health contact. Only people whose whole "
+        f"{NO_CONTACT_DAYS} days lie inside the mental health data are counted (complete follow-up)."
     ),
-    numerator="People with a mental health need and no mental health service record on or after their first "
-              "contact in the setting that year.",
-    denominator="People seen in the setting in the area and year with a mental health need recorded.",
-    method="Wilson score interval at 95% (triangulate.stats.proportion), from the published (rounded) counts.",
+    numerator=f"People with a mental health need and no mental health service record 0 to {NO_CONTACT_DAYS} days "
+              "after their first contact in the setting that year.",
+    denominator=f"People seen in the setting in the area and year with a mental health need identified on or before "
+                f"that first contact, whose {NO_CONTACT_DAYS} days of follow-up end on or before the last date of "
+                "the mental health data.",
+    method="Wilson score interval at 95% (triangulate.stats.proportion), from the published (rounded) counts. "
+           "The end of the mental health data is its latest event date in the store.",
     caveats=(
-        "Mental health needs: depression, anxiety, psychosis, personality disorder, self-harm, trauma, dual "
-        "diagnosis, neurodevelopmental (substance and alcohol misuse and learning disability alone do not "
-        "count). Contacts with GPs, talking therapies outside the mental health extract, or services outside "
-        "the data are not seen, so this is an upper bound."
+        "Mental health needs: depression, anxiety, psychosis, personality disorder, self-harm, dual diagnosis "
+        "(the need code list's mental_health_need column; substance or alcohol misuse, learning disability, "
+        "neurodevelopmental conditions and trauma history alone do not count). Contacts with GPs, talking "
+        "therapies outside the mental health extract, or services outside the data are not seen, so this is an "
+        "upper bound. People seen in the last 3 months of the data are left out until their follow-up is complete."
     ),
-    source="Local indicator (no national definition).",
+    source="Local indicator (no national definition); the 3-month window is ours.",
     keys=("setting",),
     counts=(
-        Count("people_with_need", "people_with_mh_need_at:{setting}"),
-        Count("without_health_contact", "no_mh_contact_after:{setting}", within="people_with_need"),
+        Count("people_with_need", "people_with_mh_need_followed_up:{setting}"),
+        Count("without_health_contact", "no_mh_contact_within_3_months:{setting}", within="people_with_need"),
     ),
     finish=lambda t: proportion(t, "without_health_contact", "people_with_need", "percent_without_health_contact"),
     columns=(
         Column("setting", "Setting", "setting"),
-        Column("without_health_contact", "People with no later mental health contact", "count"),
-        Column("people_with_need", "People with a mental health need", "count"),
-        Column("percent_without_health_contact", "Without a later contact (%)", "percent"),
+        Column("without_health_contact", "People with no mental health contact within 3 months", "count"),
+        Column("people_with_need", "People with a mental health need, fully followed up", "count"),
+        Column("percent_without_health_contact", "Without a contact in 3 months (%)", "percent"),
         Column("lower_95", "Lower 95% limit", "percent"),
         Column("upper_95", "Upper 95% limit", "percent"),
     ),
@@ -139,9 +165,11 @@ def pathway_no_health_contact(b: base.Base) -> dict[str, ibis.Table]:
     first = r.group_by(["person_key", "setting", "year"]).aggregate(first_contact=r.event_date.min())
     p = b.presence
     seen = first.join(p, ["person_key", "setting", "year"]).select(first, p.area_code)
-    with_need = _mental_health_need_by_year(b, seen)
+    seen = seen.filter(seen.first_contact + ibis.interval(days=NO_CONTACT_DAYS) <= _mh_data_end(b))
+    with_need = _needs_on_or_before(b, seen, "first_contact", MENTAL_HEALTH_NEEDS)
     mh = _mh_records(b)
-    later = with_need.join(mh, "person_key").filter(lambda t: t.mh_date >= t.first_contact)
+    later = with_need.join(mh, "person_key").filter(
+        lambda t: (t.mh_date >= t.first_contact) & (t.mh_date <= t.first_contact + ibis.interval(days=NO_CONTACT_DAYS)))
     contacted = later.select("person_key", "setting", "year").distinct()
     without = with_need.anti_join(contacted, ["person_key", "setting", "year"])
     cols = ("person_key", "year", "area_code", "setting")
@@ -152,36 +180,62 @@ def pathway_no_health_contact(b: base.Base) -> dict[str, ibis.Table]:
 # --- continuity of care after prison --------------------------------------------------------------
 
 
+def _mh_data_end(b: base.Base) -> ibis.Value:
+    """The last day the mental health extract covers: its latest event date (follow-up after it is unseen)."""
+    return b.table("mental_health").event_date.max()
+
+
+def _needs_on_or_before(b: base.Base, t: ibis.Table, when: str, codes: tuple[str, ...]) -> ibis.Table:
+    """Rows of ``t`` whose person had one of the ``codes`` needs identified on or before ``t[when]``
+    (an undated need counts as known from the start)."""
+    n = b.needs
+    n = n.filter(n.need_code.isin(codes)).select("person_key", "identified_date", "undated")
+    joined = t.join(n, "person_key")
+    joined = joined.filter(joined.undated | (joined.identified_date <= joined[when]))
+    return joined.select(*t.columns).distinct()
+
+
 @register(
     name="continuity_of_care",
     title="Continuity of care: community mental health contact after release from prison",
     definition=(
-        "Of the releases from prison in the area and financial year of people with a mental health need "
-        "recorded by any agency, the share followed by a community mental health contact (an attended contact "
-        "or admission with a team other than prison in-reach or forensic) within 21 days and within 6 weeks "
-        "(42 days) of the release date."
+        "Of the releases from prison to the community in the area and financial year of people with a mental "
+        "health need identified by any agency on or before the release date, the share followed by a community "
+        "mental health contact (an attended contact or an admission with a team other than prison in-reach or "
+        "forensic) within 21 days and within 6 weeks (42 days) of the release date, and, for people with a "
+        "serious mental illness (psychosis), within 7 days. A release counts in a window only when the whole "
+        "window lies inside the mental health data (full follow-up)."
     ),
-    numerator="Releases followed by a community mental health contact within the window.",
-    denominator="Releases of people with a mental health need (each release counts).",
-    method="Wilson score interval at 95% (triangulate.stats.proportion), from the published (rounded) counts.",
+    numerator="Releases followed by a community mental health contact 0 to N days after the release date.",
+    denominator=(
+        "Releases to the community (transfers to hospital under s47/s48 excluded) of people with a mental health "
+        "need identified on or before release (for the 7-day window: psychosis), whose window ends on or before "
+        "the last date of the mental health data. Each release counts."
+    ),
+    method="Wilson score interval at 95% (triangulate.stats.proportion), from the published (rounded) counts. "
+           "The end of the mental health data is its latest event date in the store.",
     caveats=(
         "Contacts only if they are in the mental health extract (GP and third-sector support are not seen). "
-        "Releases near the end of the data have a window that runs past it and are kept, which can understate "
-        "continuity for the last weeks. Referrals alone do not count."
+        "Referrals alone do not count. A release is attributed to the area of residence the prison recorded "
+        "(residence_area_code, from data standard 1.1) and, where that is not recorded, to the area of the "
+        "prison record. Differences from OHID C19c: a mental health need rather than a substance misuse treatment need; "
+        "any community mental health contact rather than structured treatment; the 6-week and 7-day windows are "
+        "ours (7 days follows the NHS follow-up standard after psychiatric discharge)."
     ),
     source="Mental health analogue of OHID's Public Health Outcomes Framework indicator C19c (continuity of "
-           "care for substance misuse after prison); no national mental health indicator is published.",
+           "care: adults with a substance misuse treatment need released from prison who engage with community "
+           "treatment within 3 weeks); no national mental health indicator is published.",
     keys=("window",),
     key_domains={"window": lambda: list(CONTINUITY_WINDOWS)},
     counts=(
-        Count("releases", "releases_with_mh_need", keys=(), unit="releases"),
+        Count("releases", "releases_with_mh_need:{window}", unit="releases"),
         Count("with_contact", "releases_with_contact:{window}", within="releases", unit="releases"),
     ),
     finish=lambda t: proportion(t, "with_contact", "releases", "percent_with_contact"),
     columns=(
         Column("window", "Within", "text"),
         Column("with_contact", "Releases followed by a contact", "count"),
-        Column("releases", "Releases of people with a mental health need", "count"),
+        Column("releases", "Releases of people with a mental health need, fully followed up", "count"),
         Column("percent_with_contact", "With a contact (%)", "percent"),
         Column("lower_95", "Lower 95% limit", "percent"),
         Column("upper_95", "Upper 95% limit", "percent"),
@@ -189,22 +243,29 @@ def pathway_no_health_contact(b: base.Base) -> dict[str, ibis.Table]:
 )
 def continuity_of_care(b: base.Base) -> dict[str, ibis.Table]:
     p = b.table("prison_custody")
-    p = p.filter(p.release_date.notnull())
-    releases = p.select("record_key", "person_key", "area_code", release_date=p.release_date.cast("date"))
+    p = p.filter(p.release_date.notnull()
+                 & (p.release_type.isnull() | ~p.release_type.isin(NOT_RELEASES_TO_COMMUNITY)))
+    releases = p.select("record_key", "person_key", area_code=_residence(p),
+                        release_date=p.release_date.cast("date"))
     releases = releases.mutate(year=base.financial_year(releases.release_date))
-    releases = _mental_health_need_by_year(b, releases)
+    with_need = _needs_on_or_before(b, releases, "release_date", MENTAL_HEALTH_NEEDS)
+    with_smi = _needs_on_or_before(b, releases, "release_date", SMI_NEEDS)
     mh = _mh_records(b)
     mh = mh.filter(mh.record_type.isin(("contact", "admission")) & ~mh.team_type.isin(NOT_COMMUNITY_TEAMS))
-    gap = releases.join(mh, "person_key")
+    gap = with_need.join(mh, "person_key")
     gap = gap.mutate(days=gap.mh_date.delta(gap.release_date, unit="day"))
     gap = gap.filter(gap.days >= 0)
     first = gap.group_by("record_key").aggregate(first_days=gap.days.min())
-    flagged = releases.left_join(first, "record_key").select(releases, first_days=first.first_days)
-    contact = []
+    data_end = _mh_data_end(b)
+    cohorts, contact = [], []
     for window, days in CONTINUITY_WINDOWS.items():
+        who = with_smi if window in SMI_WINDOWS else with_need
+        followed = who.filter(who.release_date + ibis.interval(days=days) <= data_end)
+        flagged = followed.left_join(first, "record_key").select(followed, first_days=first.first_days)
+        cohorts.append(followed.select("person_key", "year", "area_code", window=ibis.literal(window)))
         hit = flagged.filter(flagged.first_days.notnull() & (flagged.first_days <= days))
         contact.append(hit.select("person_key", "year", "area_code", window=ibis.literal(window)))
-    return {"releases": b.fine(releases.select("person_key", "year", "area_code")),
+    return {"releases": b.fine(ibis.union(*cohorts), ("window",)),
             "with_contact": b.fine(ibis.union(*contact), ("window",))}
 
 
@@ -217,30 +278,36 @@ def _band(n: ibis.Value) -> ibis.Value:
 
 @register(
     name="repeat_contact",
-    title="Repeat contact: people by number of justice contacts in the year, and their needs",
+    title="Repeat contact: people by number of police custody arrivals, and of court attendances, in the year",
     definition=(
-        "People with at least one justice contact (police custody arrival, L&D contact, court hearing, prison "
-        "reception, probation start) in the financial year, banded by how many (1, 2, 3-4, 5+), and in each "
-        "band the share with each need recorded by any agency by the year's end."
+        "People arriving in police custody in the financial year, banded by how many separate arrivals they had "
+        "(1, 2, 3-4, 5+; arrivals on different days, held as a place of safety under s136 left out); apart from "
+        "them, people attending court, banded by the number of days they attended. In each band, the share with "
+        "each need recorded by any agency by the year's end."
     ),
     numerator="People in the band with the need recorded.",
     denominator="People in the band.",
     method="Wilson score interval at 95% (triangulate.stats.proportion), from the published (rounded) counts.",
     caveats=(
-        "Court hearings count one by one, so a case with several hearings raises the count: read the band as "
-        "contact with the system, not as offending. 'any_need' is any need at all."
+        "A custody arrival is an arrest (or a voluntary attendance) on a day; one case's later stages (L&D, "
+        "hearings, prison, probation) are not counted as further contacts. Court attendances count days at "
+        "court, so one case with several hearings raises them: read that band as time at court, not offending. "
+        "'any_need' is any need at all."
     ),
     source="Local indicator (no national definition): frequent attenders, as the seed documents ask.",
-    keys=("contacts_band", "need_code"),
-    key_domains={"need_code": lambda: [*base.need_codes(), "any_need"]},
+    keys=("contact_type", "contacts_band", "need_code"),
+    key_domains={"contact_type": lambda: list(REPEAT_CONTACTS),
+                 "need_code": lambda: [*base.need_codes(), "any_need"]},
     counts=(
-        Count("people", "people_with_contacts:{contacts_band}", keys=("contacts_band",)),
-        Count("people_with_need", "people_with_contacts_need:{contacts_band}:{need_code}", within="people"),
+        Count("people", "people_with_contacts:{contact_type}:{contacts_band}", keys=("contact_type", "contacts_band")),
+        Count("people_with_need", "people_with_contacts_need:{contact_type}:{contacts_band}:{need_code}",
+              within="people"),
     ),
     intersections=False,
     finish=lambda t: proportion(t, "people_with_need", "people", "percent_with_need"),
     columns=(
-        Column("contacts_band", "Justice contacts in the year", "text"),
+        Column("contact_type", "Contacts counted", "text"),
+        Column("contacts_band", "Contacts in the year", "text"),
         Column("need_code", "Need", "need"),
         Column("people_with_need", "People with the need", "count"),
         Column("people", "People", "count"),
@@ -250,81 +317,146 @@ def _band(n: ibis.Value) -> ibis.Value:
     ),
 )
 def repeat_contact(b: base.Base) -> dict[str, ibis.Table]:
-    r = b.records.filter(b.records.setting.isin(JUSTICE))
-    per = r.group_by(["person_key", "year"]).aggregate(contacts=r.count())
-    area = b.stage("justice", r)
-    banded = per.join(area, ["person_key", "year"]).select(
-        "person_key", "year", area.area_code, contacts_band=_band(per.contacts))
     needs = b.needs
     any_need = needs.group_by("person_key").aggregate(identified_date=needs.identified_date.min()).mutate(
         need_code=ibis.literal("any_need"))
     all_needs = ibis.union(needs.select("person_key", "need_code", "identified_date"),
                            any_need.select("person_key", "need_code", "identified_date"))
-    with_need = banded.join(all_needs, "person_key")
-    with_need = with_need.filter(with_need.identified_date.isnull()
-                                 | (with_need.identified_date <= year_end(with_need.year)))
-    return {"people": b.fine(banded, ("contacts_band",)),
-            "people_with_need": b.fine(with_need.select("person_key", "year", "area_code", "contacts_band",
-                                                        "need_code"), ("contacts_band", "need_code"))}
+    people, with_needs = [], []
+    for contact_type, (table, keep) in REPEAT_CONTACTS.items():
+        t = b.table(table)
+        t = t.filter(keep(t))
+        per = t.group_by(["person_key", "year"]).aggregate(contacts=t.event_date.nunique())
+        area = b.stage(f"repeat:{table}", t.select("person_key", "year", "area_code", "event_date"))
+        banded = per.join(area, ["person_key", "year"]).select(
+            "person_key", "year", area.area_code, contact_type=ibis.literal(contact_type),
+            contacts_band=_band(per.contacts))
+        with_need = banded.join(all_needs, "person_key")
+        with_need = with_need.filter(with_need.identified_date.isnull()
+                                     | (with_need.identified_date <= year_end(with_need.year)))
+        people.append(banded)
+        with_needs.append(with_need.select("person_key", "year", "area_code", "contact_type", "contacts_band",
+                                           "need_code"))
+    return {"people": b.fine(ibis.union(*people), ("contact_type", "contacts_band")),
+            "people_with_need": b.fine(ibis.union(*with_needs), ("contact_type", "contacts_band", "need_code"))}
 
 
-# --- reoffending proxy -----------------------------------------------------------------------------
+# --- proven reoffending ----------------------------------------------------------------------------
+
+
+def _first_events(b: base.Base) -> ibis.Table:
+    """Qualifying events (MoJ): releases from a custodial sentence, non-custodial convictions at court
+    (sentenced to anything but immediate custody) and cautions; person_key, start, cohort, area_code."""
+    p = b.table("prison_custody")
+    p = p.filter(p.release_date.notnull() & (p.custody_type != "remand")
+                 & (p.release_type.isnull() | ~p.release_type.isin(NOT_RELEASES_TO_COMMUNITY)))
+    releases = p.select("person_key", start=p.release_date.cast("date"), area_code=_residence(p),
+                        cohort=ibis.literal(REOFFENDING_COHORTS[0]), order=ibis.literal(0))
+    c = b.table("court_appearance")
+    c = c.filter((c.court_outcome == "sentenced") & c.sentence_type.notnull() & (c.sentence_type != "immediate_custody"))
+    convictions = c.select("person_key", start=c.event_date, area_code=c.area_code,
+                           cohort=ibis.literal(REOFFENDING_COHORTS[1]), order=ibis.literal(1))
+    k = b.table("police_custody")
+    k = k.filter(k.custody_outcome == "caution")
+    cautions = k.select("person_key", start=k.event_date, area_code=k.area_code,
+                        cohort=ibis.literal(REOFFENDING_COHORTS[2]), order=ibis.literal(2))
+    events = ibis.union(releases, convictions, cautions)
+    events = events.mutate(year=base.financial_year(events.start))
+    ranked = events.mutate(rank=ibis.row_number().over(
+        group_by=["person_key", "year"], order_by=[events.start, events.order, events.area_code]))
+    return ranked.filter(ranked["rank"] == 0).drop("rank", "order")
+
+
+def _proven_offences(b: base.Base) -> ibis.Table:
+    """Offences proven by a court conviction (convicted or sentenced) or a caution: person_key, the
+    offence date and the date it was proven. A hearing without an offence date (a 1.0 extract) is left out."""
+    c = b.table("court_appearance")
+    c = c.filter(c.court_outcome.isin(("convicted", "sentenced")))
+    if "offence_date" in c.columns:
+        convictions = c.filter(c.offence_date.notnull()).select(
+            "person_key", offence_date=c.offence_date.cast("date"), proven=c.event_date)
+    else:
+        convictions = c.filter(ibis.literal(False)).select(
+            "person_key", offence_date=c.event_date, proven=c.event_date)
+    k = b.table("police_custody")
+    k = k.filter(k.custody_outcome == "caution")
+    cautions = k.select("person_key", offence_date=k.event_date, proven=k.event_date)
+    return ibis.union(convictions, cautions)
 
 
 @register(
-    name="reoffending_proxy",
-    title="Reoffending proxy: a new justice contact within 12 months of release or of a community order",
+    name="proven_reoffending",
+    title="Proven reoffending: offenders who commit a proven offence within a year",
     definition=(
-        "Of the releases from prison and the starts of community orders in the area and financial year whose "
-        "12 months of follow-up lie inside the data, the share followed within 12 months by a police custody "
-        "arrival or a first court hearing."
+        "Of the adults and young people in the area and financial year who were released from a custodial sentence, "
+        "convicted at court of an offence not given immediate custody, or cautioned (each person's first such "
+        "event in the year starts their one year of follow-up), the share who commit an offence in the following "
+        "12 months that is proven by a court conviction or a caution within those 12 months or a further 6 "
+        "months; and the number of those proven reoffences. Only people whose 18 months lie inside the data are "
+        "counted."
     ),
-    numerator="Releases or order starts followed by a custody arrival or first hearing within 365 days.",
-    denominator="Releases or community order starts with a full year of follow-up in the data.",
-    method="Wilson score interval at 95% (triangulate.stats.proportion), from the published (rounded) counts. "
-           "The data's end is the latest justice event date in the store.",
+    numerator="Offenders with at least one offence committed 1 to 365 days after the start of their follow-up and "
+              "proven (convicted or cautioned) within 548 days of the start (reoffenders); and the proven "
+              "reoffences (distinct offence dates).",
+    denominator="Offenders: people with a qualifying event in the year whose 12 months of follow-up and 6-month "
+                "waiting period end on or before the last date of the justice data.",
+    method="Binary rate: Wilson score interval at 95% (triangulate.stats.proportion); frequency: reoffences per "
+           "offender and per reoffender. From the published (rounded) counts. The end of the data is the latest "
+           "justice event date in the store.",
     caveats=(
-        "A proxy, not proven reoffending (MoJ's measure counts offences leading to a caution or conviction): "
-        "an arrest or first hearing may not lead to either. Contacts outside the area's data are not seen."
+        "Follows the Ministry of Justice proven reoffending measure (first qualifying event per person per "
+        "cohort period, 12 months' follow-up, 6 months' waiting period, new offences only), with these "
+        "differences: the cohort period is a financial year (MoJ: a quarter, averaged over the year); offences "
+        "are seen only in this area's court and custody extracts (MoJ: the Police National Computer); a "
+        "court's offence date is needed (data standard 1.1), so hearings from 1.0 extracts are not counted; "
+        "offences on the same day count once; a caution's offence date is its custody arrival."
     ),
-    source="Proxy for the Ministry of Justice proven reoffending measure (not the national definition).",
+    source="Ministry of Justice, Proven reoffending statistics: definitions and measurement (adult and youth "
+           "proven reoffending measure).",
     keys=("cohort",),
-    key_domains={"cohort": lambda: ["prison release", "community order start"]},
+    key_domains={"cohort": lambda: ["all offenders", *REOFFENDING_COHORTS]},
     counts=(
-        Count("cohort_size", "reoffending_cohort:{cohort}", unit="episodes"),
-        Count("new_contact", "reoffending_new_contact:{cohort}", within="cohort_size", unit="episodes"),
+        Count("offenders", "reoffending_cohort:{cohort}", unit="people"),
+        Count("reoffenders", "reoffenders:{cohort}", within="offenders", unit="people"),
+        Count("reoffences", "reoffences:{cohort}", unit="offences"),
     ),
-    finish=lambda t: proportion(t, "new_contact", "cohort_size", "percent_with_new_contact"),
+    finish=lambda t: _reoffending_finish(t),
     columns=(
-        Column("cohort", "Cohort", "text"),
-        Column("new_contact", "Followed by a new contact", "count"),
-        Column("cohort_size", "Releases or order starts", "count"),
-        Column("percent_with_new_contact", "With a new contact (%)", "percent"),
+        Column("cohort", "Offenders", "text"),
+        Column("reoffenders", "Reoffenders", "count"),
+        Column("offenders", "Offenders", "count"),
+        Column("percent_reoffending", "Proven reoffending (%)", "percent"),
         Column("lower_95", "Lower 95% limit", "percent"),
         Column("upper_95", "Upper 95% limit", "percent"),
+        Column("reoffences", "Proven reoffences", "count"),
+        Column("reoffences_per_reoffender", "Reoffences per reoffender", "ratio"),
+        Column("reoffences_per_offender", "Reoffences per offender", "ratio"),
     ),
 )
-def reoffending_proxy(b: base.Base) -> dict[str, ibis.Table]:
+def proven_reoffending(b: base.Base) -> dict[str, ibis.Table]:
     justice = b.records.filter(b.records.setting.isin(JUSTICE))
     data_end = justice.event_date.max()
-    p = b.table("prison_custody")
-    p = p.filter(p.release_date.notnull())
-    releases = p.select("record_key", "person_key", "area_code", start=p.release_date.cast("date"),
-                        cohort=ibis.literal("prison release"))
-    o = b.table("probation_supervision")
-    o = o.filter(o.order_type == "community_order")
-    orders = o.select("record_key", "person_key", "area_code", start=o.event_date,
-                      cohort=ibis.literal("community order start"))
-    cohort = ibis.union(releases, orders)
-    cohort = cohort.filter(cohort.start + ibis.interval(days=FOLLOW_UP_DAYS) <= data_end)
-    cohort = cohort.mutate(year=base.financial_year(cohort.start))
-    custody = b.table("police_custody").select("person_key", when=ibis._.event_date)
-    court = b.table("court_appearance")
-    court = court.filter(court.hearing_type == "first_hearing").select("person_key", when=court.event_date)
-    new = ibis.union(custody, court)
-    hits = cohort.join(new, "person_key").filter(
-        lambda t: (t.when > t.start) & (t.when <= t.start + ibis.interval(days=FOLLOW_UP_DAYS)))
-    hit = cohort.semi_join(hits.select("record_key", "cohort").distinct(), ["record_key", "cohort"])
+    cohort = _first_events(b)
+    cohort = cohort.filter(cohort.start + ibis.interval(days=FOLLOW_UP_DAYS + WAITING_DAYS) <= data_end)
+    offences = _proven_offences(b)
+    hits = cohort.join(offences, "person_key").filter(
+        lambda t: (t.offence_date > t.start) & (t.offence_date <= t.start + ibis.interval(days=FOLLOW_UP_DAYS))
+        & (t.proven <= t.start + ibis.interval(days=FOLLOW_UP_DAYS + WAITING_DAYS)))
+    counted = hits.group_by(["person_key", "year"]).aggregate(reoffences=hits.offence_date.nunique())
+    flagged = cohort.left_join(counted, ["person_key", "year"]).select(
+        cohort, reoffences=counted.reoffences.fill_null(0))
+    both = ibis.union(flagged, flagged.mutate(cohort=ibis.literal("all offenders")))
     cols = ("person_key", "year", "area_code", "cohort")
-    return {"cohort_size": b.fine(cohort.select(*cols), ("cohort",)),
-            "new_contact": b.fine(hit.select(*cols), ("cohort",))}
+    reoffenders = both.filter(both.reoffences > 0)
+    return {"offenders": b.fine(both.select(*cols), ("cohort",)),
+            "reoffenders": b.fine(reoffenders.select(*cols), ("cohort",)),
+            "reoffences": b.fine(reoffenders.select(*cols, "reoffences"), ("cohort",),
+                                 n=lambda t: t.reoffences.sum())}
+
+
+def _reoffending_finish(table: pa.Table) -> pa.Table:
+    table = proportion(table, "reoffenders", "offenders", "percent_reoffending")
+    offences, reoffenders, offenders = (column(table, c) for c in ("reoffences", "reoffenders", "offenders"))
+    per = lambda x, n: np.where(~np.isnan(x) & ~np.isnan(n) & (n > 0), x / np.where(n > 0, n, 1), np.nan)  # noqa: E731
+    return with_columns(table, {"reoffences_per_reoffender": per(offences, reoffenders),
+                                "reoffences_per_offender": per(offences, offenders)})

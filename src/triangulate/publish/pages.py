@@ -25,12 +25,13 @@ PAGES: tuple[Page, ...] = (
          "Where people go next from each setting, and people with a need who had no later mental health "
          "contact."),
     Page("continuity", "Continuity of care after prison", ("continuity_of_care",),
-         "Community mental health contact within 21 days and 6 weeks of release from prison, for people with a "
-         "mental health need."),
+         "Community mental health contact within 21 days and 6 weeks of release from prison for people with a "
+         "mental health need, and within 7 days for people with a serious mental illness."),
     Page("funnel", "Liaison and diversion", ("ld_funnel",),
          "Of the people liaison & diversion identified: screened, assessed, referred, engaged."),
-    Page("repeat", "Repeat contact", ("repeat_contact", "reoffending_proxy"),
-         "People by number of justice contacts in 12 months and their needs; the reoffending proxy."),
+    Page("repeat", "Repeat contact and reoffending", ("repeat_contact", "proven_reoffending"),
+         "People by number of police custody arrivals, and of days at court, in the year and their needs; proven "
+         "reoffending within a year."),
     Page("quality", "Data quality", ("coverage",),
          "Recording completeness by agency: ethnicity, GP registration, NHS number, linkage."),
 )

@@ -298,10 +298,11 @@ def funnel_section(data) -> Section:
 def repeat_section(data) -> Section:
     s = Section("repeat", page("repeat").title)
     rows = read_published(data, "repeat_contact", ("all",))
-    re_rows = read_published(data, "reoffending_proxy", ("all",))
-    s.intro.append("People by the number of justice contacts in the year, and the share of each group with each "
-                   "need; and a reoffending proxy (a new custody arrival or first hearing within 12 months of "
-                   "release or of a community order).")
+    re_rows = read_published(data, "proven_reoffending", ("all",))
+    s.intro.append("People by the number of separate police custody arrivals in the year, and apart from them by "
+                   "the number of days they attended court, with the share of each band with each need; and proven "
+                   "reoffending on the Ministry of Justice's rules (an offence within a year of release, a "
+                   "non-custodial conviction or a caution, proven by a conviction or caution).")
     if rows is None and re_rows is None:
         s.empty = "Repeat contact was not measured for this report."
         return s
@@ -310,22 +311,24 @@ def repeat_section(data) -> Section:
     if _all_suppressed(shown, "people"):
         s.empty = TOO_FEW
         return s
-    values = [{"band": r["contacts_band"], "people": number(r["people"])} for r in shown if r["need_code"] == "any_need"
+    values = [{"category": r["contacts_band"], "people": number(r["people"])} for r in shown
+              if r["need_code"] == "any_need" and r["contact_type"] == "police custody arrivals"
               and number(r["people"]) is not None]
-    s.charts.append(Chart(charts.bars([{"category": v["band"], "people": v["people"]} for v in values],
-                                      category="category", value="people", title="People"),
-                          "People by number of justice contacts in 12 months",
-                          "Bar chart: people with 1, 2, 3-4 and 5 or more contacts. Figures in the table below.",
-                          "table-repeat"))
-    s.tables.append(_table("table-repeat", "Repeat contact: needs by number of contacts in 12 months", shown, [
-        ("need_code", "Need", "text"), ("contacts_band", "Contacts", "text"), ("people_with_need", "With need", "count"),
-        ("people", "People", "count"), ("percent_with_need", "%", "percent"), ("lower_95", "95% CI lower", "percent"),
+    s.charts.append(Chart(charts.bars(values, category="category", value="people", title="People"),
+                          "People by number of police custody arrivals in the year",
+                          "Bar chart: people with 1, 2, 3-4 and 5 or more arrivals in police custody. Figures in "
+                          "the table below.", "table-repeat"))
+    s.tables.append(_table("table-repeat", "Repeat contact: needs by number of contacts in the year", shown, [
+        ("contact_type", "Contacts", "text"), ("contacts_band", "Number", "text"), ("need_code", "Need", "text"),
+        ("people_with_need", "With need", "count"), ("people", "People", "count"),
+        ("percent_with_need", "%", "percent"), ("lower_95", "95% CI lower", "percent"),
         ("upper_95", "95% CI upper", "percent")]))
     if re_rows:
-        s.tables.append(_table("table-reoffending", "Reoffending proxy", [r for r in re_rows if r["breakdown"] == "all"], [
-            ("cohort", "Cohort", "text"), ("new_contact", "New contact", "count"), ("cohort_size", "Cohort", "count"),
-            ("percent_with_new_contact", "%", "percent"), ("lower_95", "95% CI lower", "percent"),
-            ("upper_95", "95% CI upper", "percent")]))
+        s.tables.append(_table("table-reoffending", "Proven reoffending within a year",
+                               [r for r in re_rows if r["breakdown"] == "all"], [
+            ("cohort", "Offenders", "text"), ("reoffenders", "Reoffenders", "count"), ("offenders", "Offenders", "count"),
+            ("percent_reoffending", "%", "percent"), ("lower_95", "95% CI lower", "percent"),
+            ("upper_95", "95% CI upper", "percent"), ("reoffences_per_reoffender", "Reoffences per reoffender", "ratio")]))
     return s
 
 

@@ -71,6 +71,15 @@ def _rule_text(rule: dict) -> str:
     raise ValueError(f"undocumented rule kind {kind!r}")
 
 
+#: What each version of the standard changed.
+VERSIONS = (
+    ("1.0", "the first version."),
+    ("1.1", "`court_appearance.offence_date` (for proven reoffending, which counts only offences committed "
+            "after the start of follow-up) and `prison_custody.residence_area_code` (the area continuity of care "
+            "is attributed to, as OHID's indicator is)."),
+)
+
+
 def _escape(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -95,6 +104,13 @@ def render_markdown() -> str:
       "*content* fields are keyed by a pseudonymous record key (HMAC-SHA256 under a key held apart "
       "from the data). Identifying fields (" + ", ".join(f"`{f}`" for f in sorted(IDENTIFYING_FIELDS))
       + ") never appear in error messages, logs or rejects files.")
+    w("")
+    w("**Versions.** Each version adds only optional fields, so an extract made to an earlier version "
+      "loads unchanged (the new fields are empty), and a store made by an earlier version gains the new "
+      "columns when it is next opened.")
+    w("")
+    for version, change in VERSIONS:
+        w(f"- v{version}: {change}")
     w("")
     w("## Tables")
     w("")

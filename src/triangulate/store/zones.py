@@ -133,23 +133,41 @@ def store_tables() -> dict[str, tuple[Column, ...]]:
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the zones and tables that are missing; check the ones that exist.
 
-    Idempotent. A table that exists with other columns than this version expects (a store made by
-    an older standard) is an error rather than something to patch silently.
+    Idempotent. A store made by an earlier version of the data standard gains the optional fields
+    that later versions added (empty for its existing rows): that is a migration the standard's
+    versioning promises (only optional fields are ever added). Any other difference (a column
+    missing that is not such a field, a column of another type, a column this version does not
+    know) is an error rather than something to patch silently.
     """
     for zone in ZONES:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {zone}")
     existing = _existing_columns(con)
     for name, columns in store_tables().items():
         if name in existing:
-            expected = [(c.name, c.sql_type) for c in columns]
-            if existing[name] != expected:
+            have = dict(existing[name])
+            addable = [c for c in columns if c.name not in have and _added_field(name, c.name)]
+            for c in addable:
+                con.execute(f"ALTER TABLE {name} ADD COLUMN {c.ddl()}")
+                have[c.name] = c.sql_type
+            expected = {c.name: c.sql_type for c in columns}
+            if have != expected:
                 raise StoreError(
                     f"{name} in this store has columns {[c for c, _ in existing[name]]} but this "
-                    f"version of Triangulate expects {[c for c, _ in expected]}: use a new store file "
+                    f"version of Triangulate expects {list(expected)}: use a new store file "
                     "or migrate this one"
                 )
             continue
         con.execute(f"CREATE TABLE {name} ({', '.join(c.ddl() for c in columns)})")
+
+
+def _added_field(table: str, column: str) -> bool:
+    """Whether ``column`` of store table ``zone.table`` is an optional field of the standard (one a
+    later version may have added), which an older store may lack."""
+    zone, _, bare = table.partition(".")
+    if zone not in ("identity", "content") or bare not in AGENCY_TABLES:
+        return False
+    s = schema(bare)
+    return column in s.field_names and not s.field(column).required
 
 
 def _existing_columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:

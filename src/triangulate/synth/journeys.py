@@ -317,6 +317,7 @@ class _Simulation:
             hearing_date=c1[first],
             hearing_type=np.full(len(first), "first_hearing", dtype=object),
             offence_category=offence[first],
+            offence_date=arrest[first],
             court_outcome=outcome1,
             sentence_type=np.where(single[first], sentence[first], None).astype(object),
         )
@@ -334,13 +335,13 @@ class _Simulation:
         mid_date = c1[mid] + days(1 + np.floor(rng.random(len(mid)) * np.maximum(gap - 1, 1)).astype(np.int64))
         keep = mid_date <= self.end
         mid, mid_date = mid[keep], mid_date[keep]
-        self._hearing(person[mid], mid_date, depth[mid], "plea", 2, offence[mid], np.full(len(mid), "adjourned", dtype=object), np.full(len(mid), None, dtype=object), crown=False)
+        self._hearing(person[mid], mid_date, depth[mid], "plea", 2, offence[mid], np.full(len(mid), "adjourned", dtype=object), np.full(len(mid), None, dtype=object), crown=False, offence_date=arrest[mid])
 
         # Final hearings (intercept 3).
         final = np.flatnonzero(at_court & ~single & (c2 <= self.end))
         hearing_type = np.select([acquitted[final], dismissed[final]], ["trial", "plea"], default="sentencing").astype(object)
         outcome = np.select([acquitted[final], dismissed[final]], ["acquitted", "dismissed"], default="sentenced").astype(object)
-        self._hearing(person[final], c2[final], depth[final], hearing_type, 3, offence[final], outcome, sentence[final], crown=True)
+        self._hearing(person[final], c2[final], depth[final], hearing_type, 3, offence[final], outcome, sentence[final], crown=True, offence_date=arrest[final])
         # Hospital orders are detentions under s37 (s37/41 with a restriction from the Crown Court).
         ho = np.flatnonzero(hospital_order & (c2 <= self.end))
         restricted = rng.random(len(ho)) < f.value("court.hospital_order_restricted")
@@ -351,7 +352,8 @@ class _Simulation:
         )
         return c1, c2, community_sentence & (c2 <= self.end), sentence
 
-    def _hearing(self, person, when, depth, hearing_type, intercept, offence, outcome, sentence, crown: bool) -> None:
+    def _hearing(self, person, when, depth, hearing_type, intercept, offence, outcome, sentence, crown: bool, offence_date) -> None:
+        """Hearings of cases whose offence was committed on ``offence_date`` (the day of the arrest)."""
         f, rng = self.f, self.rng
         n = len(person)
         area = self.area_at(person, when)
@@ -378,6 +380,7 @@ class _Simulation:
             hearing_date=when,
             hearing_type=np.broadcast_to(np.asarray(hearing_type, dtype=object), (n,)).copy(),
             offence_category=offence,
+            offence_date=offence_date,
             court_outcome=outcome,
             sentence_type=sentence,
         )
@@ -465,6 +468,9 @@ class _Simulation:
             offence_category=offence,
             release_date=np.where(released, release, NAT),
             release_type=np.where(released, release_type, None).astype(object),
+            # The area the person lives in on release (at reception while still in custody).
+            residence_area_code=np.array([a.code for a in self.areas], dtype=object)[
+                self.area_at(who, np.where(released, release, reception))],
         )
         # Prison mental health in-reach during the stay.
         mh_need = p.mental_health_need[who]
@@ -718,14 +724,18 @@ class _Simulation:
             return
         who = np.concatenate([w for w, _ in self.leavers])
         release = np.concatenate([r for _, r in self.leavers])
+        # "A contact" as the continuity measure counts it: an attended contact or an admission with a
+        # community team (not prison in-reach or forensic), 0 to 21 days after the release date.
         mh = self.out["mental_health"].parts
-        contact_person = np.concatenate([np.array([], dtype=np.int64)] + [p["_person"][p["record_type"] == "contact"] for p in mh])
+        counted = [(p["record_type"] != "referral") & (p["record_type"] != "mha_detention")
+                   & ~np.isin(p["team_type"], ["prison_in_reach", "forensic"]) for p in mh]
+        contact_person = np.concatenate([np.array([], dtype=np.int64)] + [p["_person"][c] for p, c in zip(mh, counted)])
         contact_day = np.concatenate(
-            [np.array([], dtype="datetime64[D]")] + [p["_when"][p["record_type"] == "contact"] for p in mh]
+            [np.array([], dtype="datetime64[D]")] + [p["_when"][c] for p, c in zip(mh, counted)]
         ).astype("datetime64[D]")
         keys = np.sort(contact_person.astype(np.int64) * 1_000_000 + contact_day.astype(np.int64))
         base = who.astype(np.int64) * 1_000_000 + release.astype(np.int64)
-        already = np.searchsorted(keys, base + 21, side="right") > np.searchsorted(keys, base, side="right")
+        already = np.searchsorted(keys, base + 21, side="right") > np.searchsorted(keys, base, side="left")
         target = f.value("continuity.contact_within_21_days")
         share_already = already.mean() if len(already) else 0.0
         top_up = max(0.0, (target - share_already) / max(1.0 - share_already, 1e-9))

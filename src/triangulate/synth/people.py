@@ -34,8 +34,10 @@ NO_JUSTICE, CUSTODY_STAGE, COURT_STAGE, PROBATION_STAGE, PRISON_STAGE = range(5)
 
 NEEDS: tuple[str, ...] = codelist("need").codes
 NEED_INDEX = {code: i for i, code in enumerate(NEEDS)}
-#: Needs that count as a mental health need (for dual diagnosis, continuity of care, L&D).
-MENTAL_HEALTH_NEEDS = ("depression", "anxiety", "psychosis", "personality_disorder", "self_harm")
+#: Needs that count as a mental health need (for dual diagnosis, continuity of care, L&D): the code
+#: list's ``mental_health_need`` column, as the measures read it, less dual diagnosis (drawn from these).
+MENTAL_HEALTH_NEEDS = tuple(r["code"] for r in codelist("need").rows
+                            if r["mental_health_need"] == "Y" and r["code"] != "dual_diagnosis")
 SUBSTANCE_NEEDS = ("substance_misuse", "alcohol_misuse")
 
 #: Letters used in the inward code of a postcode (the Royal Mail never uses C, I, K, M, O or V there).
