@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 
 import numpy as np
 import pytest
@@ -221,3 +222,29 @@ def test_data_readme_names_the_source_and_year_of_every_data_file():
         assert "**Source**" in body and "**Year**" in body, path.name
         with path.open(newline="") as handle:
             assert next(csv.reader(handle)), path.name
+
+
+def test_dsr_ratio_worked_by_hand():
+    """Two bands of weight 1. Group a: 10 of 100 and 20 of 100, DSR 0.15; reference b: 10 of 200 and
+    10 of 100, DSR 0.075; ratio 2. var_a = (10/100² + 20/100²)/4, var_b = (10/200² + 10/100²)/4."""
+    from triangulate.stats import dsr_ratio
+
+    got = dsr_ratio([10, 20], [100, 100], [10, 10], [200, 100], standard=[1, 1], confidence=(0.95, 0.998))
+    var_a, var_b = (10 / 100**2 + 20 / 100**2) / 4, (10 / 200**2 + 10 / 100**2) / 4
+    se = math.sqrt(var_a / 0.15**2 + var_b / 0.075**2)
+    assert float(got.value) == pytest.approx(2.0)
+    assert float(got.lower) == pytest.approx(2 * math.exp(-1.959963984540054 * se))
+    assert float(got.upper) == pytest.approx(2 * math.exp(1.959963984540054 * se))
+    wide = got.limits[0.998]
+    assert float(wide.lower) == pytest.approx(2 * math.exp(-3.090232306167813 * se))
+
+
+def test_dsr_ratio_of_equal_age_specific_rates_is_one_whatever_the_age_structure():
+    """Crude rates differ (the group is younger) but each age's rate is the same: the ratio is 1."""
+    from triangulate.stats import dsr_ratio
+
+    got = dsr_ratio([90, 10], [900, 100], [20, 80], [200, 800], standard=[3, 7])
+    assert float(got.value) == pytest.approx(1.0)
+    assert float(got.lower) < 1 < float(got.upper)
+    few = dsr_ratio([5, 1], [900, 100], [20, 80], [200, 800], standard=[3, 7])  # 6 events: under the minimum of 10
+    assert math.isnan(float(few.value))

@@ -51,7 +51,7 @@ from triangulate.stats.ratios import (
     rate_ratio,
     relative_rate_index,
 )
-from triangulate.stats.standardised import ESP2013, ESP2013_AGE_BANDS, dsr, isr, smr
+from triangulate.stats.standardised import ESP2013, ESP2013_AGE_BANDS, dsr, dsr_ratio, isr, smr
 
 __all__ = [
     # results
@@ -68,6 +68,7 @@ __all__ = [
     "ESP2013",
     "ESP2013_AGE_BANDS",
     "dsr",
+    "dsr_ratio",
     "isr",
     "smr",
     # life expectancy
