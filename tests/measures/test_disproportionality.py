@@ -87,6 +87,7 @@ def test_minimum_volume_rule_withholds_unstable_rris(pathway):
 
 
 def test_first_contact_rri_in_one_year_matches_plain_sql_on_the_synthetic_store(synthetic, sql):
+    """Police custody per resident aged 10 and over (the census bands from 10-14 up)."""
     got = _rri(synthetic["store"], year="2023/24")
     con = duckdb.connect(str(synthetic["store"]), read_only=True)
     sql.resolved_ethnic_group(con)
@@ -105,7 +106,8 @@ def test_first_contact_rri_in_one_year_matches_plain_sql_on_the_synthetic_store(
             con,
             f"""SELECT o.high_level_group AS g, sum(p.population) AS n FROM content.population p
                 JOIN read_csv('{sql.crosswalk_path().replace("ethnicity.csv", "ons_ethnic_group.csv")}') o
-                  ON o.code = p.ons_ethnic_group WHERE p.year = 2021 GROUP BY 1""",
+                  ON o.code = p.ons_ethnic_group
+                WHERE p.year = 2021 AND p.age_band NOT IN ('0-4', '5-9') GROUP BY 1""",  # residents aged 10+
         )
     }
     con.close()
@@ -119,3 +121,49 @@ def test_first_contact_rri_in_one_year_matches_plain_sql_on_the_synthetic_store(
             assert row["lower_95"] == pytest.approx(lower, abs=RATIO)
             checked += 1
     assert checked >= 3
+
+
+def test_custodial_sentence_is_per_person_sentenced_and_both_limits_are_given(tiny):
+    """At court: 100 White and 100 Black people. Sentenced: 80 White and 60 Black. Immediate custody:
+    16 of the 80 White and 24 of the 60 Black, so the RRI is (24/60)/(16/80) = 2.0 (per person at
+    court it would have been (24/100)/(16/100) = 1.5)."""
+    for prefix, ethnicity, sentenced, custody in (("W", "A", 80, 16), ("B", "N", 60, 24)):
+        for i in range(100):
+            outcome = "sentenced" if i < sentenced else "bail"
+            sentence = "immediate_custody" if i < custody else ("fine" if i < sentenced else None)
+            tiny.record("court_appearance", f"{prefix}{i}", ethnicity=ethnicity, court_outcome=outcome,
+                        sentence_type=sentence)
+    got = _rri(tiny.close())
+    black = got[("custodial_sentence", "ethnic_group_5", BLACK)]
+    assert (black["events"], black["base"], black["base_stage"]) == (24, 60, "sentenced")
+    assert black["rri"] == pytest.approx(2.0, abs=RATIO)
+    rri, lower, upper = _katz(24, 60, 16, 80)
+    se = math.log(upper / rri) / Z95
+    assert black["lower_998"] == pytest.approx(rri * math.exp(-3.090232306167813 * se), abs=RATIO)
+    assert black["upper_998"] == pytest.approx(rri * math.exp(3.090232306167813 * se), abs=RATIO)
+    assert black["significance"] == "significantly higher"                      # 95%: 1.27 to 3.15
+    assert black["significance_998"] == "not significant"                       # 99.8%: below 1 at the lower end
+    assert got[("sentenced", "ethnic_group_5", BLACK)]["base"] == 100           # sentencing: per person at court
+    white = got[("custodial_sentence", "ethnic_group_5", "White")]
+    assert white["significance"] == white["significance_998"] == "reference group"
+
+
+def test_age_standardised_rri_removes_a_difference_of_age_structure(tiny):
+    """Residents: White 1,000 aged 20-24 and 4,000 aged 50-54; Black 4,000 aged 20-24 and 1,000 aged
+    50-54. In custody, 5% of 20-24s and 1% of 50-54s in both groups: the crude RRI is 2.33, all of
+    it age; the age-standardised RRI is 1."""
+    tiny.population(13, 1000, age_band="20-24"); tiny.population(13, 4000, age_band="50-54")
+    tiny.population(6, 4000, age_band="20-24"); tiny.population(6, 1000, age_band="50-54")
+    for prefix, ethnicity, young, old in (("W", "A", 50, 40), ("B", "N", 200, 10)):
+        for i in range(young):
+            tiny.record("police_custody", f"{prefix}y{i}", ethnicity=ethnicity, age=22)
+        for i in range(old):
+            tiny.record("police_custody", f"{prefix}o{i}", ethnicity=ethnicity, age=52)
+    got = _rri(tiny.close())
+    black = got[("police_custody", "ethnic_group_5", BLACK)]
+    assert black["rri"] == pytest.approx((210 / 5000) / (90 / 5000), abs=RATIO)   # 2.33
+    assert black["rri_age_standardised"] == pytest.approx(1.0, abs=RATIO)
+    assert black["as_lower_95"] < 1 < black["as_upper_95"]
+    assert black["age_standardised_note"] == "not significant"
+    court = got.get(("court", "ethnic_group_5", BLACK))
+    assert court is None or court["rri_age_standardised"] is None

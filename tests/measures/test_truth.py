@@ -34,3 +34,21 @@ def test_continuity_of_care_recovers_the_built_in_share_within_21_days(truth_sto
     assert row["releases"] > 1000
     low, high = _interval(row["with_contact"], row["releases"])
     assert low <= built_in <= high, (row["with_contact"], row["releases"], built_in)
+
+
+GROUPS = {"black": "Black, Black British, Black Welsh, Caribbean or African",
+          "mixed": "Mixed or Multiple ethnic groups", "asian": "Asian, Asian British or Asian Welsh",
+          "other": "Other ethnic group"}
+
+
+def test_mental_health_act_detention_rris_recover_the_built_in_rate_ratios(truth_store):
+    """The generator detains each ethnic group at a set multiple of the White rate (Black 3.5, from the
+    Mental Health Act statistics; Mixed 2.0, Asian 1.2, Other 2.0); the RRI per resident aged 10 and over
+    recovers each within its 99.8% limits."""
+    rows = figures(truth_store["store"], "disproportionality", ("decision_point", "breakdown", "group"))
+    for name, group in GROUPS.items():
+        row = rows[("mha_detention", "ethnic_group_5", group)]
+        built_in = calibration().value(f"route.ethnic.mha_detention.{name}")
+        assert row["lower_998"] <= built_in <= row["upper_998"], (name, row["rri"], built_in)
+    white = rows[("mha_detention", "ethnic_group_5", "White")]
+    assert white["rri"] is None and white["significance"] == "reference group"

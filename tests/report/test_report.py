@@ -107,7 +107,7 @@ def test_disproportionality_in_figures_and_in_words(html):
     assert shown, "no published RRI for Black people to put in words"
     for r in shown:  # every published RRI for Black people is also said in words, from the same figure
         assert f"{per_100_reference(float(r['rri'])):.0f} Black people" in words
-        if r["significance"].endswith("higher"):
+        if r["significance_998"].endswith("higher"):  # recommendations rest on the 99.8% flag
             assert f"over-represented at the point of being {DECISIONS[r['decision_point']]}" in words
     assert "Minimum-volume rule" in words
 
@@ -126,7 +126,7 @@ def test_every_section_is_there_with_charts_beside_tables_and_recommendations_ti
         assert len(page.tables[table]) > 2, table
     # Each setting's profile sits beside the area's resident population.
     ethnic = page.tables["table-population-ethnic_group_5"]
-    assert ethnic[0][-1] == "Resident population (census)"
+    assert ethnic[0][-1] == "Residents aged 10 and over (census)"
     assert sum(row[-1].replace(",", "").isdigit() for row in ethnic[1:]) >= 5
     text = result.path.read_text(encoding="utf-8")
     assert text.count("<svg") >= 5 and text.count('href="#table-') >= 5

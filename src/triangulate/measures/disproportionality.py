@@ -2,7 +2,7 @@
 
 Following the US Disproportionate Minority Contact method and the Lammy Review: at each decision
 point a group's rate is the people reaching it over the people at the stage before (or the resident
-population for a first contact), and the RRI divides that by the reference group's rate. Stages are
+population aged 10 and over for a first contact), and the RRI divides that by the reference group's rate. Stages are
 sets of linked people in a financial year, and a stage's events count only people also at its base
 stage that year (in the base stage's area), so a stage-based rate can never exceed one.
 """
@@ -19,6 +19,7 @@ from triangulate import stats
 from triangulate.measures import base
 from triangulate.measures.registry import Column, Count, register
 from triangulate.measures.tables import column, with_columns
+from triangulate.standard import codelist
 
 # The minimum-volume rule: below these, an RRI is too unstable to read (the DMC manual's
 # threshold for a base is 50; events under 5 make the log interval unreliable).
@@ -40,20 +41,28 @@ class DecisionPoint:
 
 
 DECISION_POINTS = (
-    DecisionPoint("police_custody", POPULATION, "People brought into police custody, per resident population"),
+    DecisionPoint("police_custody", POPULATION, "People brought into police custody, per resident aged 10 and over"),
     DecisionPoint("court", "police_custody", "People appearing at court, per person in police custody"),
     DecisionPoint("remand", "court", "People remanded in custody by a court, per person at court"),
-    DecisionPoint("custodial_sentence", "court", "People given immediate custody, per person at court"),
-    DecisionPoint("prison_reception", POPULATION, "People received into prison, per resident population"),
-    DecisionPoint("s136", POPULATION, "People detained under s136 of the Mental Health Act, per resident population"),
+    DecisionPoint("sentenced", "court", "People sentenced, per person at court"),
+    DecisionPoint("custodial_sentence", "sentenced", "People given immediate custody, per person sentenced"),
+    DecisionPoint("prison_reception", POPULATION, "People received into prison, per resident aged 10 and over"),
+    DecisionPoint("s136", POPULATION,
+                  "People detained under s136 of the Mental Health Act, per resident aged 10 and over"),
     DecisionPoint("mha_detention", POPULATION,
-                  "People detained under any section of the Mental Health Act, per resident population"),
+                  "People detained under any section of the Mental Health Act, per resident aged 10 and over"),
     DecisionPoint("ld_screened", "police_custody",
                   "People screened by liaison & diversion in police custody, per person in police custody"),
     DecisionPoint("ld_referred", "police_custody",
                   "People referred on by liaison & diversion in police custody, per person in police custody"),
 )
 _POINTS = {p.name: p for p in DECISION_POINTS}
+#: The youngest age in the resident base of the population decision points: the age of criminal
+#: responsibility. The extracts hold people aged 10 and over (youth custody and detentions of
+#: young people included), so one base serves every population point.
+MINIMUM_AGE_AT_RISK = 10
+#: Confidence levels of the RRI limits: 95%, and 99.8% for reading many comparisons at once.
+LEVELS = (0.95, 0.998)
 #: The setting whose presence is a stage (so its counts are need prevalence's denominators too).
 SETTING_STAGES = {"police_custody": "police_custody", "court": "court_appearance",
                   "prison_reception": "prison_custody"}
@@ -72,19 +81,48 @@ def _events_quantity(keys: dict) -> str:
 
 def _base_quantity(keys: dict) -> str:
     point = _POINTS[keys["decision_point"]]
-    return "residents" if point.base == POPULATION else _stage_quantity(point.base)
+    if point.base == POPULATION:
+        return f"residents:{MINIMUM_AGE_AT_RISK}+"
+    if _is_derived_stage(point.base):
+        return _events_quantity({"decision_point": point.base})
+    return _stage_quantity(point.base)
+
+
+def _is_derived_stage(name: str) -> bool:
+    """A base that is itself a decision point reached from a stage (people sentenced, of those at
+    court): its people are that point's events, and it is one quantity with them."""
+    point = _POINTS.get(name)
+    return point is not None and point.base != POPULATION and name not in SETTING_STAGES
+
+
+def base_people(b: base.Base, point: DecisionPoint) -> ibis.Table:
+    """The people at a decision point's base stage (person_key, year, area_code)."""
+    if _is_derived_stage(point.base):
+        return reaching(b, _POINTS[point.base])
+    return stage_people(b, point.base)
+
+
+def reaching(b: base.Base, point: DecisionPoint) -> ibis.Table:
+    """The people counted as reaching a decision point: at its base stage that year and reaching it
+    (in the base stage's area), or, for a population point, everyone reaching it."""
+    reached = stage_people(b, point.name)
+    if point.base == POPULATION:
+        return reached
+    return base_people(b, point).semi_join(reached.select("person_key", "year"), ["person_key", "year"])
 
 
 def stage_people(b: base.Base, stage: str) -> ibis.Table:
     """The people reaching a decision point: person_key, year and the area of those records."""
     if stage in SETTING_STAGES:
         return b.stage(SETTING_STAGES[stage])
-    table = {"remand": "court_appearance", "custodial_sentence": "court_appearance", "s136": "mental_health",
+    table = {"remand": "court_appearance", "sentenced": "court_appearance",
+             "custodial_sentence": "court_appearance", "s136": "mental_health",
              "mha_detention": "mental_health", "ld_screened": "liaison_diversion",
              "ld_referred": "liaison_diversion"}[stage]
     t = b.table(table)
     condition = {
         "remand": lambda t: t.court_outcome == "remanded_in_custody",
+        "sentenced": lambda t: t.court_outcome == "sentenced",
         "custodial_sentence": lambda t: t.sentence_type == "immediate_custody",
         "s136": lambda t: (t.record_type == "mha_detention") & (t.mha_section == "s136"),
         "mha_detention": lambda t: t.record_type == "mha_detention",
@@ -94,10 +132,18 @@ def stage_people(b: base.Base, stage: str) -> ibis.Table:
     return b.stage(stage, t.filter(condition(t)))
 
 
+def _bands_from(minimum_age: int) -> list[str]:
+    """The census age bands (code list ``age_band``: "10-14", "90+") wholly at or above an age."""
+    return [r["code"] for r in codelist("age_band").rows
+            if int(r["code"].rstrip("+").split("-")[0]) >= minimum_age]
+
+
 def residents(b: base.Base) -> ibis.Table:
-    """Fine counts of residents for every financial year in the data, from the latest census year
-    at or before the year's start (the earliest one when all are later)."""
+    """Fine counts of residents aged 10 and over (``MINIMUM_AGE_AT_RISK``) for every financial year in
+    the data, from the latest census year at or before the year's start (the earliest one when all
+    are later)."""
     pop = base.content(b.con, "population")
+    pop = pop.filter(pop.age_band.isin(_bands_from(MINIMUM_AGE_AT_RISK)))
     census_years = sorted(pop.select("year").distinct().to_pyarrow().column(0).to_pylist())
     years = sorted(b.records.select("year").distinct().to_pyarrow().column(0).to_pylist())
     if not census_years or not years:
@@ -160,7 +206,9 @@ def _finish(table: pa.Table) -> pa.Table:
     comparable = np.array([r is not None for r in references], dtype=bool)
     compared = enough & possible & ~is_reference & comparable
     safe = lambda x, fill: np.where(compared, x, fill)  # noqa: E731
-    rri = stats.relative_rate_index(safe(events, 1), safe(base_, 2), safe(ref_events, 1), safe(ref_base, 2))
+    rri = stats.relative_rate_index(safe(events, 1), safe(base_, 2), safe(ref_events, 1), safe(ref_base, 2),
+                                    confidence=LEVELS)
+    wide = rri.limits[LEVELS[1]]
     reasons = []
     for i in range(table.num_rows):
         if references[i] is None and base.UNKNOWN_ETHNICITY in groups[i]:
@@ -179,6 +227,12 @@ def _finish(table: pa.Table) -> pa.Table:
             reasons.append(f"not calculated: minimum volume (base {MINIMUM_BASE}, events {MINIMUM_EVENTS})")
         else:
             reasons.append(str(rri.significance[i]))
+    significance_998 = [
+        reason if not compared[i] else
+        ("significantly higher" if wide.lower[i] > 1 else "significantly lower" if wide.upper[i] < 1
+         else "not significant")
+        for i, reason in enumerate(reasons)]
+    standardised = _age_standardised(table, at, key_values, groups, breakdowns, references, points)
     return with_columns(table, {
         "base_stage": [_POINTS[p].base for p in points],
         "rate": rate,
@@ -190,7 +244,72 @@ def _finish(table: pa.Table) -> pa.Table:
         "lower_95": np.where(compared, rri.lower, np.nan),
         "upper_95": np.where(compared, rri.upper, np.nan),
         "significance": reasons,
+        "lower_998": np.where(compared, wide.lower, np.nan),
+        "upper_998": np.where(compared, wide.upper, np.nan),
+        "significance_998": significance_998,
+        **standardised,
     })
+
+
+def _age_weights() -> np.ndarray:
+    """ESP2013 weight of each analysis age group (code list ``age_group``), counting only the bands at
+    or above the minimum age at risk (the 0-14 group stands for 10-14)."""
+    weight = dict(zip(stats.ESP2013_AGE_BANDS, stats.ESP2013))
+    kept = set(_bands_from(MINIMUM_AGE_AT_RISK))
+    return np.array([sum(weight[b] for b in r["esp_bands"].split(";") if b in kept)
+                     for r in codelist("age_group").rows])
+
+
+def _age_standardised(table, at, key_values, groups, breakdowns, references, points) -> dict:
+    """The age-standardised RRI of each of the 5 ethnic groups at the population decision points: the
+    ratio of the group's and the reference group's directly standardised rates (ESP2013, ages 10 and
+    over), from the same view's age group × ethnic group rows (``stats.dsr_ratio``)."""
+    n = table.num_rows
+    events, base_ = column(table, "events"), column(table, "base")
+    ages = [r["code"] for r in codelist("age_group").rows]
+    candidates = [i for i in range(n) if breakdowns[i] == "ethnic_group_5" and _POINTS[points[i]].base == POPULATION
+                  and references[i] is not None and references[i] != groups[i]]
+    value, lower, upper = (np.full(n, np.nan) for _ in range(3))
+    reason = [None] * n
+    for i in range(n):
+        if breakdowns[i] == "ethnic_group_5" and _POINTS[points[i]].base == POPULATION:
+            reason[i] = ("reference group" if references[i] == groups[i] else
+                         "not compared (ethnicity not known)" if references[i] is None else None)
+        elif breakdowns[i] == "ethnic_group_5":
+            reason[i] = "not standardised (a stage, not a population, is the base)"
+    if not candidates:
+        return {"rri_age_standardised": value, "as_lower_95": lower, "as_upper_95": upper,
+                "age_standardised_note": reason}
+    rows = np.array(candidates)
+
+    def matrix(group_of):
+        # An age group with no row has no residents and no events; one with a withheld count is NaN.
+        out_x, out_n = np.zeros((len(rows), len(ages))), np.zeros((len(rows), len(ages)))
+        for r, i in enumerate(rows):
+            k = key_values[i][:3] + ("age_group × ethnic_group_5",)
+            for a, age in enumerate(ages):
+                j = at.get((k, f"{age}; {group_of(i)}"))
+                if j is not None:
+                    out_x[r, a], out_n[r, a] = events[j], base_[j]
+        return out_x, out_n
+
+    xa, na = matrix(lambda i: groups[i])
+    xb, nb = matrix(lambda i: references[i])
+    complete = ~(np.isnan(xa).any(axis=1) | np.isnan(na).any(axis=1) | np.isnan(xb).any(axis=1)
+                 | np.isnan(nb).any(axis=1))
+    est = stats.dsr_ratio(np.nan_to_num(xa), np.nan_to_num(na), np.nan_to_num(xb), np.nan_to_num(nb),
+                          standard=_age_weights())
+    for r, i in enumerate(rows):
+        if not complete[r]:
+            reason[i] = "not calculated: figures suppressed"
+        elif np.isnan(est.value[r]):
+            reason[i] = "not calculated: fewer than 10 events in the group or the reference"
+        else:
+            value[i], lower[i], upper[i] = est.value[r], est.lower[r], est.upper[r]
+            reason[i] = ("significantly higher" if lower[i] > 1 else "significantly lower" if upper[i] < 1
+                         else "not significant")
+    return {"rri_age_standardised": value, "as_lower_95": lower, "as_upper_95": upper,
+            "age_standardised_note": reason}
 
 
 @register(
@@ -198,26 +317,40 @@ def _finish(table: pa.Table) -> pa.Table:
     title="Relative rate index by ethnic group at each decision point",
     definition=(
         "For each decision point, each ethnic group's rate (people reaching the point over people at its base "
-        "stage in the same financial year, or residents) divided by the reference group's rate: White for the "
-        "5 ONS groups, White British for the 19 ONS categories."
+        "stage in the same financial year, or residents aged 10 and over) divided by the reference group's rate: "
+        "White for the 5 ONS groups, White British for the 19 ONS categories. The reference group is shown as the "
+        "reference and not compared with itself. At the population decision points the RRI of each of the 5 groups "
+        "is also given age-standardised (directly, on the European Standard Population 2013 from age 10), since "
+        "ethnic groups' age profiles differ a great deal."
     ),
     numerator="People of the group reaching the decision point who were also at its base stage that year.",
     denominator=(
-        "People of the group at the base stage that year (or the group's residents in the latest census year "
-        "before it), divided likewise for the reference group."
+        "People of the group at the base stage that year (people at court for remand and sentencing; people "
+        "sentenced for immediate custody), or the group's residents aged 10 and over in the latest census year "
+        "before it; likewise for the reference group."
     ),
     method=(
-        "Relative rate index with Katz's log interval at 95% and its significance flag "
-        "(triangulate.stats.relative_rate_index), from the published (rounded) counts. Minimum-volume rule: no "
-        f"RRI where the group's or the reference's base is under {MINIMUM_BASE} or its events under "
-        f"{MINIMUM_EVENTS}."
+        "Relative rate index with Katz's log interval at 95% and 99.8% and a significance flag at each "
+        "(triangulate.stats.relative_rate_index); age-standardised RRI as the ratio of directly standardised "
+        "rates with a log-normal interval (triangulate.stats.dsr_ratio); all from the published (rounded) "
+        f"counts. Minimum-volume rule: no RRI where the group's or the reference's base is under {MINIMUM_BASE} "
+        f"or its events under {MINIMUM_EVENTS}; no age-standardised RRI on fewer than 10 events or where an age "
+        "group's count is withheld. Multiple comparisons: the table makes hundreds of comparisons (every group at "
+        "every decision point in every view), so about 1 in 20 of the differences flagged at 95% would be "
+        "flagged by chance alone even with no real difference; read the 99.8% flag (about 1 in 500) to pick out "
+        "differences that are very unlikely to be chance, and the 95% flag as a pointer."
     ),
     caveats=(
         "People whose ethnicity is not stated or not known are shown but not compared. Population stages use "
-        "Census-based residents of the area; people from elsewhere inflate them. The whole period pools the "
-        "financial years (person-years over resident-years)."
+        "Census-based residents aged 10 and over (the age of criminal responsibility; the extracts hold no one "
+        "younger, and youth custody and detentions of young people are in them, so one base serves every "
+        "population point); people from elsewhere inflate the counts but not the residents. The age group "
+        "'0-14' of the two-way rows is ages 10-14 at the population points. Groups are compared as independent "
+        "(each of the 5 groups with White; each of the 19 categories with White British, which none of them "
+        "contains). The whole period pools the financial years (person-years over resident-years)."
     ),
-    source="Lammy Review (2017) and the US OJJDP relative rate index matrix.",
+    source="Lammy Review (2017) and the US OJJDP relative rate index matrix; age standardisation as in OHID's "
+           "Fingertips (ESP2013, DSR).",
     keys=("decision_point",),
     key_domains={"decision_point": lambda: [p.name for p in DECISION_POINTS]},
     counts=(
@@ -240,23 +373,28 @@ def _finish(table: pa.Table) -> pa.Table:
         Column("rri", "Relative rate index", "ratio"),
         Column("lower_95", "Lower 95% limit", "ratio"),
         Column("upper_95", "Upper 95% limit", "ratio"),
-        Column("significance", "Compared with the reference", "significance"),
+        Column("significance", "Compared with the reference (95%)", "significance"),
+        Column("lower_998", "Lower 99.8% limit", "ratio"),
+        Column("upper_998", "Upper 99.8% limit", "ratio"),
+        Column("significance_998", "Compared with the reference (99.8%)", "significance"),
+        Column("rri_age_standardised", "Age-standardised RRI", "ratio"),
+        Column("as_lower_95", "Age-standardised lower 95% limit", "ratio"),
+        Column("as_upper_95", "Age-standardised upper 95% limit", "ratio"),
+        Column("age_standardised_note", "Age-standardised comparison (95%)", "significance"),
     ),
 )
 def disproportionality(b: base.Base) -> dict[str, ibis.Table]:
     events, bases = [], []
     pop = residents(b)
     for point in DECISION_POINTS:
-        reached = stage_people(b, point.name)
         if point.base == POPULATION:
             if pop is None:
                 continue
             bases.append(pop.mutate(decision_point=ibis.literal(point.name)))
-            at = reached
         else:
-            at_base = stage_people(b, point.base)
+            at_base = base_people(b, point)
             bases.append(b.fine(at_base.mutate(decision_point=ibis.literal(point.name)), ("decision_point",)))
-            at = at_base.semi_join(reached.select("person_key", "year"), ["person_key", "year"])
+        at = reaching(b, point)
         events.append(b.fine(at.mutate(decision_point=ibis.literal(point.name)), ("decision_point",)))
     order = [*base.VIEW, "decision_point", *base.FINE, "n"]
     return {"events": ibis.union(*[e.select(order) for e in events]),

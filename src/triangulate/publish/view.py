@@ -51,7 +51,7 @@ def need_label(code: str) -> str:
 
 DECISIONS = {
     "police_custody": "Police custody", "court": "Court appearance", "remand": "Remand in custody",
-    "custodial_sentence": "Immediate custodial sentence", "prison_reception": "Prison reception",
+    "sentenced": "Sentenced", "custodial_sentence": "Immediate custodial sentence", "prison_reception": "Prison reception",
     "s136": "s136 detention", "mha_detention": "Mental Health Act detention",
     "ld_screened": "L&D screening in custody", "ld_referred": "L&D referral from custody",
     "population": "Residents", "court_appearance": "Court appearance",

@@ -139,7 +139,7 @@ def population_section(data) -> Section:
         if breakdown in residents:
             for r in table_rows:
                 r["resident"] = residents[breakdown].get(r["group"], "")
-            spec.append(("resident", "Resident population (census)", "count"))
+            spec.append(("resident", "Residents aged 10 and over (census)", "count"))
         s.tables.append(_table(f"table-population-{breakdown}", f"People seen in each setting by {label.lower()}",
                                table_rows, spec))
     if not s.tables:
@@ -191,9 +191,12 @@ def disproportionality_section(data) -> Section:
     rows = [r for r in read_published(data, "disproportionality") or []
             if r["breakdown"] == "ethnic_group_5" and r["significance"] != "reference group"]
     s.intro.append("The relative rate index (RRI) compares the rate at which each ethnic group reaches a decision "
-                   "point with the rate for White people, using the previous stage (or the resident population) "
+                   "point with the rate for White people, using the previous stage (or residents aged 10 and over) "
                    "as the denominator. An RRI of 1 means no difference; above 1, over-representation. Intervals "
-                   "are 95% on the log scale; 'higher' or 'lower' means the interval excludes 1.")
+                   "are 95% and 99.8% on the log scale; 'higher' or 'lower' means the interval excludes 1. The table "
+                   "makes many comparisons, so about 1 in 20 differences flagged at 95% could be chance: the "
+                   "recommendations rest on the 99.8% flag. At the population decision points the RRI is also "
+                   "age-standardised (European Standard Population 2013), since ethnic groups' age profiles differ.")
     s.notes.append("Minimum-volume rule: an RRI is not calculated where a group has fewer than 50 people at the "
                    "base stage or fewer than 5 events; such rows say so in the significance column.")
     if _all_suppressed(rows, "rri"):
@@ -213,7 +216,8 @@ def disproportionality_section(data) -> Section:
         ("decision_point", "Decision point", "text"), ("base_stage", "Base", "text"), ("group", "Group", "text"),
         ("events", "Events", "count"), ("base", "Base count", "count"), ("rri", "RRI", "ratio"),
         ("lower_95", "95% CI lower", "ratio"), ("upper_95", "95% CI upper", "ratio"),
-        ("significance", "Significance", "text")]))
+        ("significance", "At 95%", "text"), ("significance_998", "At 99.8%", "text"),
+        ("rri_age_standardised", "Age-standardised RRI", "ratio")]))
     return s
 
 

@@ -22,6 +22,7 @@ DECISIONS = {
     "ld_referred": "referred on by liaison & diversion",
     "court": "appearing in court",
     "remand": "remanded in custody",
+    "sentenced": "sentenced at court",
     "custodial_sentence": "given a custodial sentence",
     "prison_reception": "received into prison",
 }
@@ -102,13 +103,14 @@ def derive(data) -> Findings:
         sentence = rri_sentence(r)
         if sentence and r["decision_point"] in ("police_custody", "s136", "remand", "prison_reception"):
             f.summary.append(sentence)
-        if (r.get("significance") or "").endswith("higher") and sentence:
+        # Recommend only on the 99.8% flag: the RRI table makes hundreds of comparisons.
+        if (r.get("significance_998") or "").endswith("higher") and sentence:
             f.recommendations.append(Recommendation(
                 f"Examine why Black people are over-represented at the point of being "
                 f"{DECISIONS.get(r['decision_point'], r['decision_point'])}, with the agencies responsible, "
                 "and set a measurable aim to reduce the disparity.",
                 "table-disproportionality", sentence))
-    higher = [r for r in black if (r.get("significance") or "").endswith("higher")]
+    higher = [r for r in black if (r.get("significance_998") or "").endswith("higher")]
     if higher:
         f.easy_read.append(f"Black people are more likely than White people to be "
                            f"{DECISIONS.get(higher[0]['decision_point'], 'in the justice system')}.")
