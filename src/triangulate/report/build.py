@@ -212,12 +212,14 @@ def disproportionality_section(data) -> Section:
                           "Forest plot: one panel per decision point; each ethnic group's RRI as a dot with its 95% "
                           "interval; a dashed line at 1 marks no difference. The figures are in the table below.",
                           "table-disproportionality"))
+    for r in rows:  # one interval column, so that the table fits the page
+        lo, hi = number(r["lower_95"]), number(r["upper_95"])
+        r["ci_95"] = f"{lo:.2f} to {hi:.2f}" if lo is not None and hi is not None else r["significance"]
     s.tables.append(_table("table-disproportionality", "Relative rate index against White people, 5 ethnic groups", rows, [
         ("decision_point", "Decision point", "text"), ("base_stage", "Base", "text"), ("group", "Group", "text"),
         ("events", "Events", "count"), ("base", "Base count", "count"), ("rri", "RRI", "ratio"),
-        ("lower_95", "95% CI lower", "ratio"), ("upper_95", "95% CI upper", "ratio"),
-        ("significance", "At 95%", "text"), ("significance_998", "At 99.8%", "text"),
-        ("rri_age_standardised", "Age-standardised RRI", "ratio")]))
+        ("ci_95", "95% CI", "text"), ("significance_998", "At 99.8%", "text"),
+        ("rri_age_standardised", "Age-std. RRI", "ratio")]))
     return s
 
 
@@ -312,6 +314,7 @@ def repeat_section(data) -> Section:
         return s
     shown = [r for r in rows or [] if r["need_code"] in ("any_need", "psychosis", "self_harm", "substance_misuse",
                                                          "anxiety_or_depression")]
+    shown.sort(key=lambda r: r["contact_type"] != "police custody arrivals")  # custody first, as on the pathway
     if _all_suppressed(shown, "people"):
         s.empty = TOO_FEW
         return s
