@@ -199,6 +199,9 @@ def disproportionality_section(data) -> Section:
                    "age-standardised (European Standard Population 2013), since ethnic groups' age profiles differ.")
     s.notes.append("Minimum-volume rule: an RRI is not calculated where a group has fewer than 50 people at the "
                    "base stage or fewer than 5 events; such rows say so in the significance column.")
+    s.notes.append("An age-standardised RRI needs the group's and the reference's count in every age group; where "
+                   "any of them is withheld by disclosure control, or there are fewer than 10 events, it is shown "
+                   "as * (the crude RRI beside it still stands). Stage-based decision points are not standardised.")
     if _all_suppressed(rows, "rri"):
         s.empty = TOO_FEW
         return s
