@@ -54,6 +54,10 @@ def test_prevalence_counts_needs_recorded_by_any_agency_worked_by_hand(tiny):
     # 3 of 4 against a 15% benchmark: the Wilson interval (30.1% to 95.4%) is above it.
     assert either["compared_with_benchmark"] == "higher"
     assert got[("police_custody", "depression", "all", "All people")]["compared_with_benchmark"] in (None, "")
+    # People in mental health services are there because of a need: no general-population comparison.
+    in_services = got[("mental_health", "anxiety_or_depression", "all", "All people")]
+    assert in_services["people_with_need"] == 2 and in_services["compared_with_benchmark"] in (None, "")
+    assert in_services["benchmark_percent"] is None
 
 
 FY = ("2023/24", "DATE '2023-04-01'", "DATE '2024-03-31'")

@@ -13,16 +13,25 @@ from triangulate.measures.tables import benchmarks, column, proportion, with_col
 from triangulate.standard import AGENCY_TABLES
 
 
+#: Settings whose prevalence is not compared with a general-population benchmark.
+NOT_BENCHMARKED = ("mental_health",)
+
+
 def _finish(table: pa.Table) -> pa.Table:
     table = proportion(table, "people_with_need", "people", "prevalence_percent")
     marks = benchmarks()
     codes = table.column("need_code").to_pylist()
-    bench = np.array([float(marks[c]["benchmark_percent"]) if c in marks else np.nan for c in codes])
+    settings = table.column("setting").to_pylist()
+    # General-population benchmarks are comparable with people in contact with justice agencies, not with
+    # people in mental health services (who are there because of a need: the comparison would be circular).
+    bench = np.array([float(marks[c]["benchmark_percent"]) if c in marks and s not in NOT_BENCHMARKED else np.nan
+                      for c, s in zip(codes, settings, strict=True)])
     compared = stats.compare_to_benchmark(column(table, "lower_95"), column(table, "upper_95"), bench)
     return with_columns(table, {
         "benchmark_percent": bench,
         "compared_with_benchmark": [None if np.isnan(b) else str(c) for b, c in zip(bench, compared, strict=True)],
-        "benchmark_source": [f"{marks[c]['source']} ({marks[c]['year']})" if c in marks else None for c in codes],
+        "benchmark_source": [f"{marks[c]['source']} ({marks[c]['year']})" if c in marks and s not in NOT_BENCHMARKED
+                             else None for c, s in zip(codes, settings, strict=True)],
     })
 
 
@@ -43,7 +52,8 @@ def _finish(table: pa.Table) -> pa.Table:
     ),
     caveats=(
         "A need counts only if recorded: agencies that screen (L&D, prison reception) record more. "
-        "Benchmarks come from other populations and years and are not age-standardised. "
+        "Benchmarks come from other populations and years and are not age-standardised; they are compared only "
+        "for the justice settings (people in mental health services are there because of a need). "
         "'anxiety_or_depression' is either need, the category the 15% benchmark describes. "
         "Demographics are resolved per person (docs/measures.md); 'Not known' is shown, not dropped. "
         "The whole period pools the financial years: a person seen in three years counts three times."
