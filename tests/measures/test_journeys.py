@@ -197,3 +197,21 @@ def test_pathway_flows_match_plain_sql_on_the_synthetic_store(synthetic):
         WHERE nxt IS NULL OR nxt <> setting GROUP BY 1, 2""").fetchall())
     con.close()
     assert got == expected and len(got) > 20
+
+
+def test_a_store_of_standard_1_0_is_measured_without_the_fields_1_1_added(tiny):
+    """Measures open stores read-only, so a 1.0 store keeps its shape: a release is attributed to the
+    record's area, and a conviction without an offence date proves no reoffence (a caution still does)."""
+    tiny.record("prison_custody", "P1", area="E09000002", date="2021-01-01", release_date="2021-06-01",
+                release_type="licence", custody_type="sentenced", residence_area_code="E09000003")
+    tiny.record("court_appearance", "P1", date="2021-11-01", offence_date="2021-09-01", court_outcome="convicted")
+    tiny.record("police_custody", "P1", date="2021-12-01", custody_outcome="caution")
+    tiny.record("police_custody", "P9", date="2023-12-01")
+    for table, column in (("prison_custody", "residence_area_code"), ("court_appearance", "offence_date")):
+        tiny.con.execute(f"ALTER TABLE content.{table} DROP COLUMN {column}")
+    store = tiny.close()
+    in_area = [r for r in _run(store, "proven_reoffending", area="E09000002") if r["breakdown"] == "all"
+               and r["cohort"] == "released from custody"]
+    assert [r["offenders"] for r in in_area] == [1]  # the record's area, the only one a 1.0 store has
+    rows = {r["cohort"]: r for r in _run(store, "proven_reoffending") if r["breakdown"] == "all"}
+    assert (rows["released from custody"]["reoffenders"], rows["released from custody"]["reoffences"]) == (1, 1)

@@ -9,10 +9,10 @@ from collections import Counter, defaultdict
 import pytest
 
 from triangulate.synth.calibration import figures
+from triangulate.synth.people import MENTAL_HEALTH_NEEDS as MH_NEEDS
 
 BROAD = {**{g: "white" for g in (13, 14, 15, 16, 17)}, **{g: "mixed" for g in (9, 10, 11, 12)},
          **{g: "asian" for g in (1, 2, 3, 4, 5)}, **{g: "black" for g in (6, 7, 8)}, 18: "other", 19: "other"}
-MH_NEEDS = ("depression", "anxiety", "psychosis", "personality_disorder", "self_harm")
 
 
 def residents_by_broad_group(data) -> Counter:

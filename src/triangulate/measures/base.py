@@ -180,8 +180,8 @@ class Base:
     """The base tables of one run over a store, each worked out once and kept in the engine.
 
     ``people``: person_key and resolved demographics. ``records``: every person-keyed agency
-    record with its financial year. ``person_years``: person_key, year and the age group that year.
-    ``presence``: one row per person, setting and year with the attributed area. ``needs``: one row
+    record with its financial year. ``person_years``: person_key, year, the age at the first record
+    that year and its age group. ``presence``: one row per person, setting and year with the attributed area. ``needs``: one row
     per person and need, with the earliest date it was identified (null when undated).
     """
 
@@ -230,19 +230,19 @@ class Base:
         def make():
             r = self.records
             first = r.group_by(["person_key", "year"]).aggregate(age=r.age_at_event.min())
-            return first.select("person_key", "year", age_group=age_group(first.age))
+            return first.select("person_key", "year", "age", age_group=age_group(first.age))
         return self._get("person_years", make)
 
     @property
     def first_ages(self) -> ibis.Table:
-        """person_key, the start year of their first financial year in the records, and their age then:
-        the age group of a year with no record of the person (a release, a cohort start) follows from it."""
+        """person_key, the start year of their first financial year in the records, and their age then
+        (from ``person_years``): the age group of a year with no record of the person (a release, a
+        cohort start) follows from it."""
         def make():
-            r = self.records.mutate(start=self.records.year.substr(0, 4).cast("int64"))
-            first = r.group_by("person_key").aggregate(first_start=r.start.min())
-            at = r.join(first, [r.person_key == first.person_key, r.start == first.first_start])
-            return at.group_by(at.person_key).aggregate(first_start=at.first_start.min(),
-                                                        first_age=at.age_at_event.min())
+            py = self.person_years.mutate(start=self.person_years.year.substr(0, 4).cast("int64"))
+            ranked = py.mutate(rank=ibis.row_number().over(group_by="person_key", order_by=py.start))
+            first = ranked.filter(ranked["rank"] == 0)
+            return first.select("person_key", first_start=first.start, first_age=first.age)
         return self._get("first_ages", make)
 
     @property

@@ -20,6 +20,7 @@ from triangulate.measures import base
 from triangulate.measures.registry import Column, Count, register
 from triangulate.measures.tables import column, with_columns
 from triangulate.standard import codelist
+from triangulate.stats.ratios import HIGHER, LOWER, NOT_SIGNIFICANT
 
 # The minimum-volume rule: below these, an RRI is too unstable to read (the DMC manual's
 # threshold for a base is 50; events under 5 make the log interval unreliable).
@@ -227,11 +228,8 @@ def _finish(table: pa.Table) -> pa.Table:
             reasons.append(f"not calculated: minimum volume (base {MINIMUM_BASE}, events {MINIMUM_EVENTS})")
         else:
             reasons.append(str(rri.significance[i]))
-    significance_998 = [
-        reason if not compared[i] else
-        ("significantly higher" if wide.lower[i] > 1 else "significantly lower" if wide.upper[i] < 1
-         else "not significant")
-        for i, reason in enumerate(reasons)]
+    significance_998 = [_flag(wide.lower[i], wide.upper[i]) if compared[i] else reason
+                        for i, reason in enumerate(reasons)]
     standardised = _age_standardised(table, at, key_values, groups, breakdowns, references, points)
     return with_columns(table, {
         "base_stage": [_POINTS[p].base for p in points],
@@ -249,6 +247,11 @@ def _finish(table: pa.Table) -> pa.Table:
         "significance_998": significance_998,
         **standardised,
     })
+
+
+def _flag(lower: float, upper: float) -> str:
+    """How an interval of a ratio compares with 1, in ``stats.relative_rate_index``'s words."""
+    return HIGHER if lower > 1 else LOWER if upper < 1 else NOT_SIGNIFICANT
 
 
 def _age_weights() -> np.ndarray:
@@ -306,8 +309,7 @@ def _age_standardised(table, at, key_values, groups, breakdowns, references, poi
             reason[i] = "not calculated: fewer than 10 events in the group or the reference"
         else:
             value[i], lower[i], upper[i] = est.value[r], est.lower[r], est.upper[r]
-            reason[i] = ("significantly higher" if lower[i] > 1 else "significantly lower" if upper[i] < 1
-                         else "not significant")
+            reason[i] = _flag(lower[i], upper[i])
     return {"rri_age_standardised": value, "as_lower_95": lower, "as_upper_95": upper,
             "age_standardised_note": reason}
 

@@ -113,6 +113,19 @@ def _residence(p: ibis.Table) -> ibis.Value:
     return p.area_code
 
 
+def _releases_to_community(b: base.Base) -> ibis.Table:
+    """Prison records with a release to the community (transfers to hospital left out)."""
+    p = b.table("prison_custody")
+    return p.filter(p.release_date.notnull()
+                    & (p.release_type.isnull() | ~p.release_type.isin(NOT_RELEASES_TO_COMMUNITY)))
+
+
+def _cautions(b: base.Base) -> ibis.Table:
+    """Police custody records ending in a caution: a qualifying event and a proven offence alike."""
+    k = b.table("police_custody")
+    return k.filter(k.custody_outcome == "caution")
+
+
 def _mh_records(b: base.Base) -> ibis.Table:
     """Every mental health service record of a linked person (any area and date: care can follow
     a person out of the area and after the year)."""
@@ -242,9 +255,7 @@ def _needs_on_or_before(b: base.Base, t: ibis.Table, when: str, codes: tuple[str
     ),
 )
 def continuity_of_care(b: base.Base) -> dict[str, ibis.Table]:
-    p = b.table("prison_custody")
-    p = p.filter(p.release_date.notnull()
-                 & (p.release_type.isnull() | ~p.release_type.isin(NOT_RELEASES_TO_COMMUNITY)))
+    p = _releases_to_community(b)
     releases = p.select("record_key", "person_key", area_code=_residence(p),
                         release_date=p.release_date.cast("date"))
     releases = releases.mutate(year=base.financial_year(releases.release_date))
@@ -347,17 +358,15 @@ def repeat_contact(b: base.Base) -> dict[str, ibis.Table]:
 def _first_events(b: base.Base) -> ibis.Table:
     """Qualifying events (MoJ): releases from a custodial sentence, non-custodial convictions at court
     (sentenced to anything but immediate custody) and cautions; person_key, start, cohort, area_code."""
-    p = b.table("prison_custody")
-    p = p.filter(p.release_date.notnull() & (p.custody_type != "remand")
-                 & (p.release_type.isnull() | ~p.release_type.isin(NOT_RELEASES_TO_COMMUNITY)))
+    p = _releases_to_community(b)
+    p = p.filter(p.custody_type != "remand")
     releases = p.select("person_key", start=p.release_date.cast("date"), area_code=_residence(p),
                         cohort=ibis.literal(REOFFENDING_COHORTS[0]), order=ibis.literal(0))
     c = b.table("court_appearance")
     c = c.filter((c.court_outcome == "sentenced") & c.sentence_type.notnull() & (c.sentence_type != "immediate_custody"))
     convictions = c.select("person_key", start=c.event_date, area_code=c.area_code,
                            cohort=ibis.literal(REOFFENDING_COHORTS[1]), order=ibis.literal(1))
-    k = b.table("police_custody")
-    k = k.filter(k.custody_outcome == "caution")
+    k = _cautions(b)
     cautions = k.select("person_key", start=k.event_date, area_code=k.area_code,
                         cohort=ibis.literal(REOFFENDING_COHORTS[2]), order=ibis.literal(2))
     events = ibis.union(releases, convictions, cautions)
@@ -378,8 +387,7 @@ def _proven_offences(b: base.Base) -> ibis.Table:
     else:
         convictions = c.filter(ibis.literal(False)).select(
             "person_key", offence_date=c.event_date, proven=c.event_date)
-    k = b.table("police_custody")
-    k = k.filter(k.custody_outcome == "caution")
+    k = _cautions(b)
     cautions = k.select("person_key", offence_date=k.event_date, proven=k.event_date)
     return ibis.union(convictions, cautions)
 

@@ -727,7 +727,7 @@ class _Simulation:
         # "A contact" as the continuity measure counts it: an attended contact or an admission with a
         # community team (not prison in-reach or forensic), 0 to 21 days after the release date.
         mh = self.out["mental_health"].parts
-        counted = [(p["record_type"] != "referral") & (p["record_type"] != "mha_detention")
+        counted = [np.isin(p["record_type"], ["contact", "admission"])
                    & ~np.isin(p["team_type"], ["prison_in_reach", "forensic"]) for p in mh]
         contact_person = np.concatenate([np.array([], dtype=np.int64)] + [p["_person"][c] for p, c in zip(mh, counted)])
         contact_day = np.concatenate(
