@@ -33,16 +33,20 @@ suppressed cell must have other unreadable cells with room to absorb P, else its
 count that can is suppressed. Then, for each suppressed cell not yet proven: the *hypercube method*
 (Repsilber's, GHMiter in Tau-Argus): in each dimension a pattern (the cell against a sibling, or
 siblings sharing the move, or the cell with its total), whose outer product balances every line;
-the cheapest valid one wins. Where no hypercube fits, a *local linear programme* over the values
-near the cell finds the cheapest certificate (Fischetti and Salazar's model, suppression costs in
-proportion to the count, as Tau-Argus's optimal method uses), and as a last resort the cell and all
-its totals rise together with the cubes containing it, which always fits. Published counts are then
+the cheapest valid one wins. Where no hypercube is cheap, a *local mixed-integer programme* over the
+values near the cell finds the cheapest certificate (Fischetti and Salazar's model, as Tau-Argus's
+optimal method uses: one yes-or-no per shown count, costing the whole count if it must be hidden),
+its window widening while the answer is dear; as a last resort the cell and all its totals rise
+together with the cubes containing it, which always fits. Published counts are then
 rounded by the rule.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import os
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -59,6 +63,10 @@ ABSENT = 4
 _EPS = 1e-9
 #: A certificate costing more than this (people hidden, weighted) is worth a local programme's search.
 EXPENSIVE = 200.0
+#: How far (in protection widths) a suppressed count may move in a local programme's certificate.
+_BIG_MOVE = 8.0
+#: A local programme's time limit; the best certificate found by then is used (or the next method).
+_PROGRAMME_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,21 @@ class ProtectionReport:
     programmes: int
     fallbacks: int
     notes: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    """The process's standard output sent nowhere (a C library's prints go past ``sys.stdout``)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
 
 
 # --- patterns along one dimension ----------------------------------------------------------------
@@ -470,10 +493,10 @@ class _Linked:
         """The cheapest certificate moving ``cell`` by ``scale`` inside a window of nearby values.
 
         Counts outside the window keep their true values, so a solution is a certificate. A
-        published count moves freely inside its rounding interval and beyond it at a cost in
-        proportion to the count (it is then suppressed).
+        published count moves freely inside its rounding interval; beyond it, it is suppressed, at the
+        cost of the count (a mixed-integer programme: one yes-or-no per published count).
         """
-        from scipy.optimize import linprog
+        from scipy.optimize import Bounds, LinearConstraint, milp
         from scipy.sparse import coo_matrix
 
         windows = [self._window(d, cell[d], orders[d], k=k) for d in range(self.n)]
@@ -507,12 +530,9 @@ class _Linked:
             lo_all.append(np.where(fixed, 0, lo_free))
             hi_all.append(np.where(fixed, 0, hi_free))
             price = self.price[cname][index]
-            # A precious count (a view's total) never leaves its rounding interval here: the programme
-            # prices suppression by how far a count moves, so a total moved a fraction of a unit would
-            # look cheap and then cost the whole total.
-            precious = self.cubes[cname].precious
-            keep = precious[index] if precious is not None else np.zeros(n, dtype=bool)
-            for i in np.flatnonzero(visible & ~keep):
+            # A precious count (a view's total) may leave its rounding interval at its high price, so
+            # that where nothing else will do the programme hides the cheapest total, not all of them.
+            for i in np.flatnonzero(visible):
                 extras.append((ci, int(i), float(values[i]) * float(price[i]) / self.width, float(lo[i])))
         lower, upper = np.concatenate(lo_all), np.concatenate(hi_all)
         nvar_y = n * len(chain)
@@ -554,22 +574,39 @@ class _Linked:
                 ub_vals += [1.0, -1.0]
                 ub_rhs.append(gap[i])
                 u += 1
-        nvar = nvar_y + 2 * len(extras)
-        cost = np.concatenate([np.zeros(nvar_y), np.repeat([e[2] for e in extras], 2)])
-        b_lo = np.concatenate([lower, np.zeros(2 * len(extras))])
-        b_hi = np.concatenate([upper, np.full(2 * len(extras), np.inf)])
+        # Whether a published count leaves its rounding interval (and is then suppressed) is a yes or
+        # no, so it is a binary variable: the linear relaxation prices a count of 13,000 moved by a
+        # hundredth of a unit at 130 and then has to withhold all of it.
+        nz = len(extras)
+        for j in range(nz):
+            ub_rows += [u, u, u]
+            ub_cols += [nvar_y + 2 * j, nvar_y + 2 * j + 1, nvar_y + 2 * nz + j]
+            ub_vals += [1.0, 1.0, -_BIG_MOVE * self.width]
+            ub_rhs.append(0.0)
+            u += 1
+        nvar = nvar_y + 3 * nz
+        cost = np.concatenate([np.zeros(nvar_y), np.full(2 * nz, 1e-6),
+                               np.asarray([e[2] * self.width for e in extras], dtype=float)])
+        b_lo = np.concatenate([lower, np.zeros(3 * nz)])
+        b_hi = np.concatenate([upper, np.full(2 * nz, np.inf), np.ones(nz)])
         target = int(np.ravel_multi_index(tuple(windows[d].index(cell[d]) for d in range(self.n)), shape))
         if scale < b_lo[target] - _EPS and not any(e[0] == 0 and e[1] == target for e in extras):
             return None
         b_lo[target] = b_hi[target] = scale
-        a_eq = coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                          shape=(eq_rows, nvar)).tocsr() if eq_rows else None
-        a_ub = coo_matrix((ub_vals, (ub_rows, ub_cols)), shape=(u, nvar)).tocsr() if u else None
-        result = linprog(cost, A_ub=a_ub, b_ub=np.asarray(ub_rhs) if u else None, A_eq=a_eq,
-                         b_eq=np.zeros(eq_rows) if eq_rows else None,
-                         bounds=np.column_stack([b_lo, np.where(np.isinf(b_hi), None, b_hi)]), method="highs")
+        constraints = []
+        if eq_rows:
+            a_eq = coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                              shape=(eq_rows, nvar)).tocsr()
+            constraints.append(LinearConstraint(a_eq, np.zeros(eq_rows), np.zeros(eq_rows)))
+        if u:
+            a_ub = coo_matrix((ub_vals, (ub_rows, ub_cols)), shape=(u, nvar)).tocsr()
+            constraints.append(LinearConstraint(a_ub, -np.inf, np.asarray(ub_rhs)))
+        integrality = np.concatenate([np.zeros(nvar_y + 2 * nz), np.ones(nz)])
+        with _quiet_stdout():  # HiGHS's MIP solver prints a debugging line on some models
+            result = milp(cost, constraints=constraints, integrality=integrality, bounds=Bounds(b_lo, b_hi),
+                          options={"time_limit": _PROGRAMME_SECONDS, "mip_rel_gap": 1e-3})
         self.programmes += 1
-        if result.status != 0:
+        if result.x is None or result.status not in (0, 1):
             return None
         x = result.x
         touched, total_cost = {}, 0.0
@@ -577,7 +614,7 @@ class _Linked:
             moves = x[ci * n:(ci + 1) * n]
             hide = np.zeros(n, dtype=bool)
             for j, (cj, i, _, _) in enumerate(extras):
-                if cj == ci and (x[nvar_y + 2 * j] > 1e-7 or x[nvar_y + 2 * j + 1] > 1e-7):
+                if cj == ci and x[nvar_y + 2 * nz + j] > 0.5:
                     hide[i] = True
             moving = np.abs(moves) > 1e-9
             if moving.any():
@@ -626,13 +663,17 @@ class _Linked:
         found = [r for r in (self._search(name, candidates, s) for s in options) if r is not None] if searchable else []
         # A hypercube that would hide a large count (a headline total) is checked against the cheapest
         # certificate a local programme can find: hiding one count of 40,000 to protect a count of 3 is
-        # what the programme exists to avoid.
-        if not found or min(r[0] for r in found) > EXPENSIVE:
-            found += [r for r in (self._local_lp(name, cell, orders, s) for s in options[:1]) if r is not None]
+        # what the programme exists to avoid. Its window widens (more siblings at each level) while the
+        # best certificate is still dear or hides a view's total: a window of one sibling can leave only
+        # certificates that hide thousands where one of two costs nothing.
+        for k in (1, 2, 3):
+            if found:
+                best = min(found, key=lambda r: r[0])
+                if best[0] <= EXPENSIVE and not self._hides_precious(best[1]):
+                    break
+            found += [r for r in (self._local_lp(name, cell, orders, s, k=k) for s in options[:1]) if r is not None]
         if not found or self._hides_precious(min(found, key=lambda r: r[0])[1]):
-            # Nothing found, or only at the price of a view's total: a wider programme before the fallback.
-            found += [r for r in (self._local_lp(name, cell, orders, s, k=3) for s in options[:1]) if r is not None]
-        if not found:  # rare: every value of every dimension, before raising whole totals
+            # rare: every value of every dimension, before raising whole totals or hiding a view's total
             found += [r for r in (self._local_lp(name, cell, orders, s, k=10_000) for s in options[:1])
                       if r is not None]
         best = min(found, key=lambda r: r[0]) if found else None
@@ -691,7 +732,6 @@ def protect(dims: Sequence[Dimension], cubes: dict[str, Cube], rule: DisclosureR
     processes (default: the machine's cores; ``TRIANGULATE_WORKERS`` sets it).
     """
     import multiprocessing
-    import os
 
     shape = tuple(d.size for d in dims)
     for name, cube in cubes.items():
