@@ -16,6 +16,8 @@ from typer.testing import CliRunner
 from triangulate.cli import app
 from triangulate.publish.export import write_view
 from triangulate.publish.publication import latest, publications_root
+from triangulate.publish.view import DECISIONS as DECISION_WORDS
+from triangulate.publish.view import View
 from triangulate.report import ReportError, write_report
 from triangulate.stats import per_100_reference
 
@@ -99,7 +101,7 @@ def test_disproportionality_in_figures_and_in_words(html):
     got = {(d, g): rri for d, _, g, _, _, rri, *_ in rows}
     for r in expected:
         value = "*" if not r["rri"] or r["rri"] == "*" else f"{float(r['rri']):.2f}"
-        assert got[(r["decision_point"].replace("_", " "), r["group"])] in (value, "")
+        assert got[(DECISION_WORDS[r["decision_point"]], r["group"])] in (value, "")
     from triangulate.report.findings import DECISIONS
 
     words = " ".join(" ".join(page.text).split())
@@ -219,3 +221,28 @@ def test_the_report_shows_the_charts_drawn_into_the_publication(store, html, mar
     out = tmp_path / "marked.html"
     write_report(copy, out)
     assert out.read_text(encoding="utf-8").count(mark) == len(drawn)
+
+
+def test_trends_read_each_year_of_the_publication_and_intersections_its_crossings(store, html):
+    from triangulate.report.hna import INDICATORS
+
+    _, page, _, _ = html
+    publication = latest(publications_root(store))
+    years = list(publication.years[1:])
+    trends = page.tables["table-trends"]
+    assert trends[0][1:1 + len(years)] == years and len(years) == 2
+    by_label = {row[0]: row for row in trends[1:]}
+    assert set(by_label) == {i.label for i in INDICATORS}
+    people = by_label["People brought into police custody"]
+    for k, year in enumerate(years):
+        rows = View(publication, "All areas", year).plain_rows("need_prevalence", ("all",))
+        expected = next(r["people"] for r in rows if r["setting"] == "police_custody" and r["need_code"] == "depression")
+        assert people[1 + k].replace(",", "") == expected
+    assert all(row[-1] in ("", "higher", "lower", "no clear change") for row in trends[1:])
+    crossings = [r for r in View(publication).plain_rows("disproportionality", ("sex × ethnic_group_5",))
+                 if r["decision_point"] == "police_custody"]
+    table = page.tables["table-intersections-sex"]
+    assert [row[0] for row in table[1:]] == [r["group"] for r in crossings]
+    assert [row[2].replace(",", "") for row in table[1:]] == [r["base"] for r in crossings]
+    words = " ".join(" ".join(page.text).split())
+    assert "This report covers one area" in words  # one area: nothing to compare it with

@@ -56,6 +56,23 @@ def publications_root(store: str | Path, *, unsuppressed: bool = False) -> Path:
     return store.parent / f"{store.stem}.{'unsuppressed' if unsuppressed else 'publications'}"
 
 
+def data_period(store: str | Path) -> dict[str, str | None]:
+    """The first and last event dates in the store's records (ISO dates), so that a reader can tell a
+    financial year the data covers only in part (a trend's last year, most often)."""
+    from triangulate.standard import AGENCY_TABLES, schema
+    from triangulate.store import connect
+
+    con = connect(store, read_only=True)
+    try:
+        parts = " UNION ALL ".join(
+            f"SELECT min(CAST({schema(t).event_date} AS DATE)) AS first, max(CAST({schema(t).event_date} AS DATE)) AS last "
+            f"FROM content.{t}" for t in AGENCY_TABLES)
+        first, last = con.sql(f"SELECT min(first), max(last) FROM ({parts})").fetchall()[0]
+    finally:
+        con.close()
+    return {"first": first.isoformat() if first else None, "last": last.isoformat() if last else None}
+
+
 def store_fingerprint(store: str | Path) -> str:
     """Identifies a store (and the key it was loaded under) without revealing either.
 
@@ -170,6 +187,7 @@ def write_publication(store: str | Path, root: str | Path | None = None, *, rule
             "rule": _rule_words(rule),
             "store": {"name": store.name, "fingerprint": store_fingerprint(store)},
             "link_run": _latest_link_run(store),
+            "data_period": data_period(store),
             "dimensions": computed.dimensions.describe(),
             "protection": None if report is None else {
                 "primary": report.primary, "secondary": report.secondary, "certificates": report.certificates,

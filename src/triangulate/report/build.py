@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from triangulate.publish.pages import PAGES, page
+from triangulate.publish.view import DECISIONS as DECISION_WORDS
 
 from . import charts
 from .findings import (DECISIONS, HEADLINE_NEEDS, SETTINGS, SUPPRESSED, Findings, derive, fmt_percent, number,
@@ -208,7 +209,7 @@ def disproportionality_section(data) -> Section:
     order = list(DECISIONS)
     rows.sort(key=lambda r: (order.index(r["decision_point"]) if r["decision_point"] in order else 99, r["group"]))
     s.intro.extend(x for x in (rri_sentence(r) for r in rows if r["group"].startswith("Black")) if x)
-    values = [{"decision": r["decision_point"].replace("_", " "), "group": r["group"].split(",")[0],
+    values = [{"decision": DECISION_WORDS.get(r["decision_point"], r["decision_point"]), "group": r["group"].split(",")[0],
                "rri": number(r["rri"]), "lower": number(r["lower_95"]), "upper": number(r["upper_95"])}
               for r in rows if number(r["rri"]) and number(r["lower_95"]) and number(r["upper_95"])]
     s.charts.append(Chart(charts.forest(values), "RRI against White people at each decision point (log scale)",
@@ -216,10 +217,12 @@ def disproportionality_section(data) -> Section:
                           "interval; a dashed line at 1 marks no difference. The figures are in the table below.",
                           "table-disproportionality"))
     for r in rows:  # one interval column, so that the table fits the page
+        r["decision_words"] = DECISION_WORDS.get(r["decision_point"], r["decision_point"])
+        r["base_words"] = DECISION_WORDS.get(r["base_stage"], r["base_stage"].replace("_", " "))
         lo, hi = number(r["lower_95"]), number(r["upper_95"])
         r["ci_95"] = f"{lo:.2f} to {hi:.2f}" if lo is not None and hi is not None else r["significance"]
     s.tables.append(_table("table-disproportionality", "Relative rate index against White people, 5 ethnic groups", rows, [
-        ("decision_point", "Decision point", "text"), ("base_stage", "Base", "text"), ("group", "Group", "text"),
+        ("decision_words", "Decision point", "text"), ("base_words", "Base", "text"), ("group", "Group", "text"),
         ("events", "Events", "count"), ("base", "Base count", "count"), ("rri", "RRI", "ratio"),
         ("ci_95", "95% CI", "text"), ("significance_998", "At 99.8%", "text"),
         ("rri_age_standardised", "Age-std. RRI", "ratio")]))
@@ -525,12 +528,18 @@ def write_report(source: str | Path, out: str | Path, *, area: str | None = None
     findings = derive(data)
     not_measured = ["GP registration of people after release (no primary care extract in the data standard)"]
     progress(f"Report: {STEPS[2]}", 2, len(STEPS))
+    from .hna import areas_section, intersections_section, trends_section
+
     sections = [population_section(data)]
     for p in PAGES:  # the dashboard's pages, in the same order
         if p.slug == "quality":
+            sections.append(trends_section(data))
+            sections.append(areas_section(data))
             sections.append(quality_section(data, metadata, metadata.get("link_run"), not_measured))
         else:
             sections.append(SECTIONS[p.slug](data))
+        if p.slug == "disproportionality":
+            sections.append(intersections_section(data))
     sections.append(methods_section(metadata))
     use_published_drawings(sections, published, area, year)
     progress(f"Report: {STEPS[3]}", 3, len(STEPS))

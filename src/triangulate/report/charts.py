@@ -52,8 +52,9 @@ def forest(values: list[dict], *, width: int = 200) -> dict | None:
         ],
         "width": width, "height": {"step": 18},
     }
+    panels = list(dict.fromkeys(v["decision"] for v in values))  # in the order given (pathway order)
     return {"data": {"values": values}, "facet": {"field": "decision", "type": "nominal", "title": None,
-                                                  "sort": None},
+                                                  "sort": panels},
             "columns": 3, "spec": layer, "resolve": {"scale": {"y": "independent"}}}
 
 
@@ -100,4 +101,55 @@ def bars(values: list[dict], *, category: str, value: str, title: str, width: in
         "mark": {"type": "bar", "color": PALETTE[0]},
         "encoding": {"y": {"field": category, "type": "nominal", "title": None, "sort": None},
                      "x": {"field": value, "type": "quantitative", "title": title}},
+    }
+
+
+def trend(values: list[dict], *, order: list[str] | None = None, width: int = 200) -> dict | None:
+    """One small line chart per figure: the value each year as a dot and line, its 95% interval as a bar."""
+    if not values:
+        return None
+    x = {"field": "year", "type": "ordinal", "title": None}
+    layer = {
+        "layer": [
+            {"mark": {"type": "rule", "strokeWidth": 2, "color": PALETTE[4]},
+             "encoding": {"x": x, "y": {"field": "lower", "type": "quantitative", "title": None,
+                                        "scale": {"zero": False}},
+                          "y2": {"field": "upper"}}},
+            {"mark": {"type": "line", "point": {"filled": True, "size": 50}, "color": PALETTE[0]},
+             "encoding": {"x": x, "y": {"field": "value", "type": "quantitative", "title": None}}},
+        ],
+        "width": width, "height": 110,
+    }
+    present = [o for o in order or [] if any(v["indicator"] == o for v in values)]
+    return {"data": {"values": values}, "facet": {"field": "indicator", "type": "nominal", "sort": present or None,
+                                                  "title": None, "header": {"labelLimit": 300,
+                                                                            "labelFontSize": 10}},
+            "columns": 2, "spec": layer, "resolve": {"scale": {"y": "independent"}}}
+
+
+def funnel(points: list[dict], limits: list[dict], centre: float, *, title: str, width: int = 420) -> dict | None:
+    """A funnel plot: each area's percentage against its denominator, with the all-areas line and
+    95% and 99.8% control limits."""
+    if not points:
+        return None
+    x = {"field": "n", "type": "quantitative", "title": "People (denominator)", "scale": {"zero": False}}
+    limit_y = {"type": "quantitative", "title": title, "scale": {"zero": False}}
+    return {
+        "width": width, "height": 260,
+        "layer": [
+            {"data": {"values": limits}, "mark": {"type": "line", "strokeDash": [4, 3], "color": PALETTE[4]},
+             "encoding": {"x": x, "y": {"field": "lower", **limit_y}, "detail": {"field": "level"},
+                          "strokeWidth": {"field": "level", "type": "nominal", "legend": None,
+                                          "scale": {"range": [1.5, 0.8]}}}},
+            {"data": {"values": limits}, "mark": {"type": "line", "strokeDash": [4, 3], "color": PALETTE[4]},
+             "encoding": {"x": x, "y": {"field": "upper", **limit_y}, "detail": {"field": "level"},
+                          "strokeWidth": {"field": "level", "type": "nominal", "legend": None,
+                                          "scale": {"range": [1.5, 0.8]}}}},
+            {"data": {"values": [{"centre": centre}]}, "mark": {"type": "rule", "color": PALETTE[4]},
+             "encoding": {"y": {"field": "centre", "type": "quantitative"}}},
+            {"data": {"values": points}, "mark": {"type": "point", "filled": True, "size": 70, "color": PALETTE[0]},
+             "encoding": {"x": x, "y": {"field": "value", **limit_y}}},
+            {"data": {"values": points}, "mark": {"type": "text", "dx": 6, "align": "left", "fontSize": 10},
+             "encoding": {"x": x, "y": {"field": "value", "type": "quantitative"}, "text": {"field": "area"}}},
+        ],
     }

@@ -1,0 +1,298 @@
+"""The chapters of the health needs assessment that read across views of the publication: trends by
+financial year, each area beside the others, and the intersections of ethnicity with sex and age.
+
+Every figure is read from the publication (already disclosure-controlled); nothing here counts
+people. Comparisons follow Fingertips' rules: a value is *higher* or *lower* than a benchmark when
+its 95% interval lies wholly above or below it, else *similar*; two years differ when their 95%
+intervals do not overlap (a conservative test, said so in the text). Funnel plot limits are
+Spiegelhalter's (2005) normal approximation around the all-areas proportion, at 95% and 99.8%.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from . import charts
+from .build import TOO_FEW, Chart, Section, _cell, _table
+from .findings import SUPPRESSED, number
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One headline figure: where it is in the publication and how it is shown."""
+
+    key: str
+    label: str
+    measure: str
+    match: tuple[tuple[str, str], ...]
+    value: str
+    kind: str  # count, percent or ratio
+    lower: str | None = None
+    upper: str | None = None
+    numerator: str | None = None
+    denominator: str | None = None
+    group_prefix: str | None = None  # for a row chosen by the start of its group's name
+    short: str | None = None  # the label in a chart's panel heading
+
+    @property
+    def heading(self) -> str:
+        return self.short or self.label
+
+    def row(self, view) -> dict | None:
+        match = dict(self.match)
+        breakdowns = (match.get("breakdown", "all"),)
+        for r in view.plain_rows(self.measure, breakdowns):
+            if all(r.get(k) == v for k, v in match.items()) and (
+                    self.group_prefix is None or r["group"].startswith(self.group_prefix)):
+                return r
+        return None
+
+    def read(self, view) -> dict:
+        """{value, lower, upper, numerator, denominator} (None where withheld or absent)."""
+        r = self.row(view) or {}
+        get = (lambda c: number(r.get(c)) if c else None)
+        return {"value": get(self.value), "lower": get(self.lower), "upper": get(self.upper),
+                "numerator": get(self.numerator), "denominator": get(self.denominator),
+                "shown": r.get(self.value, "")}
+
+
+def _prevalence(key, label, setting, need):
+    return Indicator(key, label, "need_prevalence",
+                     (("breakdown", "all"), ("setting", setting), ("need_code", need)),
+                     "prevalence_percent", "percent", "lower_95", "upper_95", "people_with_need", "people",
+                     short=label.replace("people in ", "").replace("police custody", "custody"))
+
+
+def _people(key, label, setting):
+    return Indicator(key, label, "need_prevalence",
+                     (("breakdown", "all"), ("setting", setting), ("need_code", "depression")), "people", "count")
+
+
+INDICATORS: tuple[Indicator, ...] = (
+    _people("custody_people", "People brought into police custody", "police_custody"),
+    _people("court_people", "People at court", "court_appearance"),
+    _people("prison_people", "People in prison", "prison_custody"),
+    _prevalence("custody_self_harm", "Self-harm, people in police custody (%)", "police_custody", "self_harm"),
+    _prevalence("custody_psychosis", "Psychosis, people in police custody (%)", "police_custody", "psychosis"),
+    _prevalence("prison_psychosis", "Psychosis, people in prison (%)", "prison_custody", "psychosis"),
+    Indicator("continuity_21", "Community mental health contact within 21 days of release (%)",
+              "continuity_of_care", (("breakdown", "all"), ("window", "21 days")), "percent_with_contact",
+              "percent", "lower_95", "upper_95", "with_contact", "releases",
+              short="Contact within 21 days of release (%)"),
+    Indicator("rri_black_custody", "RRI, Black people brought into police custody (against White)",
+              "disproportionality", (("breakdown", "ethnic_group_5"), ("decision_point", "police_custody")),
+              "rri", "ratio", "lower_95", "upper_95", group_prefix="Black",
+              short="RRI, Black people, police custody"),
+    Indicator("reoffending", "Proven reoffending within a year, all offenders (%)", "proven_reoffending",
+              (("breakdown", "all"), ("cohort", "all offenders")), "percent_reoffending", "percent",
+              "lower_95", "upper_95", "reoffenders", "offenders", short="Proven reoffending (%)"),
+)
+
+
+def _shown(v: dict, kind: str) -> str:
+    return _cell(v["shown"] or SUPPRESSED, kind) if v["shown"] else ""
+
+
+def change(first: dict, last: dict) -> str | None:
+    """'higher' / 'lower' when the two 95% intervals do not overlap, 'similar' when they do, None if
+    either is withheld."""
+    if None in (first["lower"], first["upper"], last["lower"], last["upper"]):
+        return None
+    if last["lower"] > first["upper"]:
+        return "higher"
+    if last["upper"] < first["lower"]:
+        return "lower"
+    return "similar"
+
+
+def trends_section(data) -> Section:
+    from triangulate.publish.view import View
+
+    published = data.published
+    years = list(published.years[1:])
+    where = "all areas" if data.area == published.areas[0] else data.area
+    s = Section("trends", "Trends by financial year")
+    s.intro.append(f"The headline figures for {where} in each financial year of the data, whatever period the rest "
+                   "of this report covers. A change is called only where the 95% intervals of the first and the last "
+                   "year do not overlap, which is a cautious test: intervals that overlap a little can still hide "
+                   "a real change.")
+    if len(years) < 2:
+        s.empty = "The publication covers one financial year, so there is no trend to show."
+        return s
+    views = {y: View(published, data.area, y) for y in years}
+    read = {(i.key, y): i.read(views[y]) for i in INDICATORS for y in years}
+    rows, values = [], []
+    for i in INDICATORS:
+        row = {"indicator": i.label}
+        for y in years:
+            v = read[(i.key, y)]
+            row[y] = _shown(v, i.kind)
+            if i.kind != "count" and v["value"] is not None and v["lower"] is not None:
+                values.append({"indicator": i.heading, "year": y, "value": v["value"], "lower": v["lower"],
+                               "upper": v["upper"]})
+        first, last = read[(i.key, years[0])], read[(i.key, years[-1])]
+        verdict = change(first, last) if i.kind != "count" else None
+        row["change"] = {"higher": "higher", "lower": "lower", "similar": "no clear change"}.get(verdict, "")
+        rows.append(row)
+        if verdict in ("higher", "lower"):
+            s.intro.append(f"{i.label.replace(' (%)', '')}: {'up' if verdict == 'higher' else 'down'} from "
+                           f"{_shown(first, i.kind)} in {years[0]} to {_shown(last, i.kind)} in {years[-1]}.")
+    if all(all(r[y] in ("", SUPPRESSED) for y in years) for r in rows):
+        s.empty = TOO_FEW
+        return s
+    s.charts.append(Chart(charts.trend(values, order=[i.heading for i in INDICATORS]), "Headline figures by financial year, with 95% confidence intervals",
+                          "Line charts, one per figure: the value in each financial year as a dot, its 95% interval "
+                          "as a vertical bar. The figures are in the table below.", "table-trends"))
+    from .build import Table
+
+    s.tables.append(Table("table-trends", f"Headline figures by financial year, {where}",
+                          ["Figure", *[year_heading(y, published.manifest) for y in years],
+                           f"{years[-1]} against {years[0]}"],
+                          [[r["indicator"], *[r[y] for y in years], r["change"]] for r in rows],
+                          [False, *[True] * len(years), False]))
+    s.notes.append("A year whose figure is withheld (*) had too few people to show without risk of identifying "
+                   "someone; the whole-period figures in the other chapters pool every year. Rolling three-year "
+                   "periods are not in the publication yet.")
+    return s
+
+
+def year_heading(year: str, manifest: dict) -> str:
+    """The year as a column heading, saying so where the data end before the year does ("2025/26 (to
+    31 Dec 2025)"): a part year's counts are not comparable with whole years'."""
+    import datetime as dt
+
+    last = (manifest.get("data_period") or {}).get("last")
+    end = dt.date(int(year[:4]) + 1, 3, 31)
+    if last and dt.date.fromisoformat(last) < end and dt.date.fromisoformat(last) >= dt.date(int(year[:4]), 4, 1):
+        return f"{year} (to {dt.date.fromisoformat(last):%-d %b %Y})"
+    return year
+
+
+def compared(v: dict, benchmark: float | None) -> str:
+    """Fingertips' comparison of a value's 95% interval with a benchmark value."""
+    if benchmark is None or v["lower"] is None or v["upper"] is None:
+        return ""
+    if v["lower"] > benchmark:
+        return "higher"
+    if v["upper"] < benchmark:
+        return "lower"
+    return "similar"
+
+
+def funnel_limits(p: float, n_min: float, n_max: float, z: float, steps: int = 40) -> list[dict]:
+    """Spiegelhalter's normal-approximation funnel limits around proportion ``p`` (percent) for
+    denominators from half ``n_min`` to a tenth above ``n_max``: [{n, lower, upper}] in percent,
+    clipped to 0-100."""
+    q = p / 100
+    out = []
+    start, stop = max(5.0, n_min / 2), max(n_max * 1.1, 10.0)
+    for k in range(steps + 1):
+        n = start * (stop / start) ** (k / steps)
+        half = z * math.sqrt(max(q * (1 - q), 0.0) / n)
+        out.append({"n": n, "lower": max(0.0, 100 * (q - half)), "upper": min(100.0, 100 * (q + half))})
+    return out
+
+
+AREA_INDICATORS = ("custody_people", "custody_self_harm", "custody_psychosis", "continuity_21",
+                   "rri_black_custody", "reoffending")
+
+
+def areas_section(data) -> Section:
+    from triangulate.publish.view import View
+
+    published = data.published
+    areas = list(published.areas[1:])
+    s = Section("areas", "Areas compared")
+    s.intro.append("Each area beside the whole, for the same period. Higher / similar / lower follow Fingertips' rule: "
+                   "the area's 95% interval lies above, spans or lies below the value for all areas. The funnel plot "
+                   "shows how far an area's figure could lie from the whole by chance alone, given its number of "
+                   "people: points outside the 99.8% limits are unlikely to be chance.")
+    if data.area != published.areas[0] or len(areas) < 2:
+        s.empty = "This report covers one area; the areas are compared in the report for all areas."
+        return s
+    by_key = {i.key: i for i in INDICATORS}
+    whole = {k: by_key[k].read(View(published, published.areas[0], data.year)) for k in AREA_INDICATORS}
+    rows = []
+    for a in [published.areas[0], *areas]:
+        view = View(published, a, data.year)
+        row = [a]
+        for k in AREA_INDICATORS:
+            i = by_key[k]
+            v = i.read(view)
+            text = _shown(v, i.kind) or SUPPRESSED
+            if a != published.areas[0] and i.kind != "count":
+                verdict = compared(v, whole[k]["value"] if i.kind == "percent" else None)
+                if i.kind == "ratio":
+                    verdict = compared(v, 1.0)
+                text = f"{text} ({verdict})" if verdict else text
+            row.append(text)
+        rows.append(row)
+    from .build import Table
+
+    s.tables.append(Table("table-areas", "Headline figures by area (comparison with all areas; for the RRI, with 1)",
+                          ["Area", *[_short(by_key[k].label) for k in AREA_INDICATORS]], rows,
+                          [False, *[True] * len(AREA_INDICATORS)]))
+    for k in ("continuity_21", "custody_self_harm"):
+        i = by_key[k]
+        p = whole[k]["value"]
+        points = []
+        for a in areas:
+            v = i.read(View(published, a, data.year))
+            if v["value"] is not None and v["denominator"]:
+                points.append({"area": a, "n": v["denominator"], "value": v["value"]})
+        if p is None or not points:
+            continue
+        n_min, n_max = min(pt["n"] for pt in points), max(pt["n"] for pt in points)
+        limits = [{**x, "level": level} for level, z in (("95%", 1.96), ("99.8%", 3.09))
+                  for x in funnel_limits(p, n_min, n_max, z)]
+        s.charts.append(Chart(charts.funnel(points, limits, p, title=_short(i.label)),
+                              f"{i.label}, by area, against all areas",
+                              "Funnel plot: each area's figure (dot, labelled) against its number of people; the "
+                              f"line across is all areas ({p:.1f}%); the inner and outer curves are the 95% and 99.8% "
+                              "limits. The figures are in the table below.", "table-areas"))
+    return s
+
+
+def _short(label: str) -> str:
+    return label.replace(" (%)", " %").replace(", people in police custody", ", police custody")
+
+
+def intersections_section(data) -> Section:
+    s = Section("intersections", "Intersections: ethnicity with sex and age")
+    s.intro.append("Disproportionality can differ between women and men, and between age groups, of the same ethnic "
+                   "group. Here the rate of being brought into police custody per 1,000 residents aged 10 and over, "
+                   "and the RRI against White people of the same sex (or age group), for each combination.")
+    rows = [r for r in data.plain_rows("disproportionality", ("sex × ethnic_group_5",))
+            if r["decision_point"] == "police_custody"]
+    age_rows = [r for r in data.plain_rows("disproportionality", ("age_group × ethnic_group_5",))
+                if r["decision_point"] == "police_custody" and number(r.get("rri")) is not None]
+    if not rows or all(number(r.get("rate")) is None for r in rows):
+        s.empty = TOO_FEW
+        return s
+    values = []
+    for r in rows:
+        rri, lo, hi = number(r.get("rri")), number(r.get("lower_95")), number(r.get("upper_95"))
+        if rri and lo and hi:
+            sex, group = r["group"].split("; ", 1)
+            values.append({"decision": sex, "group": group.split(",")[0], "rri": rri, "lower": lo, "upper": hi})
+    s.charts.append(Chart(charts.forest(values), "RRI of being brought into police custody, by sex (log scale)",
+                          "Forest plot: one panel per sex; each ethnic group's RRI against White people of the same "
+                          "sex, as a dot with its 95% interval; a dashed line at 1 marks no difference. The figures "
+                          "are in the table below.", "table-intersections-sex"))
+    spec = [("group", "Group", "text"), ("events", "People", "count"), ("base", "Residents", "count"),
+            ("rate", "Per 1,000", "raw"), ("rri", "RRI", "ratio"), ("ci_95", "95% CI", "text"),
+            ("significance_998", "At 99.8%", "text")]
+    for r in rows + age_rows:
+        lo, hi = number(r.get("lower_95")), number(r.get("upper_95"))
+        r["ci_95"] = f"{lo:.2f} to {hi:.2f}" if lo is not None and hi is not None else r.get("significance", "")
+        r["rate"] = r.get("rate", "")
+    s.tables.append(_table("table-intersections-sex", "Police custody by sex and ethnic group", rows, spec))
+    if age_rows:
+        s.tables.append(_table("table-intersections-age",
+                               "Police custody by age group and ethnic group (where an RRI could be calculated)",
+                               age_rows, spec))
+    s.notes.append("Each RRI is against White people of the same sex or age group, so it shows the ethnic difference "
+                   "within that sex or age group. Combinations with fewer than 50 residents or 5 people are not "
+                   "calculated.")
+    return s
