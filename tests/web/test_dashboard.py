@@ -12,7 +12,8 @@ import pytest
 
 from .conftest import PASSWORD
 
-PAGES = ["/", "/needs/", "/disproportionality/", "/pathway/", "/continuity/", "/funnel/", "/repeat/", "/quality/"]
+PAGES = ["/", "/needs/", "/disproportionality/", "/intersections/", "/pathway/", "/continuity/", "/funnel/", "/repeat/",
+         "/trends/", "/areas/", "/quality/"]
 ANALYST_ONLY = ["/link-quality/", "/needs/?unsuppressed=1", "/export/need_prevalence.csv?unsuppressed=1"]
 SCREENER_ONLY = ["/screening/"]
 ADMIN_ONLY = ["/admin/audit/", "/admin/audit.csv", "/admin/users/"]
@@ -325,3 +326,22 @@ def test_the_overview_offers_no_breakdown_and_lists_rris_in_pathway_order(client
     shown = [next(d for d in order if h.endswith(d)) for h in parser.heads if h.startswith("RRI")]
     assert shown, "no RRI in the overview"
     assert shown == sorted(shown, key=order.index)
+
+
+def test_the_areas_page_is_the_report_chapter_from_the_same_publication(client_for, site):
+    from triangulate.publish.publication import latest, publications_root
+    from triangulate.publish.view import View
+
+    page = client_for("viewer").get("/areas/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'id="table-areas"' in html
+    published = latest(publications_root(site["store"]))
+    for area in published.areas:  # each area's people in police custody, as the publication has it
+        rows = View(published, area, "All years").plain_rows("need_prevalence", ("all",))
+        people = next(r["people"] for r in rows if r["setting"] == "police_custody" and r["need_code"] == "depression")
+        shown = people if people == "*" else f"{int(people):,}"
+        assert f"<th scope=\"row\">{area}</th><td>{shown}</td>" in html
+    trends = client_for("viewer").get("/trends/").content.decode()
+    assert "one financial year" in trends  # this publication has one year: no trend to draw
+    assert client_for("viewer").get("/areas/?area=nowhere").status_code == 400

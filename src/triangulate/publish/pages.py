@@ -10,7 +10,7 @@ from dataclasses import dataclass
 class Page:
     slug: str
     title: str
-    measures: tuple[str, ...]
+    measures: tuple[str, ...]  # none: a chapter that reads across views (trends, areas), built by the report
     about: str
 
 
@@ -21,6 +21,9 @@ PAGES: tuple[Page, ...] = (
     Page("disproportionality", "Disproportionality by ethnic group", ("disproportionality",),
          "The relative rate index of each ethnic group against the reference group at each decision point, "
          "with the minimum-volume rule."),
+    Page("intersections", "Intersections: ethnicity with sex and age", (),
+         "Police custody per 1,000 residents by sex and by age group within each ethnic group, and each RRI against "
+         "White people of the same sex or age group."),
     Page("pathway", "Pathway flows", ("pathway_flows", "pathway_no_health_contact"),
          "Where people go next from each setting, and people with a need who had no later mental health "
          "contact."),
@@ -32,6 +35,12 @@ PAGES: tuple[Page, ...] = (
     Page("repeat", "Repeat contact and reoffending", ("repeat_contact", "proven_reoffending"),
          "People by number of police custody arrivals, and of days at court, in the year and their needs; proven "
          "reoffending within a year."),
+    Page("trends", "Trends by financial year", (),
+         "The headline figures in each financial year of the data for the area chosen, with 95% intervals; a change "
+         "is called only where the first and last years' intervals do not overlap."),
+    Page("areas", "Areas compared", (),
+         "Each area's headline figures beside all areas (higher, similar or lower by Fingertips' rule), and funnel "
+         "plots showing how far an area could lie from the whole by chance."),
     Page("quality", "Data quality", ("coverage",),
          "Recording completeness by agency: ethnicity, GP registration, NHS number, linkage."),
 )

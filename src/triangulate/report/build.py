@@ -528,18 +528,12 @@ def write_report(source: str | Path, out: str | Path, *, area: str | None = None
     findings = derive(data)
     not_measured = ["GP registration of people after release (no primary care extract in the data standard)"]
     progress(f"Report: {STEPS[2]}", 2, len(STEPS))
-    from .hna import areas_section, intersections_section, trends_section
-
     sections = [population_section(data)]
     for p in PAGES:  # the dashboard's pages, in the same order
         if p.slug == "quality":
-            sections.append(trends_section(data))
-            sections.append(areas_section(data))
             sections.append(quality_section(data, metadata, metadata.get("link_run"), not_measured))
         else:
             sections.append(SECTIONS[p.slug](data))
-        if p.slug == "disproportionality":
-            sections.append(intersections_section(data))
     sections.append(methods_section(metadata))
     use_published_drawings(sections, published, area, year)
     progress(f"Report: {STEPS[3]}", 3, len(STEPS))
@@ -583,3 +577,9 @@ def render_html(title: str, data, metadata: dict, findings: Findings, sections: 
                                                                      "name": "unsuppressed", "source": ""},
         findings=findings, sections=sections, unsuppressed=metadata.get("unsuppressed"),
         publication=metadata["version"])
+
+
+# The chapters that read across views (they use this module's sections and tables, so come last).
+from .hna import areas_section, intersections_section, trends_section  # noqa: E402
+
+SECTIONS.update(intersections=intersections_section, trends=trends_section, areas=areas_section)

@@ -163,9 +163,14 @@ def page(request, slug: str):
     record(request.user.get_username(), AuditEvent.PAGE, request.path, filters=filters.as_dict(),
            unsuppressed=unsuppressed, publication=published.version)
     tables = [data.shown_table(published, filters, name) for name in about.measures if name in published.names]
+    chapter = None
+    if not about.measures:  # a chapter across views: the report's own section, from the same publication
+        from triangulate.report import build
+
+        chapter = build.SECTIONS[slug](data.view(filters, published))
     drawn = data.chart(slug, filters, published)
     return render(request, "web/page.html", _context(
-        request, title=about.title, about=about.about, slug=slug, current=slug, tables=tables,
+        request, title=about.title, about=about.about, slug=slug, current=slug, tables=tables, chapter=chapter,
         chart={"caption": drawn[1], "description": drawn[2]} if drawn else None,
         **_filter_context(published, filters, unsuppressed, request)))
 
