@@ -284,6 +284,8 @@ def intersections_section(data) -> Section:
             ("rate", "Per 1,000", "raw"), ("rri", "RRI", "ratio"), ("ci_95", "95% CI", "text"),
             ("significance_998", "At 99.8%", "text")]
     for r in rows + age_rows:
+        if r.get("significance") == "reference group":
+            r["rri"] = ""  # the reference: no ratio with itself (the 95% CI column says so)
         lo, hi = number(r.get("lower_95")), number(r.get("upper_95"))
         r["ci_95"] = f"{lo:.2f} to {hi:.2f}" if lo is not None and hi is not None else r.get("significance", "")
         r["rate"] = r.get("rate", "")
