@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from triangulate.publish.pages import PAGES, page
-from triangulate.publish.view import DECISIONS as DECISION_WORDS
+from triangulate.publish.view import words
 
 from . import charts
 from .findings import (DECISIONS, HEADLINE_NEEDS, SETTINGS, SUPPRESSED, Findings, derive, fmt_percent, number,
@@ -209,7 +209,7 @@ def disproportionality_section(data) -> Section:
     order = list(DECISIONS)
     rows.sort(key=lambda r: (order.index(r["decision_point"]) if r["decision_point"] in order else 99, r["group"]))
     s.intro.extend(x for x in (rri_sentence(r) for r in rows if r["group"].startswith("Black")) if x)
-    values = [{"decision": DECISION_WORDS.get(r["decision_point"], r["decision_point"]), "group": r["group"].split(",")[0],
+    values = [{"decision": words("decision", r["decision_point"]), "group": r["group"].split(",")[0],
                "rri": number(r["rri"]), "lower": number(r["lower_95"]), "upper": number(r["upper_95"])}
               for r in rows if number(r["rri"]) and number(r["lower_95"]) and number(r["upper_95"])]
     s.charts.append(Chart(charts.forest(values), "RRI against White people at each decision point (log scale)",
@@ -217,8 +217,7 @@ def disproportionality_section(data) -> Section:
                           "interval; a dashed line at 1 marks no difference. The figures are in the table below.",
                           "table-disproportionality"))
     for r in rows:  # one interval column, so that the table fits the page
-        r["decision_words"] = DECISION_WORDS.get(r["decision_point"], r["decision_point"])
-        r["base_words"] = DECISION_WORDS.get(r["base_stage"], r["base_stage"].replace("_", " "))
+        r["decision_words"], r["base_words"] = words("decision", r["decision_point"]), words("decision", r["base_stage"])
         lo, hi = number(r["lower_95"]), number(r["upper_95"])
         r["ci_95"] = f"{lo:.2f} to {hi:.2f}" if lo is not None and hi is not None else r["significance"]
     s.tables.append(_table("table-disproportionality", "Relative rate index against White people, 5 ethnic groups", rows, [

@@ -4,8 +4,9 @@ financial year, each area beside the others, and the intersections of ethnicity 
 Every figure is read from the publication (already disclosure-controlled); nothing here counts
 people. Comparisons follow Fingertips' rules: a value is *higher* or *lower* than a benchmark when
 its 95% interval lies wholly above or below it, else *similar*; two years differ when their 95%
-intervals do not overlap (a conservative test, said so in the text). Funnel plot limits are
-Spiegelhalter's (2005) normal approximation around the all-areas proportion, at 95% and 99.8%.
+intervals do not overlap (a conservative test, said so in the text). Comparisons with a benchmark
+are ``stats.compare_to_benchmark``; funnel plot limits are ``stats.funnel_limits`` (PHE's method,
+checked against PHEindicatormethods).
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from triangulate.stats import compare_to_benchmark, funnel_limits
+
 from . import charts
-from .build import TOO_FEW, Chart, Section, _cell, _table
+from .build import TOO_FEW, Chart, Section, Table, _cell, _table
 from .findings import SUPPRESSED, number
 
 
@@ -39,18 +42,16 @@ class Indicator:
     def heading(self) -> str:
         return self.short or self.label
 
-    def row(self, view) -> dict | None:
-        match = dict(self.match)
-        breakdowns = (match.get("breakdown", "all"),)
-        for r in view.plain_rows(self.measure, breakdowns):
-            if all(r.get(k) == v for k, v in match.items()) and (
-                    self.group_prefix is None or r["group"].startswith(self.group_prefix)):
-                return r
-        return None
+    @property
+    def breakdown(self) -> str:
+        return dict(self.match).get("breakdown", "all")
 
-    def read(self, view) -> dict:
-        """{value, lower, upper, numerator, denominator} (None where withheld or absent)."""
-        r = self.row(view) or {}
+    def read(self, rows: list[dict]) -> dict:
+        """{value, lower, upper, numerator, denominator} from the view's rows of the measure in this
+        breakdown (None where withheld or absent), and the value as shown."""
+        match = dict(self.match)
+        r = next((r for r in rows if all(r.get(k) == v for k, v in match.items())
+                  and (self.group_prefix is None or r["group"].startswith(self.group_prefix))), {})
         get = (lambda c: number(r.get(c)) if c else None)
         return {"value": get(self.value), "lower": get(self.lower), "upper": get(self.upper),
                 "numerator": get(self.numerator), "denominator": get(self.denominator),
@@ -90,8 +91,19 @@ INDICATORS: tuple[Indicator, ...] = (
 )
 
 
+def headline(view) -> dict[str, dict]:
+    """Every indicator's figures in one view, each measure's rows read once."""
+    rows: dict[tuple[str, str], list[dict]] = {}
+    out = {}
+    for i in INDICATORS:
+        if (i.measure, i.breakdown) not in rows:
+            rows[(i.measure, i.breakdown)] = view.plain_rows(i.measure, (i.breakdown,))
+        out[i.key] = i.read(rows[(i.measure, i.breakdown)])
+    return out
+
+
 def _shown(v: dict, kind: str) -> str:
-    return _cell(v["shown"] or SUPPRESSED, kind) if v["shown"] else ""
+    return _cell(v["shown"], kind) if v["shown"] else ""
 
 
 def change(first: dict, last: dict) -> str | None:
@@ -120,18 +132,17 @@ def trends_section(data) -> Section:
     if len(years) < 2:
         s.empty = "The publication covers one financial year, so there is no trend to show."
         return s
-    views = {y: View(published, data.area, y) for y in years}
-    read = {(i.key, y): i.read(views[y]) for i in INDICATORS for y in years}
+    by_year = {y: headline(View(published, data.area, y)) for y in years}
     rows, values = [], []
     for i in INDICATORS:
         row = {"indicator": i.label}
         for y in years:
-            v = read[(i.key, y)]
+            v = by_year[y][i.key]
             row[y] = _shown(v, i.kind)
             if i.kind != "count" and v["value"] is not None and v["lower"] is not None:
                 values.append({"indicator": i.heading, "year": y, "value": v["value"], "lower": v["lower"],
                                "upper": v["upper"]})
-        first, last = read[(i.key, years[0])], read[(i.key, years[-1])]
+        first, last = by_year[years[0]][i.key], by_year[years[-1]][i.key]
         verdict = change(first, last) if i.kind != "count" else None
         row["change"] = {"higher": "higher", "lower": "lower", "similar": "no clear change"}.get(verdict, "")
         rows.append(row)
@@ -144,8 +155,6 @@ def trends_section(data) -> Section:
     s.charts.append(Chart(charts.trend(values, order=[i.heading for i in INDICATORS]), "Headline figures by financial year, with 95% confidence intervals",
                           "Line charts, one per figure: the value in each financial year as a dot, its 95% interval "
                           "as a vertical bar. The figures are in the table below.", "table-trends"))
-    from .build import Table
-
     s.tables.append(Table("table-trends", f"Headline figures by financial year, {where}",
                           ["Figure", *[year_heading(y, published.manifest) for y in years],
                            f"{years[-1]} against {years[0]}"],
@@ -169,31 +178,6 @@ def year_heading(year: str, manifest: dict) -> str:
     return year
 
 
-def compared(v: dict, benchmark: float | None) -> str:
-    """Fingertips' comparison of a value's 95% interval with a benchmark value."""
-    if benchmark is None or v["lower"] is None or v["upper"] is None:
-        return ""
-    if v["lower"] > benchmark:
-        return "higher"
-    if v["upper"] < benchmark:
-        return "lower"
-    return "similar"
-
-
-def funnel_limits(p: float, n_min: float, n_max: float, z: float, steps: int = 40) -> list[dict]:
-    """Spiegelhalter's normal-approximation funnel limits around proportion ``p`` (percent) for
-    denominators from half ``n_min`` to a tenth above ``n_max``: [{n, lower, upper}] in percent,
-    clipped to 0-100."""
-    q = p / 100
-    out = []
-    start, stop = max(5.0, n_min / 2), max(n_max * 1.1, 10.0)
-    for k in range(steps + 1):
-        n = start * (stop / start) ** (k / steps)
-        half = z * math.sqrt(max(q * (1 - q), 0.0) / n)
-        out.append({"n": n, "lower": max(0.0, 100 * (q - half)), "upper": min(100.0, 100 * (q + half))})
-    return out
-
-
 AREA_INDICATORS = ("custody_people", "custody_self_harm", "custody_psychosis", "continuity_21",
                    "rri_black_custody", "reoffending")
 
@@ -212,46 +196,47 @@ def areas_section(data) -> Section:
         s.empty = "This report covers one area; the areas are compared in the report for all areas."
         return s
     by_key = {i.key: i for i in INDICATORS}
-    whole = {k: by_key[k].read(View(published, published.areas[0], data.year)) for k in AREA_INDICATORS}
+    by_area = {a: headline(View(published, a, data.year)) for a in published.areas}
+    whole = by_area[published.areas[0]]
     rows = []
-    for a in [published.areas[0], *areas]:
-        view = View(published, a, data.year)
+    for a in published.areas:
         row = [a]
         for k in AREA_INDICATORS:
-            i = by_key[k]
-            v = i.read(view)
+            i, v = by_key[k], by_area[a][k]
             text = _shown(v, i.kind) or SUPPRESSED
-            if a != published.areas[0] and i.kind != "count":
-                verdict = compared(v, whole[k]["value"] if i.kind == "percent" else None)
-                if i.kind == "ratio":
-                    verdict = compared(v, 1.0)
-                text = f"{text} ({verdict})" if verdict else text
+            if a != published.areas[0] and i.kind != "count":  # a ratio against 1, a percentage the whole
+                benchmark = 1.0 if i.kind == "ratio" else whole[k]["value"]
+                verdict = compare_to_benchmark(_nan(v["lower"]), _nan(v["upper"]), _nan(benchmark))
+                text = f"{text} ({verdict})" if verdict != "not compared" else text
             row.append(text)
         rows.append(row)
-    from .build import Table
-
     s.tables.append(Table("table-areas", "Headline figures by area (comparison with all areas; for the RRI, with 1)",
                           ["Area", *[_short(by_key[k].label) for k in AREA_INDICATORS]], rows,
                           [False, *[True] * len(AREA_INDICATORS)]))
     for k in ("continuity_21", "custody_self_harm"):
         i = by_key[k]
-        p = whole[k]["value"]
-        points = []
-        for a in areas:
-            v = i.read(View(published, a, data.year))
-            if v["value"] is not None and v["denominator"]:
-                points.append({"area": a, "n": v["denominator"], "value": v["value"]})
-        if p is None or not points:
+        shown = [(a, by_area[a][k]) for a in areas
+                 if by_area[a][k]["numerator"] is not None and by_area[a][k]["denominator"]]
+        if not shown:
             continue
-        n_min, n_max = min(pt["n"] for pt in points), max(pt["n"] for pt in points)
-        limits = [{**x, "level": level} for level, z in (("95%", 1.96), ("99.8%", 3.09))
-                  for x in funnel_limits(p, n_min, n_max, z)]
-        s.charts.append(Chart(charts.funnel(points, limits, p, title=_short(i.label)),
+        limits = funnel_limits([v["numerator"] for _, v in shown], [v["denominator"] for _, v in shown],
+                               statistic="proportion", multiplier=100)
+        lines = [{"n": float(n), "lower": float(lo), "upper": float(hi), "level": level}
+                 for level, lower, upper in (("95%", limits.lower_95, limits.upper_95),
+                                             ("99.8%", limits.lower_998, limits.upper_998))
+                 for n, lo, hi in zip(limits.points, lower, upper)]
+        points = [{"area": a, "n": v["denominator"], "value": v["value"]} for a, v in shown]
+        s.charts.append(Chart(charts.funnel(points, lines, limits.baseline, title=_short(i.label)),
                               f"{i.label}, by area, against all areas",
                               "Funnel plot: each area's figure (dot, labelled) against its number of people; the "
-                              f"line across is all areas ({p:.1f}%); the inner and outer curves are the 95% and 99.8% "
-                              "limits. The figures are in the table below.", "table-areas"))
+                              f"line across is the areas' average ({limits.baseline:.1f}%); the inner and outer "
+                              "curves are the 95% and 99.8% limits. The figures are in the table below.",
+                              "table-areas"))
     return s
+
+
+def _nan(x: float | None) -> float:
+    return float("nan") if x is None else x
 
 
 def _short(label: str) -> str:
