@@ -46,14 +46,17 @@ def test_prevalence_counts_needs_recorded_by_any_agency_worked_by_hand(tiny):
     assert row["lower_95"] == pytest.approx(lower, abs=PERCENT) and row["upper_95"] == pytest.approx(upper, abs=PERCENT)
     either = got[("police_custody", "anxiety_or_depression", "all", "All people")]
     assert (either["people_with_need"], either["people"]) == (3, 4)
-    assert either["benchmark_percent"] == 15
+    assert either["benchmark_percent"] == 17  # APMS 2014: common mental disorder, adults in households
     assert got[("police_custody", "psychosis", "all", "All people")]["people_with_need"] == 0
     assert got[("court_appearance", "psychosis", "all", "All people")]["people_with_need"] == 1
     by_sex = got[("police_custody", "depression", "sex", "Female")]
     assert (by_sex["people_with_need"], by_sex["people"]) == (1, 2)
-    # 3 of 4 against a 15% benchmark: the Wilson interval (30.1% to 95.4%) is above it.
+    # 3 of 4 against a 17% benchmark: the Wilson interval (30.1% to 95.4%) is above it.
     assert either["compared_with_benchmark"] == "higher"
     assert got[("police_custody", "depression", "all", "All people")]["compared_with_benchmark"] in (None, "")
+    # Psychosis has a benchmark (0.45%, household survey): 0 of 4 has an interval that spans it.
+    psychosis = got[("police_custody", "psychosis", "all", "All people")]
+    assert psychosis["benchmark_percent"] == pytest.approx(0.45) and psychosis["compared_with_benchmark"] == "similar"
     # People in mental health services are there because of a need: no general-population comparison.
     in_services = got[("mental_health", "anxiety_or_depression", "all", "All people")]
     assert in_services["people_with_need"] == 2 and in_services["compared_with_benchmark"] in (None, "")

@@ -3,7 +3,7 @@ are the stats room's, tested against PHEindicatormethods there)."""
 
 from __future__ import annotations
 
-from triangulate.report.hna import change, year_heading
+from triangulate.report.hna import change, expected_count, year_heading
 
 
 def _v(value, lower, upper):
@@ -23,3 +23,16 @@ def test_a_year_the_data_cover_in_part_says_where_they_end():
     assert year_heading("2024/25", manifest) == "2024/25"
     assert year_heading("2025/26", {"data_period": {"first": "2021-04-01", "last": "2026-03-31"}}) == "2025/26"
     assert year_heading("2025/26", {}) == "2025/26"  # a publication made before the period was recorded
+
+
+def test_the_expected_number_applies_each_sex_its_rate_and_a_range_where_a_sex_is_withheld():
+    rates = {"Male": 0.10, "Female": 0.20}
+    # 100 men at 10% and 50 women at 20%: 10 + 10.
+    assert expected_count({"Male": 100, "Female": 50}, 150, rates) == (20.0, 20.0)
+    # Women withheld: the 60 the total leaves are women (one withheld sex), so 10 + 12 exactly.
+    assert expected_count({"Male": 100, "Female": None}, 160, rates) == (22.0, 22.0)
+    # Both withheld: the 200 people are anywhere between all men (20) and all women (40).
+    assert expected_count({"Male": None, "Female": None}, 200, rates) == (20.0, 40.0)
+    assert expected_count({"Male": None, "Female": None}, None, rates) is None
+    # A group with no rate ("Not known") is neither expected nor taken from the total as a sex with a rate.
+    assert expected_count({"Male": 100, "Female": 50, "Not known": 5}, 155, rates) == (20.0, 20.0)

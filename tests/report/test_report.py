@@ -4,6 +4,7 @@ areas show suppression rather than small counts."""
 from __future__ import annotations
 
 import csv
+import re
 import subprocess
 from html import escape
 from html.parser import HTMLParser
@@ -105,12 +106,13 @@ def test_disproportionality_in_figures_and_in_words(html):
     from triangulate.report.findings import DECISIONS
 
     words = " ".join(" ".join(page.text).split())
+    recommendations = words[words.rindex("Recommendations"):]
     shown = [r for r in expected if r["group"].startswith("Black") and r["rri"] not in ("", "*")]
     assert shown, "no published RRI for Black people to put in words"
     for r in shown:  # every published RRI for Black people is also said in words, from the same figure
         assert f"{per_100_reference(float(r['rri'])):.0f} Black people" in words
         if r["significance_998"].endswith("higher"):  # recommendations rest on the 99.8% flag
-            assert f"over-represented at the point of being {DECISIONS[r['decision_point']]}" in words
+            assert f"being {DECISIONS[r['decision_point']]}" in recommendations
     assert "Minimum-volume rule" in words
 
 
@@ -123,6 +125,19 @@ def test_every_section_is_there_with_charts_beside_tables_and_recommendations_ti
                     "Methods and definitions", "Recommendations"):
         assert heading in words
     assert result.recommendations >= 1 and "Evidence:" in words
+    # Recommendations: each once, each with a priority and an intercept of the Sequential Intercept Model,
+    # and at most one about over-representation per intercept (not one per decision point and group).
+    said = words[words.rindex("Recommendations"):]
+    assert said.count("Priority: ") == result.recommendations
+    assert said.count("Intercept ") >= result.recommendations
+    assert said.count("are over-represented at the point of") <= 4
+    items = re.findall(r"Priority: \w+ · (Intercept \d)[^·]*?: (.*?) Evidence:", said)
+    assert len(items) == result.recommendations and len(set(items)) == len(items)
+    # Easy read: a picture beside each sentence, numbers as "about k in n", no percentages.
+    text = result.path.read_text(encoding="utf-8")
+    easy = text[text.index('id="easy-read"'):text.index("</section>", text.index('id="easy-read"'))]
+    assert easy.count("<li>") == easy.count("<svg") >= 5
+    assert "%" not in re.sub(r"<svg.*?</svg>", "", easy, flags=re.S)
     for table in ("table-flows", "table-continuity", "table-funnel", "table-repeat", "table-coverage",
                   "table-methods", "table-population-ethnic_group_5"):
         assert len(page.tables[table]) > 2, table
@@ -249,3 +264,29 @@ def test_trends_read_each_year_of_the_publication_and_intersections_its_crossing
     assert [row[2].replace(",", "") for row in table[1:]] == [r["base"] for r in crossings]
     words = " ".join(" ".join(page.text).split())
     assert "This report covers one area" in words  # one area: nothing to compare it with
+
+
+def test_unmet_need_sets_the_published_recorded_count_against_the_survey_rates_for_each_sex(store, html):
+    from triangulate.measures.tables import expected_prevalence
+    from triangulate.publish.view import need_label
+
+    _, page, _, _ = html
+    rows = View(latest(publications_root(store))).plain_rows("need_prevalence", ("all", "sex"))
+    table = {row[0]: row for row in page.tables["table-unmet"][1:]}
+    rates = {}
+    for r in expected_prevalence():
+        rates.setdefault(r["need_code"], {})[r["sex"]] = float(r["percent"]) / 100
+    assert set(table) == {need_label(n) for n in rates}
+    for need, by_sex in rates.items():
+        mine = [r for r in rows if r["setting"] == "prison_custody" and r["need_code"] == need]
+        whole = next(r for r in mine if r["breakdown"] == "all")
+        row = table[need_label(need)]
+        assert row[2].replace(",", "") == whole["people_with_need"]
+        people = {r["group"]: r["people"] for r in mine if r["breakdown"] == "sex"}
+        if all(people.get(s, "*") != "*" for s in by_sex):  # each sex shown: one expected number, worked here
+            expected = sum(float(people[s]) * rate for s, rate in by_sex.items())
+            assert row[3].replace(",", "") == f"{expected:.0f}"
+            if whole["people_with_need"] != "*":
+                assert row[4] == f"{float(whole['people_with_need']) / expected * 100:.0f}"
+        else:
+            assert row[3] == "*" or " to " in row[3] or row[3].replace(",", "").isdigit()

@@ -100,7 +100,7 @@ def test_a_screener_uploads_a_court_list(browser, server, site, tmp_path):
 
 
 PAGES_BY_ROLE = {
-    "viewer": ["/", "/needs/", "/disproportionality/", "/intersections/", "/pathway/", "/continuity/", "/funnel/",
+    "viewer": ["/", "/needs/", "/unmet/", "/disproportionality/", "/intersections/", "/pathway/", "/continuity/", "/funnel/",
                "/repeat/", "/trends/", "/areas/", "/quality/"],
     "analyst": ["/link-quality/", "/needs/?unsuppressed=1"],
     "screener": ["/screening/"],

@@ -12,7 +12,7 @@ import pytest
 
 from .conftest import PASSWORD
 
-PAGES = ["/", "/needs/", "/disproportionality/", "/intersections/", "/pathway/", "/continuity/", "/funnel/", "/repeat/",
+PAGES = ["/", "/needs/", "/unmet/", "/disproportionality/", "/intersections/", "/pathway/", "/continuity/", "/funnel/", "/repeat/",
          "/trends/", "/areas/", "/quality/"]
 ANALYST_ONLY = ["/link-quality/", "/needs/?unsuppressed=1", "/export/need_prevalence.csv?unsuppressed=1"]
 SCREENER_ONLY = ["/screening/"]

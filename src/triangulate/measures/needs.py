@@ -52,9 +52,11 @@ def _finish(table: pa.Table) -> pa.Table:
     ),
     caveats=(
         "A need counts only if recorded: agencies that screen (L&D, prison reception) record more. "
-        "Benchmarks come from other populations and years and are not age-standardised; they are compared only "
-        "for the justice settings (people in mental health services are there because of a need). "
-        "'anxiety_or_depression' is either need, the category the 15% benchmark describes. "
+        "Benchmarks are household surveys (APMS 2014; the 2000 psychiatric morbidity survey for psychosis) that "
+        "find disorder by interview, not need recorded by an agency, in other years, and are not age-standardised; "
+        "they are compared only for the justice settings (people in mental health services are there because of "
+        "a need). 'anxiety_or_depression' is either need, the category the 17% benchmark (common mental "
+        "disorder) describes. "
         "Demographics are resolved per person (docs/measures.md); 'Not known' is shown, not dropped. "
         "The whole period pools the financial years: a person seen in three years counts three times."
     ),
@@ -76,7 +78,7 @@ def _finish(table: pa.Table) -> pa.Table:
         Column("prevalence_percent", "Prevalence (%)", "percent"),
         Column("lower_95", "Lower 95% limit", "percent"),
         Column("upper_95", "Upper 95% limit", "percent"),
-        Column("benchmark_percent", "General population (%)", "percent"),
+        Column("benchmark_percent", "General population (%)", "reference"),
         Column("compared_with_benchmark", "Compared with the general population", "marker"),
         Column("benchmark_source", "Source of the comparison", "text"),
     ),

@@ -70,7 +70,8 @@ class Column:
 
     name: str
     label: str
-    kind: str  # count, percent, ratio, rate, text, significance, marker, days
+    kind: str  # count, percent, ratio, rate, text, significance, marker, days, reference (a figure from a
+    # published source, shown as the source gives it)
 
 
 @dataclass(frozen=True)

@@ -60,3 +60,12 @@ def benchmarks() -> dict[str, dict[str, str]]:
     path = resources.files(__package__).joinpath("data/benchmarks.csv")
     with path.open("r", encoding="utf-8", newline="") as fh:
         return {row["need_code"]: row for row in csv.DictReader(fh)}
+
+
+@cache
+def expected_prevalence() -> tuple[dict[str, str], ...]:
+    """Published prevalence among people in a setting by sex, from interview surveys
+    (``data/expected_prevalence.csv``): the rates the report's unmet-need chapter expects."""
+    path = resources.files(__package__).joinpath("data/expected_prevalence.csv")
+    with path.open("r", encoding="utf-8", newline="") as fh:
+        return tuple(csv.DictReader(fh))

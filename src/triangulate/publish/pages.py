@@ -18,6 +18,9 @@ PAGES: tuple[Page, ...] = (
     Page("needs", "Needs by setting", ("need_prevalence",),
          "How common each need is among the people seen in each setting, with 95% confidence intervals "
          "against general-population benchmarks."),
+    Page("unmet", "Unmet need in prison", (),
+         "The number of people in prison with psychosis, depression or personality disorder recorded, against the "
+         "number that interview surveys of prisoners predict for the men and women seen."),
     Page("disproportionality", "Disproportionality by ethnic group", ("disproportionality",),
          "The relative rate index of each ethnic group against the reference group at each decision point, "
          "with the minimum-volume rule."),

@@ -71,6 +71,8 @@ def words(kind: str, value) -> str:
         return DECISIONS.get(value, value.replace("_", " ").capitalize())
     if kind == "breakdown":
         return breakdown_title(value)
+    if kind == "reference":  # a published figure from elsewhere, at the precision its source gives
+        return f"{float(value):g}"
     return value
 
 
@@ -136,6 +138,8 @@ class View:
                     line[k] = str(int(round(float(v))))
                 elif kind in DECIMALS:
                     line[k] = f"{float(v):.{DECIMALS[kind]}f}"
+                elif kind == "reference":
+                    line[k] = words(kind, v)
                 else:
                     line[k] = str(v)
             out.append(line)

@@ -182,7 +182,7 @@ def needs_section(data) -> Section:
     s.tables.append(_table("table-needs", "Prevalence of needs by setting (all people)", rows, [
         ("setting", "Setting", "text"), ("need_code", "Need", "text"), ("people_with_need", "People with need", "count"),
         ("people", "People", "count"), ("prevalence_percent", "%", "percent"), ("lower_95", "95% CI lower", "percent"),
-        ("upper_95", "95% CI upper", "percent"), ("benchmark_percent", "Benchmark %", "percent"),
+        ("upper_95", "95% CI upper", "percent"), ("benchmark_percent", "Benchmark %", "raw"),
         ("compared_with_benchmark", "Compared with benchmark", "text")]))
     return s
 
@@ -579,6 +579,7 @@ def render_html(title: str, data, metadata: dict, findings: Findings, sections: 
 
 
 # The chapters that read across views (they use this module's sections and tables, so come last).
-from .hna import areas_section, intersections_section, trends_section  # noqa: E402
+from .hna import areas_section, intersections_section, trends_section, unmet_section  # noqa: E402
 
-SECTIONS.update(intersections=intersections_section, trends=trends_section, areas=areas_section)
+SECTIONS.update(intersections=intersections_section, trends=trends_section, areas=areas_section,
+                unmet=unmet_section)

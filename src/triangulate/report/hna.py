@@ -283,3 +283,101 @@ def intersections_section(data) -> Section:
                    "within that sex or age group. Combinations with fewer than 50 residents or 5 people are not "
                    "calculated.")
     return s
+
+
+def expected_count(people: dict[str, float | None], total: float | None, rates: dict[str, float]) -> tuple[float, float] | None:
+    """The number expected to have a disorder, from each sex's published people and its rate (a fraction):
+    (lowest, highest). Exact (lowest == highest) when every sex's count is shown; where some are withheld,
+    the people they hold together (the total less the shown counts, a published difference) take the
+    lowest and the highest of the withheld sexes' rates. None when the total is withheld too."""
+    shown = {s: n for s, n in people.items() if n is not None}
+    hidden = [s for s in rates if people.get(s) is None]
+    base = sum(n * rates[s] for s, n in shown.items() if s in rates)
+    if not hidden:
+        return base, base
+    if total is None:
+        return None
+    rest = max(total - sum(n for s, n in shown.items() if s in rates), 0.0)
+    hidden_rates = [rates[s] for s in hidden]
+    return base + rest * min(hidden_rates), base + rest * max(hidden_rates)
+
+
+def unmet_rows(data) -> tuple[list[dict], set[str]]:
+    """Each disorder with a survey rate: people in prison, recorded, expected (or its range), recorded as a
+    percentage of expected with its interval and verdict, from the view's published rows; and the sources."""
+    from triangulate.measures.tables import expected_prevalence
+    from triangulate.publish.view import need_label
+    from triangulate.stats import smr
+
+    rates: dict[tuple[str, str], dict[str, float]] = {}
+    sources: set[str] = set()
+    for r in expected_prevalence():
+        rates.setdefault((r["setting"], r["need_code"]), {})[r["sex"]] = float(r["percent"]) / 100
+        sources.add(r["source"])
+    rows = data.plain_rows("need_prevalence", ("all", "sex"))
+    out = []
+    for (setting, need), by_sex in rates.items():
+        mine = [r for r in rows if r["setting"] == setting and r["need_code"] == need]
+        whole = next((r for r in mine if r["breakdown"] == "all"), None)
+        if whole is None:
+            continue
+        people = {r["group"]: number(r["people"]) for r in mine if r["breakdown"] == "sex"}
+        total, recorded = number(whole["people"]), number(whole["people_with_need"])
+        expected = expected_count(people, total, by_sex)
+        row = {"need": need_label(need), "low": None, "up": None, "people": _cell(whole["people"], "count"),
+               "recorded": _cell(whole["people_with_need"], "count"), "expected": SUPPRESSED, "ratio": SUPPRESSED,
+               "ci": "", "verdict": ""}
+        if expected is not None and expected[1] > 0:
+            lo, hi = expected
+            row["expected"] = f"{lo:,.0f}" if round(lo) == round(hi) else f"{lo:,.0f} to {hi:,.0f}"
+            if recorded is not None:
+                if lo == hi:
+                    e = smr(counts=None, populations=[1.0], reference_counts=[lo], reference_populations=[1.0],
+                            observed_total=recorded, reference_value=100)
+                    value, low, up = float(e.value), float(e.lower), float(e.upper)
+                    row["ratio"], row["ci"] = f"{value:.0f}", f"{low:.0f} to {up:.0f}"
+                else:
+                    low, up = recorded / hi * 100, recorded / lo * 100
+                    row["ratio"] = f"{low:.0f} to {up:.0f}"
+                    row["ci"] = "not calculated (a range)"
+                row["low"], row["up"] = low, up
+                row["verdict"] = ("fewer recorded than expected" if up < 100 else
+                                  "more recorded than expected" if low > 100 else "similar to expected")
+        out.append(row)
+    return out, sources
+
+
+def unmet_section(data) -> Section:
+    """Recorded need in prison against the number that interview surveys of prisoners would predict."""
+    s = Section("unmet", "Unmet need in prison: recorded against expected")
+    s.intro.append("Need is recorded only where someone looks for it. Here each sex's published prevalence from a systematic review of 62 prisoner surveys "
+                   "(Fazel and Danesh, The Lancet, 2002) is applied to the number of men and women seen in prison "
+                   "to give the number expected to have each disorder; the number with it recorded is set against "
+                   "that. Fewer recorded than expected points to need that is not being identified.")
+    out, sources = unmet_rows(data)
+    if not out or all(r["ratio"] == SUPPRESSED for r in out):
+        s.empty = TOO_FEW
+        return s
+    for r in out:
+        if r["verdict"] == "fewer recorded than expected":
+            s.intro.append(f"{r['need']}: {r['recorded']} people in prison had it recorded, against about "
+                           f"{r['expected']} expected from the surveys ({r['ratio']}% of expected).")
+        elif r["verdict"] == "more recorded than expected":
+            s.intro.append(f"{r['need']}: more people had it recorded ({r['recorded']}) than the surveys predict "
+                           f"(about {r['expected']}): the records may use a broader definition than the surveys' "
+                           "diagnostic interviews, or the need here is higher.")
+    s.tables.append(Table("table-unmet", "Recorded and expected need among people in prison",
+                          ["Disorder", "People in prison", "Recorded", "Expected from surveys",
+                           "Recorded as % of expected", "95% CI", "Compared with expected"],
+                          [[r["need"], r["people"], r["recorded"], r["expected"], r["ratio"], r["ci"], r["verdict"]]
+                           for r in out],
+                          [False, True, True, True, True, False, False]))
+    s.notes.append("Expected = the sum over men and women of the people seen in prison times the survey prevalence for "
+                   "their sex (indirect standardisation by sex; the review gives no rates by age, so the age mix is not "
+                   "allowed for). The interval is exact below 10 recorded and Byar's from 10, on the recorded count; "
+                   "it leaves out the surveys' own uncertainty. Where a sex's count is withheld, the expected number is "
+                   "the range those people allow. The surveys count disorder found by interview (psychosis and major "
+                   "depression in the past 6 months; personality disorder at any time); recording finds less, so a "
+                   "shortfall is expected even where services are good, and the size of the gap is what to watch.")
+    s.notes.append("Sources: " + "; ".join(sorted(sources)) + ".")
+    return s
