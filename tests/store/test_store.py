@@ -108,13 +108,16 @@ def test_a_table_with_other_columns_than_expected_is_an_error_not_patched(tmp_pa
         ensure_schema(con)
 
 
-def test_a_store_made_by_standard_1_0_gains_the_fields_1_1_added(tmp_path: Path) -> None:
-    """Version 1.1 added optional fields only; a 1.0 store keeps its rows and gets empty columns."""
+def test_a_store_made_by_standard_1_0_gains_the_fields_1_1_and_1_2_added(tmp_path: Path) -> None:
+    """Versions 1.1 and 1.2 added optional fields only; a 1.0 store keeps its rows and gets empty columns."""
     path = tmp_path / "s.duckdb"
     con = connect(path)
     ensure_schema(con)
-    for table, column in (("content.court_appearance", "offence_date"),
-                          ("content.prison_custody", "residence_area_code")):
+    added = (("content.court_appearance", "offence_date"), ("content.prison_custody", "residence_area_code"),
+             ("content.liaison_diversion", "information_shared"),
+             ("content.liaison_diversion", "information_shared_with"),
+             ("content.liaison_diversion", "diversion_outcome"))
+    for table, column in added:
         con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")  # as a 1.0 store made them
     con.execute("INSERT INTO content.court_appearance (record_key, source_system, area_code, intercept, "
                 "hearing_date, hearing_type, load_id) VALUES ('r1', 'CP', 'E09000001', 2, DATE '2023-01-05', "
@@ -123,8 +126,8 @@ def test_a_store_made_by_standard_1_0_gains_the_fields_1_1_added(tmp_path: Path)
     con = connect(path)
     ensure_schema(con)
     assert con.sql("SELECT record_key, offence_date FROM content.court_appearance").fetchall() == [("r1", None)]
-    columns = {r[0] for r in con.sql("DESCRIBE content.prison_custody").fetchall()}
-    assert "residence_area_code" in columns
+    for table, column in added:
+        assert column in {r[0] for r in con.sql(f"DESCRIBE {table}").fetchall()}, (table, column)
     ensure_schema(con)  # and it is idempotent afterwards
     con.close()
 

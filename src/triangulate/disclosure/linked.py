@@ -489,12 +489,14 @@ class _Linked:
                 add([m for m in members if m not in out])
         return out
 
-    def _local_lp(self, name: str, cell, orders, scale: float, k: int = 1):
+    def _local_lp(self, name: str, cell, orders, scale: float, k: int = 1, free: bool = False):
         """The cheapest certificate moving ``cell`` by ``scale`` inside a window of nearby values.
 
         Counts outside the window keep their true values, so a solution is a certificate. A
         published count moves freely inside its rounding interval; beyond it, it is suppressed, at the
-        cost of the count (a mixed-integer programme: one yes-or-no per published count).
+        cost of the count (a mixed-integer programme: one yes-or-no per published count). With
+        ``free``, no published count may leave its interval: a linear programme that finds a
+        certificate costing nothing (no new suppression) if the window holds one, several times faster.
         """
         from scipy.optimize import Bounds, LinearConstraint, milp
         from scipy.sparse import coo_matrix
@@ -532,7 +534,7 @@ class _Linked:
             price = self.price[cname][index]
             # A precious count (a view's total) may leave its rounding interval at its high price, so
             # that where nothing else will do the programme hides the cheapest total, not all of them.
-            for i in np.flatnonzero(visible):
+            for i in np.flatnonzero(visible) if not free else ():
                 extras.append((ci, int(i), float(values[i]) * float(price[i]) / self.width, float(lo[i])))
         lower, upper = np.concatenate(lo_all), np.concatenate(hi_all)
         nvar_y = n * len(chain)
@@ -661,6 +663,12 @@ class _Linked:
             options.append(-(self.width - rise))
         searchable = all(candidates)
         found = [r for r in (self._search(name, candidates, s) for s in options) if r is not None] if searchable else []
+        for k in (2, 3):
+            if found and min(r[0] for r in found) == 0:
+                break
+            # A certificate that hides nothing more, if a window of two (then three) siblings holds one:
+            # a linear programme, far quicker than the integer programmes below, and never worse.
+            found += [r for r in [self._local_lp(name, cell, orders, options[0], k=k, free=True)] if r is not None]
         # A hypercube that would hide a large count (a headline total) is checked against the cheapest
         # certificate a local programme can find: hiding one count of 40,000 to protect a count of 3 is
         # what the programme exists to avoid. Its window widens (more siblings at each level) while the

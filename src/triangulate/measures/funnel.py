@@ -11,18 +11,37 @@ from triangulate.measures.registry import Column, Count, register
 from triangulate.measures.tables import column, proportion, with_columns
 from triangulate.standard import codelist
 
-# Each step of the funnel and what, on a person's L&D records, shows they reached it.
+# Each step of the funnel and what, on one L&D record, shows it was reached. The funnel proper is
+# nested: a record reaches a step only if it also shows every step before it (a referral with no
+# recorded assessment is not a step-4 referral; it is counted on its own row).
+_SCREENED = lambda t: t.screening_date.notnull()  # noqa: E731
+_ASSESSED = lambda t: t.assessment_date.notnull()  # noqa: E731
+_REFERRED = lambda t: t.referral_date.notnull()  # noqa: E731
+_ENGAGED = lambda t: t.referral_engaged == "Y"  # noqa: E731
 STEPS = {
     "1 identified": lambda t: t.record_key.notnull(),
-    "2 screened": lambda t: t.screening_date.notnull(),
-    "3 assessed": lambda t: t.assessment_date.notnull(),
-    "4 referred": lambda t: t.referral_date.notnull(),
-    "5 engaged": lambda t: t.referral_engaged == "Y",
+    "2 screened": _SCREENED,
+    "3 assessed": lambda t: _SCREENED(t) & _ASSESSED(t),
+    "4 referred": lambda t: _SCREENED(t) & _ASSESSED(t) & _REFERRED(t),
+    "5 engaged": lambda t: _SCREENED(t) & _ASSESSED(t) & _REFERRED(t) & _ENGAGED(t),
+    # Outcomes (standard 1.2), each a share of the people assessed, as NHS England's service
+    # specification names them: the assessment shared with the justice system's decision maker, and
+    # diversion out of or within the system.
+    "information shared": lambda t: _SCREENED(t) & _ASSESSED(t) & (t.information_shared == "Y"),
+    "diverted out of the justice system": lambda t: _SCREENED(t) & _ASSESSED(t)
+    & (t.diversion_outcome == "out_of_justice"),
+    "diverted within the justice system": lambda t: _SCREENED(t) & _ASSESSED(t)
+    & (t.diversion_outcome == "within_justice"),
+    "referred without a recorded assessment": lambda t: _REFERRED(t) & ~_ASSESSED(t),
     "known to mental health services": lambda t: t.known_to_mental_health == "Y",
     "repeat attendee (2 or more L&D records)": None,
 }
 #: The steps of the funnel proper, in order: each a share of the one before as well as of those identified.
 NESTED = ("1 identified", "2 screened", "3 assessed", "4 referred", "5 engaged")
+#: The step each outcome row is a share of (its "step before").
+OUTCOME_OF = {"information shared": "3 assessed", "diverted out of the justice system": "3 assessed",
+              "diverted within the justice system": "3 assessed",
+              "referred without a recorded assessment": "2 screened"}
 
 
 def _finish(table: pa.Table) -> pa.Table:
@@ -35,8 +54,9 @@ def _finish(table: pa.Table) -> pa.Table:
     at = {(k, s): i for i, (k, s) in enumerate(zip(key_values, steps))}
     previous = np.full(table.num_rows, np.nan)
     for i, (k, s) in enumerate(zip(key_values, steps)):
-        if s in NESTED and s != NESTED[0]:
-            j = at.get((k, NESTED[NESTED.index(s) - 1]))
+        before = NESTED[NESTED.index(s) - 1] if s in NESTED[1:] else OUTCOME_OF.get(s)
+        if before is not None:
+            j = at.get((k, before))
             if j is not None:
                 previous[i] = people[j]
     ok = ~np.isnan(people) & ~np.isnan(previous) & (previous > 0) & (people <= previous)
@@ -54,20 +74,25 @@ def _settings() -> list[str]:
     title="Liaison & diversion funnel by setting",
     definition=(
         "Of the people identified by liaison & diversion in each L&D setting (police custody, court, "
-        "community) in the area and financial year, the people screened, assessed, referred on and engaging "
-        "with the referral; the people already known to mental health services; and the repeat attendees "
-        "(two or more L&D records in the year)."
+        "community) in the area and financial year, the people screened, then assessed, then referred on, then "
+        "engaging with the referral (nested: each step on a record that shows every step before it, so each is a "
+        "share of the step before); the outcomes for people assessed (information shared with the justice "
+        "system, diverted out of it, diverted within it); people referred with no recorded assessment; the "
+        "people already known to mental health services; and the repeat attendees (two or more L&D records in "
+        "the year)."
     ),
     numerator="People with at least one L&D record in the setting that year showing the step (a date, or Y).",
     denominator="People with at least one L&D record in the setting that year (identified).",
     method="Wilson score interval at 95% (triangulate.stats.proportion), from the published (rounded) counts.",
     caveats=(
-        "A person reaches a step if any of their L&D records in the setting that year shows it, so steps from "
-        "different episodes can combine. 'Engaged' and 'known to mental health services' count Y only; N and "
-        "not known are both counted as not."
+        "A person reaches a step if any one of their L&D records in the setting that year shows it and every step "
+        "before it. 'Engaged', 'information shared' and 'known to mental health services' count Y only; N and not "
+        "known are both counted as not. The outcomes are fields of standard 1.2: extracts made to 1.0 or 1.1 "
+        "have none, so a service that does not send them shows 0, not a low rate (check the data quality page)."
     ),
-    source="NHS England Liaison and Diversion national operating model (2019): identification, screening, "
-           "assessment, referral, engagement.",
+    source="NHS England Liaison and Diversion service specification and operating model (2019): identification, "
+           "screening, assessment, referral, engagement; information shared with the justice system's decision "
+           "makers and diversion out of and within it as the outcomes.",
     keys=("ld_setting", "step"),
     key_domains={"step": lambda: list(STEPS)},
     counts=(
@@ -84,7 +109,7 @@ def _settings() -> list[str]:
         Column("percent_of_identified", "Of those identified (%)", "percent"),
         Column("lower_95", "Lower 95% limit", "percent"),
         Column("upper_95", "Upper 95% limit", "percent"),
-        Column("percent_of_previous_step", "Of the step before (%)", "percent"),
+        Column("percent_of_previous_step", "Of the step before (%) (outcomes: of those assessed)", "percent"),
     ),
 )
 def ld_funnel(b: base.Base) -> dict[str, ibis.Table]:

@@ -287,8 +287,12 @@ def continuity_section(data) -> Section:
 def funnel_section(data) -> Section:
     s = Section("funnel", page("funnel").title)
     rows = read_published(data, "ld_funnel", ("all",))
-    s.intro.append("Of the people liaison & diversion identified in each setting, how many were screened, assessed, "
-                   "referred on and engaged; the share already known to mental health services; repeat attendees.")
+    s.intro.append("Of the people liaison & diversion identified in each setting, how many were screened, then "
+                   "assessed, then referred on, then engaged with the referral: each step a share of the one before. "
+                   "Then the outcomes for the people assessed, as NHS England's service specification names them: "
+                   "the assessment shared with the police, prosecutor or court that decides the case, and diversion "
+                   "out of the justice system or within it; people referred with no recorded assessment; the share "
+                   "already known to mental health services; repeat attendees.")
     if not rows or _all_suppressed(rows, "people"):
         s.empty = TOO_FEW
         return s
@@ -302,7 +306,10 @@ def funnel_section(data) -> Section:
     s.tables.append(_table("table-funnel", "Liaison & diversion funnel", rows, [
         ("ld_setting", "Setting", "text"), ("step", "Step", "text"), ("people", "People", "count"),
         ("identified", "Identified", "count"), ("percent_of_identified", "% of identified", "percent"),
-        ("lower_95", "95% CI lower", "percent"), ("upper_95", "95% CI upper", "percent")]))
+        ("lower_95", "95% CI lower", "percent"), ("upper_95", "95% CI upper", "percent"),
+        ("percent_of_previous_step", "% of the step before (outcomes: of assessed)", "percent")]))
+    s.notes.append("The outcomes are in version 1.2 of the data standard; a service whose extracts are made to an "
+                   "earlier version shows none, which is not the same as none happening.")
     return s
 
 

@@ -28,7 +28,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-STANDARD_VERSION = "1.1"
+STANDARD_VERSION = "1.2"
 
 #: Agency record tables in pathway order (the order used in summaries and documentation).
 AGENCY_TABLES: tuple[str, ...] = (

@@ -77,6 +77,10 @@ VERSIONS = (
     ("1.1", "`court_appearance.offence_date` (for proven reoffending, which counts only offences committed "
             "after the start of follow-up) and `prison_custody.residence_area_code` (the area continuity of care "
             "is attributed to, as OHID's indicator is)."),
+    ("1.2", "`liaison_diversion.information_shared`, `information_shared_with` and `diversion_outcome` (code lists "
+            "`ld_information_recipient` and `ld_diversion`): the outcomes of liaison & diversion as NHS England's "
+            "service specification names them, information shared with the justice system's decision makers and "
+            "diversion out of or within the system. Optional: 1.0 and 1.1 extracts load unchanged."),
 )
 
 

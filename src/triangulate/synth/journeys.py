@@ -581,7 +581,11 @@ class _Simulation:
              "substance_misuse", "alcohol", "women_centre", "primary_care", "housing", "peer_support"],
             default="none",
         ).astype(object)
-        seen = ~np.isnat(screening)
+        # Referral follows the full assessment (the operating model's order); a few people are referred
+        # straight from screening. Drawn from a child generator so the main stream is unchanged.
+        child = rng.spawn(1)[0]
+        direct = ~np.isnat(screening) & np.isnat(assessment) & (child.random(n) < f.value("ld.referral.without_assessment"))
+        seen = ~np.isnat(assessment) | direct
         last_seen = np.where(np.isnat(assessment), screening, assessment)
         referral = np.where(seen & (destination != "none"), last_seen + uniform_days(rng, 0, 7, n), NAT)
         referral = censor(referral, self.end)
@@ -595,6 +599,20 @@ class _Simulation:
         known = np.where(
             rng.random(n) < f.value("ld.known_to_mh_not_recorded"), "U", self.yes_no(p.known_to_mental_health[person])
         ).astype(object)
+        # Outcomes (standard 1.2), for people fully assessed: information shared with the justice system's
+        # decision maker for the setting, and diversion out of or within the system.
+        done = ~np.isnat(assessment)
+        u = child.random(n)
+        yes, no = f.value("ld.information_shared.yes"), f.value("ld.information_shared.no")
+        shared = np.where(done, np.where(u < yes, "Y", np.where(u < yes + no, "N", "U")), None).astype(object)
+        recipient = {"police_custody": "police", "court": "court"}.get(setting, "other")
+        shared_with = np.where(shared == "Y", recipient, None).astype(object)
+        u = child.random(n)
+        out_share = f.value(f"ld.diversion.out_of_justice.{setting}")
+        within_share = f.value(f"ld.diversion.within_justice.{setting}")
+        diversion = np.where(done, np.where(u < out_share, "out_of_justice",
+                                            np.where(u < out_share + within_share, "within_justice", "none")),
+                             None).astype(object)
         self.out["liaison_diversion"].add(
             person,
             identified,
@@ -609,6 +627,9 @@ class _Simulation:
             referral_destination=destination,
             referral_date=referral,
             referral_engaged=engaged,
+            information_shared=shared,
+            information_shared_with=shared_with,
+            diversion_outcome=diversion,
         )
         # People who take up a referral to mental health services appear in the MHSDS.
         onward = np.flatnonzero((engaged == "Y") & np.isin(destination, ["community_mental_health", "crisis"]))
