@@ -74,3 +74,17 @@ def test_funnel_in_one_year_matches_plain_sql_on_the_synthetic_store(synthetic):
     for (setting, step), row in got.items():
         if step[0].isdigit() and step != "1 identified":
             assert row["percent_of_previous_step"] is not None and row["percent_of_previous_step"] <= 100
+
+
+def test_a_store_made_before_standard_1_2_is_measured_as_it_is(tiny):
+    """A store whose L&D table predates the outcome fields is read without a migration: no outcomes."""
+    tiny.record("liaison_diversion", "P1", setting="police_custody", screening_date="2023-06-01",
+                assessment_date="2023-06-02")
+    store = tiny.close()
+    con = duckdb.connect(str(store))
+    for column in ("information_shared", "information_shared_with", "diversion_outcome"):
+        con.execute(f"ALTER TABLE content.liaison_diversion DROP COLUMN {column}")
+    con.close()
+    got = _funnel(store)
+    assert got[("police_custody", "3 assessed")]["people"] == 1
+    assert got[("police_custody", "information shared")]["people"] == 0

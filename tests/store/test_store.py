@@ -74,7 +74,7 @@ def test_spark_is_configured_by_settings_not_code() -> None:
 def test_ensure_schema_is_idempotent(tmp_path: Path) -> None:
     con = connect(tmp_path / "s.duckdb")
     ensure_schema(con)
-    con.execute("INSERT INTO content.population VALUES ('E09000022', 2021, 1, '1', '25-29', 10, 'test', 'L1')")
+    con.execute("INSERT INTO content.population (area_code, year, ons_ethnic_group, sex, age_band, population, source, load_id) VALUES ('E09000022', 2021, 1, '1', '25-29', 10, 'test', 'L1')")
     ensure_schema(con)
     assert _tables(con) == set(store_tables())
     assert con.sql("SELECT count(*) FROM content.population").fetchall() == [(1,)]

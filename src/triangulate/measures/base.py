@@ -117,8 +117,20 @@ def financial_year(date: ibis.Value) -> ibis.Value:
     return start.cast("string") + "/" + ((start + 1) % 100).cast("string").lpad(2, "0")
 
 
+_IBIS_TYPES = {"VARCHAR": "string", "DATE": "date", "BIGINT": "int64", "INTEGER": "int64", "DOUBLE": "float64",
+               "BOOLEAN": "boolean", "TIMESTAMP": "timestamp"}
+
+
 def content(con: ibis.BaseBackend, name: str) -> ibis.Table:
-    return con.table(name, database="content")
+    """A content-zone table, with any field a later version of the standard added (all optional) and this
+    store does not have yet given as empty: a store made by an earlier version is read as it is, read-only,
+    without a migration (the ingest adds the columns when it next writes)."""
+    from triangulate.store import store_tables
+
+    t = con.table(name, database="content")
+    missing = {c.name: ibis.null(_IBIS_TYPES.get(c.sql_type.upper(), "string"))
+               for c in store_tables().get(f"content.{name}", ()) if c.name not in t.columns}
+    return t.mutate(**missing) if missing else t
 
 
 def all_records(con: ibis.BaseBackend) -> ibis.Table:

@@ -56,6 +56,22 @@ def publications_root(store: str | Path, *, unsuppressed: bool = False) -> Path:
     return store.parent / f"{store.stem}.{'unsuppressed' if unsuppressed else 'publications'}"
 
 
+def area_names(store: str | Path) -> dict[str, str]:
+    """Each area's name from the population extract (standard 1.2), where it gives one."""
+    from triangulate.store import connect
+
+    con = connect(store, read_only=True)
+    try:
+        columns = {r[0] for r in con.sql("DESCRIBE content.population").fetchall()}
+        if "area_name" not in columns:
+            return {}
+        rows = con.sql("SELECT area_code, min(area_name) FROM content.population WHERE area_name IS NOT NULL "
+                       "GROUP BY 1 ORDER BY 1").fetchall()
+    finally:
+        con.close()
+    return {code: name for code, name in rows}
+
+
 def data_period(store: str | Path) -> dict[str, str | None]:
     """The first and last event dates in the store's records (ISO dates), so that a reader can tell a
     financial year the data covers only in part (a trend's last year, most often)."""
@@ -188,6 +204,7 @@ def write_publication(store: str | Path, root: str | Path | None = None, *, rule
             "store": {"name": store.name, "fingerprint": store_fingerprint(store)},
             "link_run": _latest_link_run(store),
             "data_period": data_period(store),
+            "area_names": area_names(store),
             "dimensions": computed.dimensions.describe(),
             "protection": None if report is None else {
                 "primary": report.primary, "secondary": report.secondary, "certificates": report.certificates,
@@ -279,6 +296,11 @@ class Published:
     @cached_property
     def dimensions(self) -> dict:
         return self.manifest["dimensions"]
+
+    def area_label(self, code: str) -> str:
+        """"Lambeth (E09000022)" where the population extract names the area; else the code."""
+        name = (self.manifest.get("area_names") or {}).get(code)
+        return f"{name} ({code})" if name else code
 
     @property
     def areas(self) -> list[str]:

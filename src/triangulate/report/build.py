@@ -576,7 +576,8 @@ def render_html(title: str, data, metadata: dict, findings: Findings, sections: 
     years = data.published.years[1:]
     period = (f"financial year {data.year}" if data.year != "All years"
               else f"financial years {years[0]} to {years[-1]}, pooled" if years else "no records")
-    areas = [data.area] if data.area != "All areas" else data.published.areas[1:]
+    areas = [data.published.area_label(a) for a in ([data.area] if data.area != "All areas"
+                                                     else data.published.areas[1:])]
     return env.get_template("report.html.j2").render(
         title=title, css=css, kind=kind, areas=areas, period=period,
         created=dt.date.today().isoformat(), rule=metadata["rule"] or {"description": "none (unsuppressed)",

@@ -123,7 +123,7 @@ def trends_section(data) -> Section:
 
     published = data.published
     years = list(published.years[1:])
-    where = "all areas" if data.area == published.areas[0] else data.area
+    where = "all areas" if data.area == published.areas[0] else published.area_label(data.area)
     s = Section("trends", "Trends by financial year")
     s.intro.append(f"The headline figures for {where} in each financial year of the data, whatever period the rest "
                    "of this report covers. A change is called only where the 95% intervals of the first and the last "
@@ -200,7 +200,7 @@ def areas_section(data) -> Section:
     whole = by_area[published.areas[0]]
     rows = []
     for a in published.areas:
-        row = [a]
+        row = [published.area_label(a)]
         for k in AREA_INDICATORS:
             i, v = by_key[k], by_area[a][k]
             text = _shown(v, i.kind) or SUPPRESSED
@@ -225,7 +225,8 @@ def areas_section(data) -> Section:
                  for level, lower, upper in (("95%", limits.lower_95, limits.upper_95),
                                              ("99.8%", limits.lower_998, limits.upper_998))
                  for n, lo, hi in zip(limits.points, lower, upper)]
-        points = [{"area": a, "n": v["denominator"], "value": v["value"]} for a, v in shown]
+        points = [{"area": (published.manifest.get("area_names") or {}).get(a, a), "n": v["denominator"],
+                   "value": v["value"]} for a, v in shown]
         s.charts.append(Chart(charts.funnel(points, lines, limits.baseline, title=_short(i.label)),
                               f"{i.label}, by area, against all areas",
                               "Funnel plot: each area's figure (dot, labelled) against its number of people; the "

@@ -80,7 +80,8 @@ VERSIONS = (
     ("1.2", "`liaison_diversion.information_shared`, `information_shared_with` and `diversion_outcome` (code lists "
             "`ld_information_recipient` and `ld_diversion`): the outcomes of liaison & diversion as NHS England's "
             "service specification names them, information shared with the justice system's decision makers and "
-            "diversion out of or within the system. Optional: 1.0 and 1.1 extracts load unchanged."),
+            "diversion out of or within the system; and `population.area_name` (the area's name beside its code in "
+            "the report and the dashboard). Optional: 1.0 and 1.1 extracts load unchanged."),
 )
 
 

@@ -108,6 +108,7 @@ def _population_columns(population: ResidentPopulation) -> dict[str, np.ndarray]
     bands = np.asarray(codelist("age_band").codes, dtype=object)
     columns = {
         "area_code": area_codes[a],
+        "area_name": np.array([x.name for x in areas()], dtype=object)[a],
         "year": np.full(a.size, population.year, dtype=np.int64),
         "ons_ethnic_group": (g + 1).astype(np.int64),
         "sex": (s + 1).astype(str).astype(object),

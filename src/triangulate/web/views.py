@@ -119,7 +119,7 @@ def _refused(request, problem: _Refused, title: str):
 
 def _filter_context(published, filters, unsuppressed, request) -> dict:
     offered = data.breakdowns(published)
-    return {"filters": filters, "unsuppressed": unsuppressed, "areas": published.areas, "years": published.years,
+    return {"filters": filters, "unsuppressed": unsuppressed, "areas": [(a, published.area_label(a)) for a in published.areas], "years": published.years,
             "breakdowns": data.breakdown_choices(published), "groups": offered.get(filters.breakdown, []),
             "query": request.GET.urlencode(), "publication": published.version,
             "published_at": published.manifest.get("created_at", "")}
