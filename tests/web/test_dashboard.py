@@ -343,7 +343,7 @@ def test_the_areas_page_is_the_report_chapter_from_the_same_publication(client_f
         people = next(r["people"] for r in rows if r["setting"] == "police_custody" and r["need_code"] == "depression")
         shown = people if people == "*" else f"{int(people):,}"
         label = escape(published.area_label(area), quote=False)  # "Southwark (E09000028)": the census names it
-        assert f"<th scope=\"row\">{label}</th><td>{shown}</td>" in html
+        assert f"<th scope=\"row\">{label}</th><td class=\"num\">{shown}</td>" in html
     assert all(f"{published.manifest['area_names'][a]} ({a})" in html for a in published.areas[1:])
     trends = client_for("viewer").get("/trends/").content.decode()
     assert "one financial year" in trends  # this publication has one year: no trend to draw

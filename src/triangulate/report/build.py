@@ -296,7 +296,12 @@ def funnel_section(data) -> Section:
     if not rows or _all_suppressed(rows, "people"):
         s.empty = TOO_FEW
         return s
-    values = [{"setting": r["ld_setting"].replace("_", " "), "step": r["step"], "people": number(r["people"])}
+    from triangulate.standard import codelist
+
+    labels = codelist("ld_setting")
+    for r in rows:  # the setting in words, as the code list names it
+        r["ld_setting"] = labels.label(r["ld_setting"]) if r["ld_setting"] in labels.codes else r["ld_setting"]
+    values = [{"setting": r["ld_setting"], "step": r["step"], "people": number(r["people"])}
               for r in rows if number(r["people"]) is not None and r["step"][0].isdigit()]
     s.charts.append(Chart(charts.bars([{"category": f"{v['setting']}: {v['step']}", "people": v["people"]}
                                        for v in values], category="category", value="people", title="People"),

@@ -273,7 +273,7 @@ def intersections_section(data) -> Section:
         if r.get("significance") == "reference group":
             r["rri"] = ""  # the reference: no ratio with itself (the 95% CI column says so)
         lo, hi = number(r.get("lower_95")), number(r.get("upper_95"))
-        r["ci_95"] = f"{lo:.2f} to {hi:.2f}" if lo is not None and hi is not None else r.get("significance", "")
+        r["ci_95"] = f"{lo:.2f}\u00a0to\u00a0{hi:.2f}" if lo is not None and hi is not None else r.get("significance", "")
         r["rate"] = r.get("rate", "")
     s.tables.append(_table("table-intersections-sex", "Police custody by sex and ethnic group", rows, spec))
     if age_rows:
@@ -336,7 +336,7 @@ def unmet_rows(data) -> tuple[list[dict], set[str]]:
                     e = smr(counts=None, populations=[1.0], reference_counts=[lo], reference_populations=[1.0],
                             observed_total=recorded, reference_value=100)
                     value, low, up = float(e.value), float(e.lower), float(e.upper)
-                    row["ratio"], row["ci"] = f"{value:.0f}", f"{low:.0f} to {up:.0f}"
+                    row["ratio"], row["ci"] = f"{value:.0f}", f"{low:.0f}\u00a0to\u00a0{up:.0f}"  # kept on one line
                 else:
                     low, up = recorded / hi * 100, recorded / lo * 100
                     row["ratio"] = f"{low:.0f} to {up:.0f}"

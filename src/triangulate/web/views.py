@@ -168,6 +168,10 @@ def page(request, slug: str):
         from triangulate.report import build
 
         chapter = build.SECTIONS[slug](data.view(filters, published))
+        for t in chapter.tables:  # each cell with whether it is a number (right-aligned, as the report has them)
+            numeric = list(t.numeric) + [False] * (len(t.columns) - len(t.numeric))
+            t.head = list(zip(t.columns, numeric, strict=True))
+            t.cells = [list(zip(row, numeric, strict=True)) for row in t.rows]
     drawn = data.chart(slug, filters, published)
     return render(request, "web/page.html", _context(
         request, title=about.title, about=about.about, slug=slug, current=slug, tables=tables, chapter=chapter,
