@@ -36,3 +36,13 @@ def test_the_expected_number_applies_each_sex_its_rate_and_a_range_where_a_sex_i
     assert expected_count({"Male": None, "Female": None}, None, rates) is None
     # A group with no rate ("Not known") is neither expected nor taken from the total as a sex with a rate.
     assert expected_count({"Male": 100, "Female": 50, "Not known": 5}, 155, rates) == (20.0, 20.0)
+
+
+def test_a_chart_names_each_ethnic_group_by_its_first_word():
+    from triangulate.report.charts import forest, short_group
+
+    assert [short_group(g) for g in ("Black, Black British, Black Welsh, Caribbean or African",
+                                     "Mixed or Multiple ethnic groups", "Other ethnic group", "White")] == \
+        ["Black", "Mixed", "Other", "White"]
+    spec = forest([{"decision": "Police custody", "group": "Black", "rri": 1.9, "lower": 1.8, "upper": 2.0}])
+    assert spec["columns"] == 2  # two panels a row: legible at the width of an A4 page

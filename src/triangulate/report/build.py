@@ -209,7 +209,7 @@ def disproportionality_section(data) -> Section:
     order = list(DECISIONS)
     rows.sort(key=lambda r: (order.index(r["decision_point"]) if r["decision_point"] in order else 99, r["group"]))
     s.intro.extend(x for x in (rri_sentence(r) for r in rows if r["group"].startswith("Black")) if x)
-    values = [{"decision": words("decision", r["decision_point"]), "group": r["group"].split(",")[0],
+    values = [{"decision": words("decision", r["decision_point"]), "group": charts.short_group(r["group"]),
                "rri": number(r["rri"]), "lower": number(r["lower_95"]), "upper": number(r["upper_95"])}
               for r in rows if number(r["rri"]) and number(r["lower_95"]) and number(r["upper_95"])]
     s.charts.append(Chart(charts.forest(values), "RRI against White people at each decision point (log scale)",

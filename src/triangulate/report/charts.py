@@ -24,6 +24,7 @@ def svg(spec: dict | None) -> str:
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
         "config": {"font": FONT, "axis": {"labelFontSize": 11, "titleFontSize": 12},
                    "legend": {"labelFontSize": 11, "titleFontSize": 12, "labelLimit": 320},
+                   "header": {"labelFontSize": 12, "labelFontWeight": "bold", "labelLimit": 320},
                    "range": {"category": PALETTE}, "view": {"stroke": None}},
         **spec,
     }
@@ -32,8 +33,17 @@ def svg(spec: dict | None) -> str:
     return text.replace("<svg ", '<svg role="img" aria-hidden="true" focusable="false" ', 1)
 
 
-def forest(values: list[dict], *, width: int = 200) -> dict | None:
-    """RRI with 95% intervals on a log axis, one panel per decision point; a dashed line at 1."""
+def short_group(label: str) -> str:
+    """An ethnic group's label as a chart's axis names it: its first word ("Black, Black British, ..." ->
+    "Black"; "Mixed or Multiple ethnic groups" -> "Mixed"); the table beside the chart has the whole."""
+    return label.split()[0].rstrip(",") if label else label
+
+
+def forest(values: list[dict], *, width: int = 250) -> dict | None:
+    """RRI with 95% intervals on a log axis, one panel per decision point; a dashed line at 1.
+
+    Two panels a row, so that at the width of an A4 page the labels print at about their own size
+    (three a row shrank them to about two thirds)."""
     if not values:
         return None
     layer = {
@@ -50,12 +60,12 @@ def forest(values: list[dict], *, width: int = 200) -> dict | None:
                           "y": {"field": "group", "type": "nominal", "title": None},
                           "color": {"field": "group", "type": "nominal", "legend": None}}},
         ],
-        "width": width, "height": {"step": 18},
+        "width": width, "height": {"step": 22},
     }
     panels = list(dict.fromkeys(v["decision"] for v in values))  # in the order given (pathway order)
     return {"data": {"values": values}, "facet": {"field": "decision", "type": "nominal", "title": None,
                                                   "sort": panels},
-            "columns": 3, "spec": layer, "resolve": {"scale": {"y": "independent"}}}
+            "columns": 2, "spec": layer, "resolve": {"scale": {"y": "independent"}}}
 
 
 def intervals(values: list[dict], *, category: str, colour: str | None = None, title: str,

@@ -261,7 +261,7 @@ def intersections_section(data) -> Section:
         rri, lo, hi = number(r.get("rri")), number(r.get("lower_95")), number(r.get("upper_95"))
         if rri and lo and hi:
             sex, group = r["group"].split("; ", 1)
-            values.append({"decision": sex, "group": group.split(",")[0], "rri": rri, "lower": lo, "upper": hi})
+            values.append({"decision": sex, "group": charts.short_group(group), "rri": rri, "lower": lo, "upper": hi})
     s.charts.append(Chart(charts.forest(values), "RRI of being brought into police custody, by sex (log scale)",
                           "Forest plot: one panel per sex; each ethnic group's RRI against White people of the same "
                           "sex, as a dot with its 95% interval; a dashed line at 1 marks no difference. The figures "
