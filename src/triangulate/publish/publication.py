@@ -297,10 +297,14 @@ class Published:
     def dimensions(self) -> dict:
         return self.manifest["dimensions"]
 
+    def area_name(self, code: str) -> str:
+        """The area's name where the population extract gives one (standard 1.2); else its code."""
+        return (self.manifest.get("area_names") or {}).get(code, code)
+
     def area_label(self, code: str) -> str:
         """"Lambeth (E09000022)" where the population extract names the area; else the code."""
-        name = (self.manifest.get("area_names") or {}).get(code)
-        return f"{name} ({code})" if name else code
+        name = self.area_name(code)
+        return f"{name} ({code})" if name != code else code
 
     @property
     def areas(self) -> list[str]:

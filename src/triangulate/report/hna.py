@@ -225,8 +225,7 @@ def areas_section(data) -> Section:
                  for level, lower, upper in (("95%", limits.lower_95, limits.upper_95),
                                              ("99.8%", limits.lower_998, limits.upper_998))
                  for n, lo, hi in zip(limits.points, lower, upper)]
-        points = [{"area": (published.manifest.get("area_names") or {}).get(a, a), "n": v["denominator"],
-                   "value": v["value"]} for a, v in shown]
+        points = [{"area": published.area_name(a), "n": v["denominator"], "value": v["value"]} for a, v in shown]
         s.charts.append(Chart(charts.funnel(points, lines, limits.baseline, title=_short(i.label)),
                               f"{i.label}, by area, against all areas",
                               "Funnel plot: each area's figure (dot, labelled) against its number of people; the "
