@@ -67,7 +67,6 @@ EXPENSIVE = 200.0
 _BIG_MOVE = 8.0
 #: A local programme's time limit; the best certificate found by then is used (or the next method).
 _PROGRAMME_SECONDS = 5.0
-_SHARE = os.environ.get('TRI_SHARE', '1') == '1'
 
 
 @dataclass(frozen=True)
@@ -593,7 +592,7 @@ class _Linked:
         # still needs), so fewer programmes are solved in all. (A reward for moving either way is not
         # linear; a fall costs a little instead, which changes only which certificate is chosen.)
         shared = []
-        if free and _SHARE:
+        if free:
             for ci, cname in enumerate(chain):
                 st = self.status[cname][index]
                 rise, fall = self.rise[cname][index], self.fall[cname][index]
