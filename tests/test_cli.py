@@ -131,3 +131,36 @@ def test_link_publish_then_measures_write_one_controlled_view_and_refuse_bad_inp
     assert unknown.returncode == 2 and "E09999999" in unknown.stderr
     listed = triangulate("publish", "--store", str(store), "--list")
     assert listed.returncode == 0 and "v0001" in listed.stdout and "nhs_england" in listed.stdout
+
+
+def test_provision_template_import_history_and_export(tmp_path: Path) -> None:
+    from triangulate.synth.directory import write_synthetic_directory
+
+    store = tmp_path / "s.duckdb"
+    result = triangulate("provision", "template", "--out", str(tmp_path / "sheet.xlsx"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "sheet.xlsx").is_file()
+    sheet = write_synthetic_directory(tmp_path / "directory.csv", people=5_000)
+    result = triangulate("provision", "import", str(sheet), "--store", str(store), "--by", "test analyst")
+    assert result.returncode == 0, result.stderr
+    assert "version 1 of the directory" in result.stdout
+    again = triangulate("provision", "import", str(sheet), "--store", str(store))
+    assert again.returncode == 0 and "no new version" in again.stdout
+    history = triangulate("provision", "history", "--store", str(store))
+    assert "test analyst" in history.stdout and "directory.csv" in history.stdout
+    for fmt, out in (("oruk-json", tmp_path / "d.json"), ("csv", tmp_path / "package"), ("template", tmp_path / "e.xlsx")):
+        exported = triangulate("provision", "export", "--format", fmt, "--out", str(out), "--store", str(store))
+        assert exported.returncode == 0, exported.stderr
+        assert out.exists()
+    assert (tmp_path / "package" / "services.csv").is_file()
+
+
+def test_provision_import_refuses_a_bad_sheet_naming_row_and_field(tmp_path: Path) -> None:
+    sheet = tmp_path / "bad.csv"
+    sheet.write_text("service_name,organisation_name,intercepts,capacity\nCourt team,Trust,7,12\n", encoding="utf-8")
+    result = triangulate("provision", "import", str(sheet), "--store", str(tmp_path / "s.duckdb"))
+    assert result.returncode == 2
+    assert "bad.csv, row 2, field intercepts: is not an intercept" in result.stderr
+    assert "bad.csv, row 2, field capacity_unit" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "s.duckdb").exists()

@@ -4,7 +4,9 @@
 The rooms never import this package, so there is no cycle between the command line and the rooms.
 """
 
-from triangulate.cli import demo, ingest, link, measures, publish, report, screen, serve, standard, synth  # noqa: F401
+from triangulate.cli import (  # noqa: F401
+    demo, ingest, link, measures, provision, publish, report, screen, serve, standard, synth,
+)
 from triangulate.cli.app import app, console, err_console, progress_bars
 
 __all__ = ["app", "console", "err_console", "progress_bars"]

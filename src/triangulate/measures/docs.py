@@ -9,10 +9,19 @@ from __future__ import annotations
 from triangulate.measures.registry import measures
 
 
+def _within(within) -> str:
+    """Where a count lies within another: a name, or a rule (a function of the row) said in words."""
+    if not within:
+        return ""
+    if callable(within):
+        return " (within another count in some rows only: see the method)"
+    return f" (within `{within}`)"
+
+
 def registry_markdown() -> str:
     parts = []
     for m in measures():
-        counts = ", ".join(f"`{c.name}`" + (f" (within `{c.within}`)" if c.within else "") for c in m.counts)
+        counts = ", ".join(f"`{c.name}`" + _within(c.within) for c in m.counts)
         parts.append(
             f"### `{m.name}`\n\n**{m.title}**\n\n"
             f"- **Definition**: {m.definition}\n"
