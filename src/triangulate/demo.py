@@ -89,7 +89,17 @@ def run_demo(out_dir: Path, *, people: int, seed: int, console: Console, progres
     console.print(summary_tables(facts))
     console.print(f"Store: {store}")
 
-    console.rule("5. Publish")
+    console.rule("5. The service directory")
+    from triangulate.provision import derived_tables, import_directory, published_directory
+    from triangulate.synth.directory import write_synthetic_directory
+
+    sheet = write_synthetic_directory(out_dir / "synthetic" / "service-directory.csv", people=people, seed=seed)
+    imported = import_directory(sheet, store, by="demo")
+    console.print(f"{imported.services_in_file:,} synthetic services on the Sequential Intercept Model imported from "
+                  f"{sheet} (the commissioner's template; `triangulate provision template` writes a blank one)",
+                  markup=False, soft_wrap=True)
+
+    console.rule("6. Publish")
     from triangulate.disclosure import NHS_ENGLAND
     from triangulate.publish.export import write_view
     from triangulate.publish.publication import write_publication
@@ -97,7 +107,8 @@ def run_demo(out_dir: Path, *, people: int, seed: int, console: Console, progres
     from triangulate.report.build import draw_charts
 
     with progress_bars() as progress:
-        published = write_publication(store, rule=NHS_ENGLAND, progress=progress, years=years, charts=draw_charts)
+        published = write_publication(store, rule=NHS_ENGLAND, progress=progress, years=years, charts=draw_charts,
+                                      directory=published_directory, derived=derived_tables)
     protection = published.manifest["protection"]
     console.print(f"Publication {published.version}: every measure for every area, year and group, "
                   f"disclosure-controlled together under the NHS England rule ({protection['primary']:,} small "
@@ -109,7 +120,7 @@ def run_demo(out_dir: Path, *, people: int, seed: int, console: Console, progres
     console.print(f"All areas, whole period, as CSV with its metadata: {out_dir / 'measures'}", markup=False,
                   soft_wrap=True)
 
-    console.rule("6. Report")
+    console.rule("7. Report")
     from triangulate.report import write_report
 
     with progress_bars() as progress:
@@ -119,7 +130,7 @@ def run_demo(out_dir: Path, *, people: int, seed: int, console: Console, progres
                   f"recommendations) written in {report_result.seconds:.1f} s:")
     console.print(str(report_result.path), markup=False, soft_wrap=True)
 
-    console.rule("7. Dashboard")
+    console.rule("8. Dashboard")
     start_dashboard(store, console, serve=not os.environ.get(NO_SERVE))
     return store
 

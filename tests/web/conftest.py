@@ -36,7 +36,12 @@ def site(tmp_path_factory):
 
     # The viewers' publication holds its drawn charts (as `triangulate publish` writes it); the
     # analysts' one does not, so the dashboard draws those on demand.
-    write_publication(store, rule=NHS_ENGLAND, charts=draw_charts)
+    from triangulate.provision import derived_tables, import_directory, published_directory
+    from triangulate.synth.directory import write_synthetic_directory
+
+    import_directory(write_synthetic_directory(folder / "directory.csv", people=800, seed=21), store, by="tests")
+    write_publication(store, rule=NHS_ENGLAND, charts=draw_charts, directory=published_directory,
+                      derived=derived_tables)
     write_publication(store, rule=None)
     from triangulate.web import server
 

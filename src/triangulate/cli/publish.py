@@ -34,6 +34,7 @@ def publish(
     from triangulate.measures import MeasuresError
     from triangulate.publish.publication import (PublicationError, publications_root, read_publication,
                                                  remove_version, versions, write_publication)
+    from triangulate.provision import derived_tables, published_directory
     from triangulate.report.build import draw_charts
 
     root = out or publications_root(store, unsuppressed=unsuppressed)
@@ -66,6 +67,7 @@ def publish(
     try:
         with progress_bars() as progress:
             published = write_publication(store, root, rule=chosen, engine=engine, progress=progress, charts=draw_charts,
+                                          directory=published_directory, derived=derived_tables,
                                           years=[y.strip() for y in years.split(",") if y.strip()] if years else None)
     except (PublicationError, MeasuresError) as problem:
         err_console.print(f"Not published: {problem}", markup=False)

@@ -9,19 +9,32 @@ taxonomy (:mod:`.taxonomy`). See docs/provision.md.
 
 from __future__ import annotations
 
-from .directory import ImportReport, current_services, history, import_directory, latest_version, load_services
+from .directory import (
+    ImportReport,
+    current_services,
+    history,
+    import_directory,
+    latest_version,
+    load_services,
+    published_directory,
+)
+from .gaps import GapParameters, compute_gaps, derived_tables
 from .formats import read_path, write_json, write_package, write_template
 from .validate import DirectoryRefused, Problem, validate
 
 __all__ = [
     "DirectoryRefused",
+    "GapParameters",
     "ImportReport",
     "Problem",
+    "compute_gaps",
     "current_services",
+    "derived_tables",
     "history",
     "import_directory",
     "latest_version",
     "load_services",
+    "published_directory",
     "read_path",
     "validate",
     "write_json",

@@ -223,3 +223,21 @@ def load_services(store: str | Path, version: int | None = None) -> list[dict]:
         return current_services(con, version)
     finally:
         con.close()
+
+
+def published_directory(store: str | Path) -> dict | None:
+    """The directory as a publication carries it: the latest version's services and the taxonomy
+    (None when the store has no directory). Given to ``write_publication(directory=...)``."""
+    from .taxonomy import taxonomy
+
+    con = connect(store, read_only=True)
+    try:
+        version = latest_version(con)
+        if version is None:
+            return None
+        services = current_services(con)
+        created = con.execute(f"SELECT created_at FROM {SCHEMA}.version WHERE version = ?", [version]).fetchone()[0]
+    finally:
+        con.close()
+    return {"version": version, "imported_at": created.isoformat(timespec="seconds") + "Z",
+            "services": services, "taxonomies": [taxonomy()]}

@@ -42,6 +42,7 @@ from triangulate.publish.dimensions import ALL_AREAS, ALL_YEARS, breakdown_title
 FORMAT = "triangulate-publication/1"
 #: The drawn charts of every view, when the publication was written with them.
 CHARTS_FILE = "charts.parquet"
+DIRECTORY_FILE = "directory.json"
 VERSION = re.compile(r"^v(\d{4,})$")
 Progress = Callable[[str, int, int], None]
 
@@ -158,13 +159,21 @@ def _write_parquet(path: Path, table: pa.Table, private: bool) -> dict:
 
 def write_publication(store: str | Path, root: str | Path | None = None, *, rule: DisclosureRule | None,
                       engine: str = "duckdb", progress: Progress | None = None,
-                      computed=None, years: list[str] | None = None, charts=None) -> Published:
+                      computed=None, years: list[str] | None = None, charts=None, directory=None,
+                      derived=None) -> Published:
     """Compute and write a new version of the store's publication; returns it, read back.
 
     ``rule=None`` writes the unsuppressed publication (for analysts; private file modes).
     ``charts(published, progress)``, if given, draws the charts of every view from the new
     publication's own tables (``triangulate.report.build.draw_charts``); the drawings are kept in it
     (``charts.parquet``, in the manifest with its hash) so nothing is drawn while a page waits.
+    ``directory(store)``, if given, returns the service directory to publish beside the figures
+    (``triangulate.provision.published_directory``: open data, services only, no person in it), so
+    the dashboard's ORUK API and the provision pages read the same version as the gap measures.
+    ``derived(published)``, if given, returns tables computed from the publication's own (controlled)
+    tables and directory (``triangulate.provision.derived_tables``: the gap analysis); they are kept
+    in it like the measures (``Published.derived(name)``), so they add nothing a reader could not
+    work out from what is published.
     """
     from triangulate.publish.compute import compute_publication
 
@@ -212,7 +221,21 @@ def write_publication(store: str | Path, root: str | Path | None = None, *, rule
             "timings_seconds": {k: round(v, 2) for k, v in computed.timings.items()},
             "measures": files,
         }
+        listing = directory(store) if directory is not None else None
+        if listing is not None:
+            text = json.dumps(listing, sort_keys=True, ensure_ascii=False).encode("utf-8")
+            (scratch / DIRECTORY_FILE).write_bytes(text)
+            manifest["directory"] = {"file": DIRECTORY_FILE, "version": listing.get("version"),
+                                     "services": len(listing.get("services", [])),
+                                     "sha256": hashlib.sha256(text).hexdigest()}
         (scratch / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+        if derived is not None:
+            started = time.perf_counter()
+            tables = derived(Published(scratch, manifest))
+            manifest["derived"] = {name: _write_parquet(scratch / f"derived-{name}.parquet", table, unsuppressed)
+                                   for name, table in tables.items()}
+            manifest["timings_seconds"]["derived"] = round(time.perf_counter() - started, 2)
+            (scratch / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
         if charts is not None:  # drawn from the tables just written (workers read the manifest above)
             started = time.perf_counter()
             drawings = charts(Published(scratch, manifest), progress)
@@ -363,11 +386,46 @@ class Published:
             out.setdefault((row["page"], row["area"], row["year"]), []).append(row)
         return out
 
+    @cached_property
+    def directory(self) -> dict | None:
+        """The service directory published with the figures (version, services, taxonomy), or None
+        when the store had none; checked against the manifest's hash."""
+        entry = self.manifest.get("directory")
+        if entry is None:
+            return None
+        path = self.folder / entry["file"]
+        try:
+            data = path.read_bytes()
+        except OSError:
+            raise PublicationError(f"The file {entry['file']} of publication {self.version} is missing: "
+                                   "publish again.") from None
+        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            raise PublicationError(f"The file {entry['file']} of publication {self.version} has changed since "
+                                   "it was written (its checksum differs): publish again.")
+        return json.loads(data)
+
+    def derived_names(self) -> list[str]:
+        return list(self.manifest.get("derived", {}))
+
+    def derived(self, name: str) -> pa.Table | None:
+        """A table derived from this publication when it was written (the gap analysis), checked
+        against the manifest; None if it has none by that name."""
+        entry = self.manifest.get("derived", {}).get(name)
+        if entry is None:
+            return None
+        key = f"derived:{name}"
+        if key not in self._tables:
+            self._tables[key] = self._read_checked(entry)
+        return self._tables[key]
+
     def check(self) -> None:
         """Read every file and check it against the manifest (``PublicationError`` at the first problem)."""
         for name in self.names:
             self.table(name)
         self._drawings
+        self.directory
+        for name in self.derived_names():
+            self.derived(name)
 
     @property
     def has_charts(self) -> bool:

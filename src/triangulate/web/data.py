@@ -108,7 +108,7 @@ def shown_table(published: Published, filters: Filters, name: str) -> ShownTable
 def _shown_table(folder: str, store: str, name: str, filters: Filters) -> ShownTable:
     from django.utils.html import escape
 
-    published = _read(folder, store)
+    published = read(folder, store)
     m = published.measure(name)
     total, rows = filters.rows(View(published, filters.area, filters.year), name, text=True, limit=ROWS_SHOWN)
     columns = [c for c in (rows[0] if rows else {}) if c not in ("area", "year")]
@@ -131,7 +131,8 @@ def breakdown_choices(published: Published) -> list[tuple[str, str]]:
 
 
 @lru_cache(maxsize=PUBLICATIONS_KEPT)
-def _read(folder: str, store: str) -> Published:
+def read(folder: str, store: str) -> Published:
+    """One publication folder, read once and kept (checked against the store it was made from)."""
     return read_publication(folder, store=store)
 
 
@@ -145,7 +146,7 @@ def publication(*, unsuppressed: bool = False) -> Published:
                                    "with `triangulate publish --unsuppressed`.")
         raise PublicationError("There is no publication of this store yet: an administrator makes one with "
                                "`triangulate publish`.")
-    return _read(str(found[-1]), str(settings.STORE))
+    return read(str(found[-1]), str(settings.STORE))
 
 
 def view(filters: Filters, published: Published) -> View:
@@ -158,7 +159,7 @@ def _chart(folder: str, store: str, slug: str, area: str, year: str) -> tuple[st
     them; a publication made by other code may not have)."""
     from triangulate.report import build
 
-    section = build.SECTIONS[slug](View(_read(folder, store), area, year))
+    section = build.SECTIONS[slug](View(read(folder, store), area, year))
     drawn = [c for c in section.charts if c.svg]
     return (drawn[0].svg, drawn[0].caption, drawn[0].description) if drawn else None
 

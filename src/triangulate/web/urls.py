@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import views
+from . import api, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -14,5 +14,14 @@ urlpatterns = [
     path("admin/users/", views.users, name="users"),
     re_path(r"^chart/(?P<slug>[a-z_]+)\.svg$", views.chart_svg, name="chart"),
     re_path(r"^export/(?P<name>[a-z_]+)\.(?P<fmt>csv|xlsx)$", views.export, name="export"),
+    # The Open Referral UK API: open data, no login (web/api.py).
+    path("api/", api.root, name="api"),
+    path("api/openapi.json", api.openapi, name="api-openapi"),
+    path("api/services", api.services, name="api-services"),
+    path("api/services/<str:id>", api.service, name="api-service"),
+    path("api/taxonomies", api.taxonomies, name="api-taxonomies"),
+    path("api/taxonomies/<str:id>", api.taxonomy, name="api-taxonomy"),
+    path("api/taxonomy_terms", api.taxonomy_terms, name="api-taxonomy-terms"),
+    path("api/taxonomy_terms/<str:id>", api.taxonomy_term, name="api-taxonomy-term"),
     path("<slug:slug>/", views.page, name="page"),
 ]

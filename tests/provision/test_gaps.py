@@ -1,0 +1,109 @@
+"""The gap analysis, worked by hand on a tiny directory and a hand-made table of published need counts."""
+
+from __future__ import annotations
+
+import csv
+
+import pyarrow as pa
+import pytest
+
+from triangulate.provision import GapParameters, compute_gaps, read_path
+from triangulate.provision.formats import TEMPLATE_NAMES
+from triangulate.provision.sim_map import intercept_map
+
+AREAS = ["All areas", "E09000001", "E09000002"]
+YEARS = ["All years", "2024/25"]
+SERVICES = [
+    {"service_name": "A custody team", "organisation_name": "Trust", "intercepts": "1", "needs": "depression",
+     "areas": "E09000001", "sexes_served": "1", "capacity": "10", "capacity_unit": "people_per_year"},
+    {"service_name": "B prison in-reach", "organisation_name": "Prison health", "intercepts": "3",
+     "needs": "psychosis", "capacity": "5", "capacity_unit": "places"},
+    {"service_name": "C shared L&D", "organisation_name": "Trust", "intercepts": "1", "needs": "depression",
+     "areas": "E09000001;E09000002", "capacity": "20", "capacity_unit": "people_per_year"},
+    {"service_name": "D closed", "organisation_name": "Trust", "intercepts": "2", "needs": "depression",
+     "status": "defunct", "capacity": "50", "capacity_unit": "people_per_year"},
+]
+# (area, year, breakdown, group, setting, need, people with the need as published; None = withheld)
+NEED = [
+    ("E09000001", "2024/25", "all", "All people", "police_custody", "depression", 25),
+    ("E09000002", "2024/25", "all", "All people", "police_custody", "depression", 5),
+    ("E09000001", "2024/25", "all", "All people", "prison_custody", "psychosis", None),
+    ("E09000001", "2024/25", "all", "All people", "court_appearance", "depression", 3),
+    ("E09000002", "2024/25", "all", "All people", "prison_custody", "psychosis", 0),
+    ("All areas", "All years", "all", "All people", "police_custody", "depression", 30),
+    ("E09000001", "2024/25", "sex", "Female", "police_custody", "depression", 4),
+    ("E09000001", "2024/25", "religion", "No religion", "police_custody", "depression", 9),
+]
+
+
+@pytest.fixture
+def directory(tmp_path):
+    path = tmp_path / "d.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=TEMPLATE_NAMES)
+        w.writeheader()
+        w.writerows(SERVICES)
+    parsed = read_path(path)
+    return {"version": 1, "services": parsed.services}
+
+
+def need_table():
+    cols = ("area", "year", "breakdown", "group", "setting", "need_code", "people_with_need")
+    return pa.table({c: pa.array([r[i] for r in NEED], pa.int64() if c == "people_with_need" else pa.string())
+                     for i, c in enumerate(cols)})
+
+
+def rows(table):
+    return {(r["area"], r["year"], r["group"], r["intercept"], r["need_code"]): r for r in table.to_pylist()}
+
+
+def test_statuses_worked_by_hand(directory):
+    g = rows(compute_gaps(need_table(), directory, AREAS, YEARS))
+    # E1 custody depression: A (10 a year) and half of C (20 shared by two areas): 25 / 20 = 1.25
+    r = g[("E09000001", "2024/25", "All people", "1", "depression")]
+    assert (r["services"], r["capacity_per_year"], r["need_per_capacity"], r["status"]) == (2, 20.0, 1.25, "short of capacity")
+    assert r["service_names"] == "A custody team; C shared L&D"
+    r = g[("E09000002", "2024/25", "All people", "1", "depression")]  # 5 / (20 / 2) = 0.5
+    assert (r["services"], r["capacity_per_year"], r["need_per_capacity"], r["status"]) == (1, 10.0, 0.5, "sufficient")
+    # all areas, whole period (one year): A 10 + C 20 = 30 for 30 people: not above 1
+    r = g[("All areas", "All years", "All people", "1", "depression")]
+    assert (r["capacity_per_year"], r["need_per_capacity"], r["status"]) == (30.0, 1.0, "sufficient")
+    # withheld count with a service: not assessed; B's 5 places x 4 a year shared by both areas
+    r = g[("E09000001", "2024/25", "All people", "3", "psychosis")]
+    assert (r["people_with_need"], r["capacity_per_year"], r["status"]) == (None, 10.0, "not assessed (small numbers)")
+    # prison stands for intercept 4 too, where B does not work: a withheld need with no service is absent
+    assert g[("E09000001", "2024/25", "All people", "4", "psychosis")]["status"] == "absent"
+    # a defunct service does not count: court depression has none
+    r = g[("E09000001", "2024/25", "All people", "2", "depression")]
+    assert (r["services"], r["status"]) == (0, "absent")
+    assert g[("E09000002", "2024/25", "All people", "3", "psychosis")]["status"] == "no need recorded"
+    # women: A is for men only, so one service (C) is open to them; capacity is not split by group
+    r = g[("E09000001", "2024/25", "Female", "1", "depression")]
+    assert (r["services"], r["specific_services"], r["capacity_per_year"], r["status"]) == (1, 0, None, "open to the group")
+    # breakdowns a service cannot be limited to are left out
+    assert not any(k[2] == "No religion" for k in g)
+
+
+def test_thresholds_are_parameters(directory, monkeypatch):
+    g = rows(compute_gaps(need_table(), directory, AREAS, YEARS, GapParameters(short_above=1.5)))
+    assert g[("E09000001", "2024/25", "All people", "1", "depression")]["status"] == "sufficient"
+    g = rows(compute_gaps(need_table(), directory, AREAS, YEARS, GapParameters(turnover_per_year=2)))
+    assert g[("E09000001", "2024/25", "All people", "3", "psychosis")]["capacity_per_year"] == 5.0
+    monkeypatch.setenv("TRIANGULATE_GAP_PARAMETERS", '{"short_above": 2}')
+    assert GapParameters.from_environment().short_above == 2.0
+    monkeypatch.setenv("TRIANGULATE_GAP_PARAMETERS", '{"shortness": 2}')
+    with pytest.raises(ValueError, match="unknown fields"):
+        GapParameters.from_environment()
+
+
+def test_the_map_places_services_and_names_the_gaps(directory):
+    g = compute_gaps(need_table(), directory, AREAS, YEARS)
+    svg = intercept_map(directory, g, "E09000001", "2024/25", "Services & need <E1>", local_areas=AREAS[1:])
+    assert svg.startswith("<svg") and "Services &amp; need &lt;E1&gt;" in svg
+    for name in ("A custody team", "C shared L&amp;D", "B prison in-reach"):
+        assert name in svg
+    assert "D closed" not in svg
+    assert "No service for: Depression" in svg  # intercept 2
+    assert "(short)" in svg
+    other = intercept_map(directory, g, "E09000002", "2024/25", "E2", local_areas=AREAS[1:])
+    assert "A custody team" not in other and "C shared L&amp;D" in other
