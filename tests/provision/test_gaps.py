@@ -104,6 +104,6 @@ def test_the_map_places_services_and_names_the_gaps(directory):
         assert name in svg
     assert "D closed" not in svg
     assert "No service for: Depression" in svg  # intercept 2
-    assert "(short)" in svg
+    assert "(short of capacity)" in svg
     other = intercept_map(directory, g, "E09000002", "2024/25", "E2", local_areas=AREAS[1:])
     assert "A custody team" not in other and "C shared L&amp;D" in other

@@ -303,7 +303,21 @@ def compute_gaps(need: pa.Table, directory: dict, areas: list[str], years: list[
 def derived_tables(published) -> dict[str, pa.Table]:
     """The tables the provision room derives from a publication (given to ``write_publication(derived=
     ...)``): the gap analysis, when the publication holds a directory and need prevalence."""
+    from .sim_map import intercept_map
+
     if published.directory is None or "need_prevalence" not in published.names:
         return {}
-    return {"provision_gaps": compute_gaps(published.table("need_prevalence"), published.directory,
-                                           published.areas, published.years, GapParameters.from_environment())}
+    parameters = GapParameters.from_environment()
+    gaps = compute_gaps(published.table("need_prevalence"), published.directory, published.areas, published.years,
+                        parameters)
+    maps: dict[str, list] = {"area": [], "year": [], "title": [], "svg": []}
+    for area in published.areas:
+        for year in published.years:
+            title = f"Services and need: {published.area_label(area)}, {year.lower() if year.startswith('All') else year}"
+            maps["area"].append(area)
+            maps["year"].append(year)
+            maps["title"].append(title)
+            maps["svg"].append(intercept_map(published.directory, gaps, area, year, title,
+                                             local_areas=published.areas[1:], symbol=published.symbol,
+                                             parameters=parameters))
+    return {"provision_gaps": gaps, "provision_maps": pa.table(maps)}

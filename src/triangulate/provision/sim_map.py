@@ -29,7 +29,9 @@ DECISION_POINTS = {
     "4": "Release, resettlement",
     "5": "Probation, community orders",
 }
-WIDTH, COLUMN, GAP, TOP = 1140, 180, 8, 58
+#: Three intercepts to a row, so the map keeps its text at a readable size on a printed page.
+PER_ROW, COLUMN, GAP, TOP = 3, 242, 12, 58
+WIDTH = 12 * 2 + PER_ROW * COLUMN + (PER_ROW - 1) * GAP
 INK, MUTED, RULE = "#212b32", "#4c6272", "#d8dde0"
 FILL = {"service": "#e8f1f8", "gap": "#fde8e7", "short": "#fff4d6"}
 EDGE = {"service": "#005eb8", "gap": "#d5281b", "short": "#ffb81c"}
@@ -103,17 +105,20 @@ def intercept_map(directory: dict, gaps: pa.Table, area: str, year: str, title: 
     labels = {r["code"]: r["label"] for r in codelist("intercept").rows}
     need_labels = {r["code"]: r["label"] for r in codelist("need").rows}
     parts: list[str] = []
-    bottoms = []
+    bottoms: list[float] = []
+    row_top = TOP
     for col, intercept in enumerate(labels):
-        x = 12 + col * (COLUMN + GAP)
-        y = TOP
-        heading = _wrap(labels[intercept], 30)[:2]
+        if col and col % PER_ROW == 0:
+            row_top = max(bottoms) + 14
+        x = 12 + (col % PER_ROW) * (COLUMN + GAP)
+        y = row_top
+        heading = _wrap(labels[intercept], 40)[:2]
         parts.append(f'<rect x="{x}" y="{y}" width="{COLUMN}" height="{26 + 12 * len(heading)}" fill="#005eb8"/>')
         parts.append(_text(x + 8, y + 17, [f"Intercept {intercept}"], 12, "bold", "#ffffff"))
         parts.append(_text(x + 8, y + 32, heading, 10, "normal", "#ffffff"))
         y += 58
-        parts.append(_text(x + 4, y + 10, _wrap(DECISION_POINTS[intercept], 30), 10, "normal", MUTED))
-        y += 30
+        parts.append(_text(x + 4, y + 10, _wrap(DECISION_POINTS[intercept], 40), 11, "normal", MUTED))
+        y += 22
         rows = [r for r in view if r["intercept"] == intercept]
         shown = sorted((r for r in rows if r["people_with_need"]), key=lambda r: -r["people_with_need"])[:3]
         if rows:
@@ -122,25 +127,25 @@ def intercept_map(directory: dict, gaps: pa.Table, area: str, year: str, title: 
             withheld = sum(1 for r in rows if r["people_with_need"] is None)
             if withheld:
                 need_text.append(f"{withheld} more withheld ({symbol})")
-            parts.append(_text(x + 4, y + 10, need_text, 10, "normal", INK))
-            y += 14 * len(need_text) + 6
+            parts.append(_text(x + 4, y + 10, need_text, 11, "normal", INK))
+            y += 13 * len(need_text) + 8
         for name, cap_text, short in _boxes([s for s in here if intercept in s.intercepts], docs, rows):
             kind = "short" if short else "service"
-            name = _wrap(name, 26)[:3]
-            cap = _wrap(cap_text + (" (short)" if short else ""), 30)[:2]
-            h = 10 + 13 * len(name) + 12 * len(cap)
+            name = _wrap(name, 31)[:3]
+            cap = _wrap(cap_text + (" (short of capacity)" if short else ""), 40)[:2]
+            h = 10 + 14 * len(name) + 13 * len(cap)
             parts.append(f'<rect x="{x}" y="{y}" width="{COLUMN}" height="{h}" rx="3" fill="{FILL[kind]}" '
                          f'stroke="{EDGE[kind]}" stroke-width="1.5"/>')
-            parts.append(_text(x + 6, y + 14, name, 11, "bold"))
-            parts.append(_text(x + 6, y + 14 + 13 * len(name), cap, 10, "normal", MUTED))
+            parts.append(_text(x + 6, y + 15, name, 12, "bold"))
+            parts.append(_text(x + 6, y + 15 + 14 * len(name), cap, 11, "normal", MUTED))
             y += h + 6
         absent = sorted(need_labels.get(r["need_code"], r["need_code"]) for r in rows if r["status"] == "absent")
         if absent:
-            lines = _wrap("No service for: " + ", ".join(absent), 27)
-            h = 8 + 12 * len(lines)
+            lines = _wrap("No service for: " + ", ".join(absent), 33)
+            h = 9 + 13 * len(lines)
             parts.append(f'<rect x="{x}" y="{y}" width="{COLUMN}" height="{h}" rx="3" fill="{FILL["gap"]}" '
                          f'stroke="{EDGE["gap"]}" stroke-width="1.5" stroke-dasharray="4 3"/>')
-            parts.append(_text(x + 6, y + 13, lines, 10, "bold", "#8a1538"))
+            parts.append(_text(x + 6, y + 14, lines, 11, "bold", "#8a1538"))
             y += h + 6
         bottoms.append(y)
     y = max(bottoms) + 16
@@ -152,17 +157,17 @@ def intercept_map(directory: dict, gaps: pa.Table, area: str, year: str, title: 
         parts.append(_text(12, y + 12, ["None listed in the directory."], 11, "normal", MUTED))
         y += 24
     for i, s in enumerate(community):
-        x = 12 + (i % 3) * 372
-        row_y = y + (i // 3) * 46
-        parts.append(f'<rect x="{x}" y="{row_y}" width="364" height="40" rx="3" fill="{FILL["service"]}" '
+        x = 12 + (i % PER_ROW) * (COLUMN + GAP)
+        row_y = y + (i // PER_ROW) * 48
+        parts.append(f'<rect x="{x}" y="{row_y}" width="{COLUMN}" height="42" rx="3" fill="{FILL["service"]}" '
                      f'stroke="{EDGE["service"]}" stroke-width="1"/>')
-        parts.append(_text(x + 6, row_y + 15, _wrap(s.name, 58)[:1], 11, "bold"))
-        parts.append(_text(x + 6, row_y + 31, _wrap(_capacity(s, docs[s.id]), 60)[:1], 10, "normal", MUTED))
+        parts.append(_text(x + 6, row_y + 16, _wrap(s.name, 31)[:1], 12, "bold"))
+        parts.append(_text(x + 6, row_y + 33, _wrap(_capacity(s, docs[s.id]), 40)[:1], 11, "normal", MUTED))
     if community:
-        y += ((len(community) + 2) // 3) * 46
+        y += ((len(community) + PER_ROW - 1) // PER_ROW) * 48
     height = y + 16
-    head = _text(12, 22, [title], 15, "bold") + _text(
-        12, 42, ["Services on the Sequential Intercept Model; a dashed red box is a need with no service there."],
+    head = _text(12, 22, _wrap(title, 80)[:1], 15, "bold") + _text(
+        12, 42, ["Services on the Sequential Intercept Model; a dashed red box: a need with no service there."],
         11, "normal", MUTED)
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height:.0f}" width="{WIDTH}" '
             f'height="{height:.0f}" role="img" aria-label="{escape(title, {chr(34): "&quot;"})}">'

@@ -38,6 +38,9 @@ PAGES: tuple[Page, ...] = (
     Page("repeat", "Repeat contact and reoffending", ("repeat_contact", "proven_reoffending"),
          "People by number of police custody arrivals, and of days at court, in the year and their needs; proven "
          "reoffending within a year."),
+    Page("provision", "Provision and gaps", (),
+         "Services on the Sequential Intercept Model against the needs seen at each intercept: where there is no "
+         "service, where services are short of capacity, and which groups no service is open to."),
     Page("trends", "Trends by financial year", (),
          "The headline figures in each financial year of the data for the area chosen, with 95% intervals; a change "
          "is called only where the first and last years' intervals do not overlap."),

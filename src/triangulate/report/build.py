@@ -419,7 +419,7 @@ def view_charts(published, area: str, year: str) -> list[dict]:
     rows = []
     for slug, build_section in SECTIONS.items():
         for i, c in enumerate(build_section(data).charts):
-            if c.spec:
+            if c.spec or c.drawn:  # drawn already: the intercept map, drawn with the gap analysis
                 rows.append({"page": slug, "area": area, "year": year, "chart": i, "svg": c.svg,
                              "caption": c.caption, "description": c.description})
     return rows
@@ -594,5 +594,7 @@ def render_html(title: str, data, metadata: dict, findings: Findings, sections: 
 # The chapters that read across views (they use this module's sections and tables, so come last).
 from .hna import areas_section, intersections_section, trends_section, unmet_section  # noqa: E402
 
+from .provision import provision_section  # noqa: E402
+
 SECTIONS.update(intersections=intersections_section, trends=trends_section, areas=areas_section,
-                unmet=unmet_section)
+                unmet=unmet_section, provision=provision_section)

@@ -1,0 +1,129 @@
+"""The "Provision and gaps" chapter: the Sequential Intercept Model map, the gaps ranked, and who no
+service is open to. Read from the publication's gap analysis and map (drawn when published), so the
+report and the dashboard show the same; nothing here counts people.
+
+The ranking score is the number of people left without a place, estimated from the published
+figures: for an intercept and need with no service, everyone with the need seen there; for one short
+of capacity, the people with the need beyond the capacity of the period. Other statuses score 0. Ties
+go to the earlier intercept (earlier help prevents later contact).
+"""
+
+from __future__ import annotations
+
+from .build import Chart, Section, Table, _cell
+from .findings import SUPPRESSED
+
+INTERCEPTS = {"0": "0 Community and crisis", "1": "1 Law enforcement", "2": "2 First hearing",
+              "3": "3 Prison and courts", "4": "4 Re-entry", "5": "5 Community corrections"}
+STATUS_ORDER = {"absent": 0, "short of capacity": 1, "not assessed (small numbers)": 2, "capacity not stated": 3,
+                "sufficient": 4, "no need recorded": 5}
+
+
+def _count(v) -> str:
+    return SUPPRESSED if v is None else f"{v:,}"
+
+
+def unserved(row: dict, years: int) -> float | None:
+    """People with the need beyond what the services there can take in the period (the ranking score)."""
+    n = row["people_with_need"]
+    if n is None:
+        return None
+    if row["status"] == "absent":
+        return float(n)
+    if row["status"] == "short of capacity" and row["capacity_per_year"] is not None:
+        return max(0.0, n - row["capacity_per_year"] * years)
+    return 0.0
+
+
+def ranked_gaps(rows: list[dict], years: int) -> list[dict]:
+    """The gaps of a view (all people; absent or short), most people unserved first."""
+    gaps = [dict(r, unserved=unserved(r, years)) for r in rows
+            if r["breakdown"] == "all" and r["status"] in ("absent", "short of capacity")]
+    return sorted(gaps, key=lambda r: (-(r["unserved"] if r["unserved"] is not None else -1), r["intercept"],
+                                       r["need_code"]))
+
+
+def provision_section(data) -> Section:
+    from triangulate.publish.view import need_label
+
+    published = data.published
+    s = Section("provision", "Provision and gaps")
+    gaps = published.derived("provision_gaps")
+    maps = published.derived("provision_maps")
+    listing = published.directory
+    if gaps is None or listing is None:
+        s.empty = ("No service directory was published with these figures: import one (`triangulate provision "
+                   "import`, or fill in `triangulate provision template`) and publish again.")
+        return s
+    rows = [r for r in gaps.to_pylist() if r["area"] == data.area and r["year"] == data.year]
+    years = len(published.years) - 1 if data.year == published.years[0] and len(published.years) > 1 else 1
+    active = [d for d in listing["services"] if d.get("status") == "active"]
+    s.intro.append(
+        f"The service directory (version {listing.get('version')}, imported {str(listing.get('imported_at', ''))[:10]}) "
+        f"lists {len(active):,} active services. Each need seen at each intercept of the Sequential Intercept Model "
+        "is set against the services that work there, serve that need and serve this area: a need with no service is "
+        "a gap (absent); one whose people outnumber the services' capacity for the period is short of capacity.")
+    ranked = ranked_gaps(rows, years)
+    absent = [r for r in ranked if r["status"] == "absent"]
+    short = [r for r in ranked if r["status"] == "short of capacity"]
+    if ranked:
+        top = ranked[0]
+        s.intro.append(
+            f"{len(absent)} intercept and need pairs have no service and {len(short)} are short of capacity. The "
+            f"largest gap: {need_label(top['need_code']).lower()} at intercept {top['intercept']} "
+            f"({INTERCEPTS[top['intercept']][2:].lower()}), {_count(top['people_with_need'])} people with the need seen"
+            + (" and no service." if top["status"] == "absent"
+               else f" against capacity for {top['capacity_per_year'] * years:,.0f}."))
+    else:
+        s.intro.append("No intercept and need pair with published figures lacks a service or is short of capacity.")
+    held = [m for m in (maps.to_pylist() if maps is not None else [])
+            if m["area"] == data.area and m["year"] == data.year]
+    if held:
+        s.charts.append(Chart(None, held[0]["title"],
+                              "Intercepts 0 to 5 from left to right; under each, the most common needs seen there, "
+                              "each service with its capacity (yellow where short), and the needs with no service "
+                              "(dashed red). Services on no intercept run along the bottom. The table after the "
+                              "ranked gaps has every figure.", "table-gaps", drawn=held[0]["svg"]))
+    s.tables.append(Table(
+        "table-gap-list", "The gaps, ranked by the people left without a service",
+        ["Intercept", "Need", "People with the need seen", "Services", "Capacity a year", "Status",
+         "People beyond capacity"],
+        [[INTERCEPTS[r["intercept"]], need_label(r["need_code"]), _count(r["people_with_need"]), str(r["services"]),
+          "" if r["capacity_per_year"] is None else f"{r['capacity_per_year']:,.0f}", r["status"],
+          SUPPRESSED if r["unserved"] is None else f"{r['unserved']:,.0f}"] for r in ranked],
+        [False, False, True, True, True, False, True]))
+    every = sorted((r for r in rows if r["breakdown"] == "all"),
+                   key=lambda r: (r["intercept"], STATUS_ORDER.get(r["status"], 9), r["need_code"]))
+    s.tables.append(Table(
+        "table-gaps", "Need and provision at each intercept, all people",
+        ["Intercept", "Need", "People with the need seen", "Services", "Capacity a year", "Need per place",
+         "Status", "Services there"],
+        [[INTERCEPTS[r["intercept"]], need_label(r["need_code"]), _count(r["people_with_need"]), str(r["services"]),
+          "" if r["capacity_per_year"] is None else f"{r['capacity_per_year']:,.0f}",
+          _cell(None if r["need_per_capacity"] is None else str(r["need_per_capacity"]), "ratio"),
+          r["status"], r["service_names"] or ""] for r in every],
+        [False, False, True, True, True, True, False, False]))
+    closed = sorted((r for r in rows if r["breakdown"] != "all" and r["status"] == "none open to the group"),
+                    key=lambda r: (r["breakdown"], r["group"], r["intercept"], r["need_code"]))
+    if closed:
+        s.tables.append(Table(
+            "table-gap-groups", "Groups with the need seen but no service open to them",
+            ["Group", "Intercept", "Need", "People with the need seen"],
+            [[r["group"], INTERCEPTS[r["intercept"]], need_label(r["need_code"]), _count(r["people_with_need"])]
+             for r in closed],
+            [False, False, False, True]))
+    specific = sorted((r for r in rows if r["breakdown"] in ("sex", "ethnic_group_5") and r["specific_services"]),
+                      key=lambda r: (r["group"], r["intercept"]))
+    s.notes.append(
+        "People with the need seen at an intercept are the published counts of need prevalence in the setting that "
+        "stands for it: mental health services (intercept 0), police custody (1), court (2), prison (3 and 4: "
+        "releases are not published by need) and probation (5). Capacity is each service's stated capacity a year "
+        "(places and beds times a turnover, a parameter of the analysis), shared equally among the areas a service "
+        "serves and counted whole for each need it serves, so shortage is understated rather than overstated. A "
+        "withheld count is not compared ('not assessed'). Statuses and thresholds: docs/provision.md.")
+    if specific:
+        s.notes.append("Services specific to a group (gender-specific, or culturally specific for an ethnic group) "
+                       f"serve {len({r['group'] for r in specific})} of the groups seen here.")
+    else:
+        s.notes.append("No service in the directory is specific to a sex or an ethnic group at any intercept here.")
+    return s
