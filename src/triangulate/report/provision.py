@@ -103,15 +103,21 @@ def provision_section(data) -> Section:
           _cell(None if r["need_per_capacity"] is None else str(r["need_per_capacity"]), "ratio"),
           r["status"], r["service_names"] or ""] for r in every],
         [False, False, True, True, True, True, False, False]))
-    closed = sorted((r for r in rows if r["breakdown"] != "all" and r["status"] == "none open to the group"),
-                    key=lambda r: (r["breakdown"], r["group"], r["intercept"], r["need_code"]))
+    # Groups shut out: a service is there for people with the need, but none is open to the group (a
+    # men-only service, an age limit). Where there is no service for anyone, the gap list says so already.
+    served = {(r["intercept"], r["need_code"]) for r in every if r["services"]}
+    closed: dict[tuple[str, str, str], list[str]] = {}
+    for r in rows:
+        if (r["breakdown"] != "all" and r["status"] == "none open to the group"
+                and (r["intercept"], r["need_code"]) in served):
+            closed.setdefault((r["breakdown"], r["group"], r["intercept"]), []).append(
+                f"{need_label(r['need_code'])} ({_count(r['people_with_need'])})")
     if closed:
         s.tables.append(Table(
-            "table-gap-groups", "Groups with the need seen but no service open to them",
-            ["Group", "Intercept", "Need", "People with the need seen"],
-            [[r["group"], INTERCEPTS[r["intercept"]], need_label(r["need_code"]), _count(r["people_with_need"])]
-             for r in closed],
-            [False, False, False, True]))
+            "table-gap-groups", "Groups no service is open to, where there is a service for others",
+            ["Group", "Intercept", "Needs (people with the need seen)"],
+            [[group, INTERCEPTS[intercept], "; ".join(needs)] for (_, group, intercept), needs in sorted(closed.items())],
+            [False, False, False]))
     specific = sorted((r for r in rows if r["breakdown"] in ("sex", "ethnic_group_5") and r["specific_services"]),
                       key=lambda r: (r["group"], r["intercept"]))
     s.notes.append(

@@ -146,8 +146,10 @@ def ibis_backend(store: str | Path, engine: str = "duckdb"):
         )
     if engine == "duckdb":
         scratch = tempfile.mkdtemp(prefix="triangulate-duckdb-")
+        # Insertion order is not kept: every query the measures run aggregates, and keeping the order
+        # is what pins memory that cannot be spilled (an out-of-memory error at 4 GB without this).
         con = ibis.duckdb.connect(str(path), read_only=True, memory_limit=duckdb_memory_limit(),
-                                  temp_directory=scratch)
+                                  temp_directory=scratch, preserve_insertion_order=False)
         con.raw_sql("SET enable_progress_bar = false")
         weakref.finalize(con, shutil.rmtree, scratch, ignore_errors=True)
         return con

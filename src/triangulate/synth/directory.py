@@ -101,16 +101,16 @@ def synthetic_directory(people: int, seed: int = 2026) -> list[dict[str, str]]:
             max(10.0, people * 0.0004 * rng.uniform(0.6, 1.4)), "places", 7,
             sexes_served="2" if women else "1", gender_specific="Y" if women else "N")
     codes = {a.name: a.code for a in all_areas}
-    add("South Asian wellbeing counselling", "Apna Ghar wellbeing (synthetic)", "", "depression;anxiety;trauma",
+    add("South Asian wellbeing counselling", "South Asian wellbeing partnership (synthetic)", "", "depression;anxiety;trauma",
         codes.get("Southwark", ""), people * 0.0008, "people_per_year", 28, languages="en;pa;ur;bn;gu",
         culturally_specific="Y", bme_led="Y", ethnic_groups_served="asian")
-    add("Black mental health advocacy", "Black Thrive advocacy (synthetic)", "0;4", _MH,
+    add("Black mental health advocacy", "Community advocacy collective (synthetic)", "0;4", _MH,
         codes.get("Lambeth", ""), people * 0.0006, "people_per_year", 21, culturally_specific="Y", bme_led="Y",
         advocacy="Y", ethnic_groups_served="black")
     add("Women's centre", "Women in justice (synthetic)", "5", "depression;anxiety;trauma;self_harm",
         ";".join(codes[n] for n in ("Lambeth", "Wandsworth") if n in codes), people * 0.0007, "places", 14,
         sexes_served="2", gender_specific="Y", peer_support="Y", minimum_age="18")
-    add("Through the gate peer mentoring", "Mentors for change (synthetic)", "4", "substance_misuse;depression",
+    add("Through the gate peer mentoring", "Peer mentoring network (synthetic)", "4", "substance_misuse;depression",
         codes.get("Wandsworth", ""), people * 0.0003, "people_per_year", 7, peer_support="Y", faith_based="Y")
     return rows
 
