@@ -19,6 +19,8 @@ def report(
     area: Optional[str] = typer.Option(None, "--area", help="ONS local authority code (default: all areas)."),
     year: Optional[str] = typer.Option(None, "--year", help="Financial year, e.g. 2023/24 (default: all, pooled)."),
     title: Optional[str] = typer.Option(None, "--title", help="The report's title."),
+    action_plan: Optional[Path] = typer.Option(None, "--action-plan", help="The dashboard's action plan "
+                                               "download (JSON), for the Provision and gaps chapter."),
 ) -> None:
     """Write the health needs assessment (HTML or PDF) from the publication: the dashboard's figures."""
     from triangulate.publish.publication import PublicationError
@@ -26,7 +28,8 @@ def report(
 
     try:
         with progress_bars() as progress:
-            result = write_report(publication or store, out, area=area, year=year, title=title, progress=progress)
+            result = write_report(publication or store, out, area=area, year=year, title=title, progress=progress,
+                                  action_plan=action_plan)
     except (ReportError, PublicationError) as problem:
         err_console.print(f"No report written: {problem}", markup=False)
         raise typer.Exit(code=2) from None

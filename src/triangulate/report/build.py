@@ -508,11 +508,13 @@ def resolve_publication(source: str | Path):
 
 
 def write_report(source: str | Path, out: str | Path, *, area: str | None = None, year: str | None = None,
-                 title: str | None = None, progress: Progress | None = None) -> ReportResult:
+                 title: str | None = None, progress: Progress | None = None,
+                 action_plan: str | Path | None = None) -> ReportResult:
     """Write the health needs assessment as HTML or PDF (by ``out``'s suffix) from a publication.
 
     ``source`` is a publication folder, or a store whose latest publication is read. ``area`` and
-    ``year`` choose the view (default: all areas, the whole period pooled).
+    ``year`` choose the view (default: all areas, the whole period pooled). ``action_plan`` is the
+    dashboard's plan download (JSON): its items for the area go into the "Provision and gaps" chapter.
     """
     from triangulate.publish.dimensions import ALL_AREAS, ALL_YEARS
     from triangulate.publish.publication import PublicationError
@@ -545,6 +547,12 @@ def write_report(source: str | Path, out: str | Path, *, area: str | None = None
             sections.append(quality_section(data, metadata, metadata.get("link_run"), not_measured))
         else:
             sections.append(SECTIONS[p.slug](data))
+    if action_plan is not None:
+        from .provision import add_action_plan, read_action_plan
+
+        for sec in sections:
+            if sec.id == "provision":
+                add_action_plan(sec, read_action_plan(action_plan), area)
     sections.append(methods_section(metadata))
     use_published_drawings(sections, published, area, year)
     progress(f"Report: {STEPS[3]}", 3, len(STEPS))

@@ -133,3 +133,44 @@ def provision_section(data) -> Section:
     else:
         s.notes.append("No service in the directory is specific to a sex or an ethnic group at any intercept here.")
     return s
+
+
+def read_action_plan(path) -> list[dict]:
+    """The items of the dashboard's plan download (JSON); ReportError saying what is wrong otherwise."""
+    import json
+    from pathlib import Path
+
+    from .build import ReportError
+
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        items = data["action_plan"]
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise ValueError
+    except OSError:
+        raise ReportError(f"Cannot read the action plan {path.name}: give the file the dashboard downloads "
+                          "(Provision and gaps, JSON).") from None
+    except (ValueError, KeyError, TypeError):
+        raise ReportError(f"{path.name} is not an action plan downloaded from the dashboard (JSON with "
+                          "'action_plan'): download it again.") from None
+    return items
+
+
+def add_action_plan(section: Section, items: list[dict], area: str) -> None:
+    """The plan's items for the report's area as a table of the chapter (priority order)."""
+    from triangulate.publish.view import need_label
+
+    order = {"High": 0, "Medium": 1, "Low": 2}
+    chosen = sorted((i for i in items if i.get("area") == area),
+                    key=lambda i: (order.get(i.get("priority"), 9), str(i.get("intercept")), str(i.get("need_code"))))
+    if not chosen:
+        section.notes.append("No priority had been recorded for this area in the action plan given.")
+        return
+    section.tables.append(Table(
+        "table-action-plan", "Priorities and action plan (recorded on the dashboard)",
+        ["Priority", "Intercept", "Need", "Action", "Owner", "Due", "Status"],
+        [[str(i.get("priority", "")), INTERCEPTS.get(str(i.get("intercept")), str(i.get("intercept"))),
+          need_label(str(i.get("need_code", ""))), str(i.get("action", "")), str(i.get("owner", "")),
+          str(i.get("due", "")), str(i.get("status", ""))] for i in chosen],
+        [False] * 7))

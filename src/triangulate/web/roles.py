@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 
 ROLES = {
     "viewer": "disclosure-controlled aggregates only",
-    "analyst": "aggregates, also unsuppressed, and link quality",
+    "analyst": "aggregates, also unsuppressed, link quality, and the provision action plan",
     "screener": "court-list screening",
     "admin": "users and the audit log",
 }
@@ -17,6 +17,7 @@ CAPABILITIES = {
     "aggregates": {"viewer", "analyst"},
     "unsuppressed": {"analyst"},
     "link_quality": {"analyst"},
+    "plan": {"analyst"},
     "screening": {"screener"},
     "admin": {"admin"},
 }

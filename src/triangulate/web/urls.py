@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import api, views
+from . import api, plan, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -14,6 +14,8 @@ urlpatterns = [
     path("admin/users/", views.users, name="users"),
     re_path(r"^chart/(?P<slug>[a-z_]+)\.svg$", views.chart_svg, name="chart"),
     re_path(r"^export/(?P<name>[a-z_]+)\.(?P<fmt>csv|xlsx)$", views.export, name="export"),
+    path("provision/plan/", plan.save, name="plan-save"),
+    re_path(r"^provision/plan\.(?P<fmt>csv|xlsx|json)$", plan.export, name="plan-export"),
     # The Open Referral UK API: open data, no login (web/api.py).
     path("api/", api.root, name="api"),
     path("api/openapi.json", api.openapi, name="api-openapi"),

@@ -173,10 +173,15 @@ def page(request, slug: str):
             t.head = list(zip(t.columns, numeric, strict=True))
             t.cells = [list(zip(row, numeric, strict=True)) for row in t.rows]
     drawn = data.chart(slug, filters, published)
+    extra = {}
+    if slug == "provision":
+        from . import plan
+
+        extra = plan.context(request, published, filters)
     return render(request, "web/page.html", _context(
         request, title=about.title, about=about.about, slug=slug, current=slug, tables=tables, chapter=chapter,
         chart={"caption": drawn[1], "description": drawn[2]} if drawn else None,
-        **_filter_context(published, filters, unsuppressed, request)))
+        **_filter_context(published, filters, unsuppressed, request), **extra))
 
 
 @requires("aggregates")
