@@ -56,7 +56,7 @@ def test_demo_synthesises_ingests_and_summarises(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     text = result.stdout
     for heading in ("Synthesise", "Ingest", "Link", "What is in the store", "Records per table", "Ethnic mix",
-                    "Needs recorded", "Publish", "Relative rate index", "People with each need",
+                    "Needs recorded", "The service directory", "Publish", "Relative rate index", "People with each need",
                     "Continuity of care", "Report", "Health needs assessment"):
         assert heading in text, heading
     # The report is written and its path printed whole.
@@ -76,6 +76,12 @@ def test_demo_synthesises_ingests_and_summarises(tmp_path: Path) -> None:
         stored = con.sql("SELECT sum(rows_loaded) AS n FROM meta.load_manifest").to_arrow_table().column("n")[0].as_py()
     assert stored == loaded
     assert (out / "measures" / "metadata.json").is_file()
+    # The synthetic directory is imported and published with its gap analysis.
+    from triangulate.publish.publication import latest, publications_root
+
+    published = latest(publications_root(out / "triangulate.duckdb"))
+    assert published.manifest["directory"]["services"] > 20
+    assert published.derived("provision_gaps").num_rows > 0
     # The dashboard is set up with one demo user per role, its address printed.
     for role in ("viewer", "analyst", "screener", "admin"):
         assert f"demo-{role}" in text

@@ -107,3 +107,17 @@ def test_the_map_places_services_and_names_the_gaps(directory):
     assert "(short of capacity)" in svg
     other = intercept_map(directory, g, "E09000002", "2024/25", "E2", local_areas=AREAS[1:])
     assert "A custody team" not in other and "C shared L&amp;D" in other
+
+
+def test_the_services_table_lists_active_services_flat(directory):
+    from triangulate.provision import taxonomy as tx
+    from triangulate.provision.gaps import services_table
+
+    first = directory["services"][0]
+    first.setdefault("attributes", []).append(tx.attribute(first["id"], tx.term("waiting_time", "stated_wait_days"), 14))
+    rows = {r["name"]: r for r in services_table(directory, GapParameters()).to_pylist()}
+    assert set(rows) == {"A custody team", "B prison in-reach", "C shared L&D"}  # D is defunct
+    assert rows["B prison in-reach"]["capacity_per_year"] == 20.0 and rows["B prison in-reach"]["capacity"] == "5 places"
+    assert rows["C shared L&D"]["areas"] == "E09000001;E09000002"
+    waits = {r["stated_wait_days"] for r in rows.values()}
+    assert 14.0 in waits

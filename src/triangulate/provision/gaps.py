@@ -320,4 +320,27 @@ def derived_tables(published) -> dict[str, pa.Table]:
             maps["svg"].append(intercept_map(published.directory, gaps, area, year, title,
                                              local_areas=published.areas[1:], symbol=published.symbol,
                                              parameters=parameters))
-    return {"provision_gaps": gaps, "provision_maps": pa.table(maps)}
+    return {"provision_gaps": gaps, "provision_maps": pa.table(maps),
+            "provision_services": services_table(published.directory, parameters)}
+
+
+def services_table(directory: dict, parameters: GapParameters) -> pa.Table:
+    """The active services flat, one row each (what the report lists beside the map): intercepts,
+    needs, areas (blank: every area), capacity in words and a year's, the wait the service states."""
+    rows = []
+    for d in directory.get("services", []):
+        if d.get("status") != "active":
+            continue
+        s = Service.of(d, parameters)
+        caps = [f"{c['available']:g} {codelist('capacity_unit').label(c['unit']['identifier']).lower()}"
+                for c in d.get("capacities", []) if (c.get("unit") or {}).get("identifier")]
+        rows.append({"service_id": s.id, "name": s.name, "organisation": (d.get("organization") or {}).get("name"),
+                     "intercepts": ";".join(sorted(s.intercepts)), "needs": ";".join(sorted(s.needs)),
+                     "areas": ";".join(sorted(s.areas)), "capacity": ", ".join(caps) or None,
+                     "capacity_per_year": s.annual_capacity, "stated_wait_days": s.stated_wait_days,
+                     "features": ";".join(sorted(s.features)),
+                     "languages": ";".join(sorted(str(x.get("code")) for x in d.get("languages", [])))})
+    columns = ("service_id", "name", "organisation", "intercepts", "needs", "areas", "capacity", "capacity_per_year",
+               "stated_wait_days", "features", "languages")
+    types = {"capacity_per_year": pa.float64(), "stated_wait_days": pa.float64()}
+    return pa.table({c: pa.array([r[c] for r in rows], types.get(c, pa.string())) for c in columns})

@@ -118,6 +118,23 @@ def provision_section(data) -> Section:
             ["Group", "Intercept", "Needs (people with the need seen)"],
             [[group, INTERCEPTS[intercept], "; ".join(needs)] for (_, group, intercept), needs in sorted(closed.items())],
             [False, False, False]))
+    listed = published.derived("provision_services")
+    if listed is not None:
+        local = data.area == published.areas[0]
+        here = [r for r in listed.to_pylist()
+                if not r["areas"] or (any(a in published.areas[1:] for a in r["areas"].split(";")) if local
+                                      else data.area in r["areas"].split(";"))]
+        here.sort(key=lambda r: (r["intercepts"] or "9", r["name"]))
+        s.tables.append(Table(
+            "table-services", "Services serving this area, their capacity and the wait they state",
+            ["Service", "Intercepts", "Capacity", "Stated wait (days)", "Languages", "Features"],
+            [[r["name"], ", ".join(r["intercepts"].split(";")) if r["intercepts"] else "community (none)",
+              r["capacity"] or "not stated", "" if r["stated_wait_days"] is None else f"{r['stated_wait_days']:g}",
+              ", ".join(r["languages"].split(";")) if r["languages"] else "",
+              r["features"].replace("_", " ").replace(";", ", ")] for r in here],
+            [False, False, False, True, False, False]))
+        s.notes.append("Waits are as the services state them; waits measured from the linked records are not yet "
+                       "published (docs/provision.md).")
     specific = sorted((r for r in rows if r["breakdown"] in ("sex", "ethnic_group_5") and r["specific_services"]),
                       key=lambda r: (r["group"], r["intercept"]))
     s.notes.append(
