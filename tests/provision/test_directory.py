@@ -274,3 +274,28 @@ def test_an_import_that_fails_part_way_leaves_the_directory_as_it_was(tmp_path):
     assert con.execute("SELECT count(*) FROM provision.version").fetchone()[0] == 1
     assert con.execute("SELECT count(*) FROM provision.service WHERE version_to IS NULL").fetchone()[0] == 1
     con.close()
+
+
+def test_the_compiled_schema_check_accepts_exactly_what_jsonschema_accepts(tmp_path):
+    """The quick path (fastjsonschema, compiled) must never pass a service the published schema refuses."""
+    from triangulate.provision.validate import SERVICE_SCHEMA, _conforms, service_validator
+
+    s = _json_service(tmp_path)
+    variants = [s]
+    for path, value in ((("id",), "not-a-uuid"), (("id",), "{" + s["id"] + "}"), (("email",), "nobody"),
+                        (("url",), "not a uri"), (("status",), "open"), (("minimum_age",), "12"),
+                        (("minimum_age",), True), (("capacities",), "x"),
+                        (("organization", "id"), 7), (("attributes", 0, "taxonomy_term", "taxonomy"), None),
+                        (("service_at_locations", 0, "location", "addresses", 0, "country"), 44),
+                        (("last_modified",), "yesterday"), (("last_modified",), "2026-12-05T10:00:00Z")):
+        v = json.loads(json.dumps(s))
+        target = v
+        for key in path[:-1]:
+            target = target[key]
+        if value is None:
+            del target[path[-1]]
+        else:
+            target[path[-1]] = value
+        variants.append(v)
+    for v in variants:
+        assert _conforms(SERVICE_SCHEMA, v) == (not list(service_validator().iter_errors(v))), v

@@ -19,7 +19,6 @@ an import that fails part-way, leaves the directory as it was.
 
 from __future__ import annotations
 
-import copy
 import getpass
 import hashlib
 import json
@@ -29,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from triangulate import __version__
 from triangulate.store import connect
@@ -78,9 +78,8 @@ class ImportReport:
     ended: int
 
 
-def _comparable(doc: dict) -> str:
-    d = {k: v for k, v in doc.items() if k not in _VOLATILE}
-    return json.dumps(d, sort_keys=True, separators=(",", ":"), default=str)
+def _comparable(doc: dict) -> dict:
+    return {k: v for k, v in doc.items() if k not in _VOLATILE}
 
 
 def _changed_fields(old: dict, new: dict) -> list[str]:
@@ -109,7 +108,7 @@ def current_services(con: duckdb.DuckDBPyConnection, version: int | None = None)
         rows = con.execute(
             f"SELECT doc FROM {SCHEMA}.service WHERE version_from <= ? AND (version_to IS NULL OR version_to > ?)",
             [version, version]).fetchall()
-    docs = [json.loads(r[0]) for r in rows]
+    docs = [json.loads(r[0]) for r in rows]  # noqa: one parse per service; 10,000 in about a second
     return sorted(docs, key=lambda d: (str(d.get("name", "")).lower(), d["id"]))
 
 
@@ -171,7 +170,7 @@ def import_directory(path: str | Path, store: str | Path, *, by: str | None = No
         changed: list[tuple[dict, list[str]]] = []
         unchanged = 0
         for s in parsed.services:
-            doc = copy.deepcopy(s)
+            doc = dict(s)  # the parsed documents are this import's own: no deep copy needed
             old = stored.get(doc["id"])
             if old is None:
                 for c in doc.get("capacities") or []:
@@ -195,18 +194,28 @@ def import_directory(path: str | Path, store: str | Path, *, by: str | None = No
             con.execute(f"INSERT INTO {SCHEMA}.version VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [version, now, by or default_user(), parsed.file, sha, len(added), len(changed),
                          len(ended), __version__])
-            close = [d["id"] for d, _ in changed] + ended
-            if close:
-                con.executemany(f"UPDATE {SCHEMA}.service SET version_to = ? WHERE id = ? AND version_to IS NULL",
-                                [[version, i] for i in close])
-            rows = [[d["id"], version, None, json.dumps(d, sort_keys=True, ensure_ascii=False)]
-                    for d in added + [d for d, _ in changed]]
-            if rows:
-                con.executemany(f"INSERT INTO {SCHEMA}.service VALUES (?, ?, ?, ?)", rows)
-            log = ([[version, d["id"], "added", None] for d in added]
-                   + [[version, d["id"], "changed", ",".join(f)] for d, f in changed]
-                   + [[version, i, "ended", None] for i in ended])
-            con.executemany(f"INSERT INTO {SCHEMA}.change VALUES (?, ?, ?, ?)", log)
+            # Whole columns through Arrow: DuckDB takes 10,000 rows at once in milliseconds, row by row in seconds.
+            close = pa.table({"id": pa.array([d["id"] for d, _ in changed] + ended, pa.string())})
+            if close.num_rows:
+                con.register("closing", close)
+                con.execute(f"UPDATE {SCHEMA}.service SET version_to = ? WHERE version_to IS NULL "
+                            "AND id IN (SELECT id FROM closing)", [version])
+                con.unregister("closing")
+            docs = added + [d for d, _ in changed]
+            if docs:
+                con.register("incoming", pa.table({
+                    "id": pa.array([d["id"] for d in docs], pa.string()),
+                    "doc": pa.array([json.dumps(d, sort_keys=True, ensure_ascii=False) for d in docs], pa.string())}))
+                con.execute(f"INSERT INTO {SCHEMA}.service SELECT id, ?, NULL, doc FROM incoming", [version])
+                con.unregister("incoming")
+            log = ([(d["id"], "added", None) for d in added]
+                   + [(d["id"], "changed", ",".join(f)) for d, f in changed]
+                   + [(i, "ended", None) for i in ended])
+            con.register("log", pa.table({"service_id": pa.array([x[0] for x in log], pa.string()),
+                                          "action": pa.array([x[1] for x in log], pa.string()),
+                                          "fields": pa.array([x[2] for x in log], pa.string())}))
+            con.execute(f"INSERT INTO {SCHEMA}.change SELECT ?, service_id, action, fields FROM log", [version])
+            con.unregister("log")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

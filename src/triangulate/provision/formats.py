@@ -24,6 +24,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
+from functools import cache
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -340,6 +341,7 @@ TEMPLATE_COLUMNS: tuple[TemplateColumn, ...] = (
 TEMPLATE_NAMES = tuple(c.name for c in TEMPLATE_COLUMNS)
 
 
+@cache
 def _vocab_lookup(codes: str) -> dict[str, str]:
     """Lower-cased code or label -> code, for a vocabulary of the taxonomy or a code list."""
     if codes in tx.VOCABULARY:
@@ -633,9 +635,14 @@ _CHILDREN = ("service_areas", "languages", "capacities", "contacts", "phones", "
 def _tidy(obj):
     """Empty values dropped and lists of objects in id order, all the way down."""
     if isinstance(obj, dict):
-        return {k: _tidy(v) for k, v in obj.items() if v is not None and v != "" and v != []}
+        out = {}
+        for k, v in obj.items():
+            if v is None or v == "" or v == []:
+                continue
+            out[k] = _tidy(v) if isinstance(v, (dict, list)) else v
+        return out
     if isinstance(obj, list):
-        items = [_tidy(v) for v in obj]
+        items = [_tidy(v) if isinstance(v, (dict, list)) else v for v in obj]
         if all(isinstance(v, dict) and isinstance(v.get("id"), str) for v in items):
             items.sort(key=lambda v: v["id"])
         return items
@@ -643,34 +650,40 @@ def _tidy(obj):
 
 
 def normalise(service):
-    """One form for a service however it was read: each nested object carries its parent's id (as the
-    tabular package needs), empty fields are left out and lists are in id order, so the same directory
-    read from JSON, the package or the template compares equal."""
+    """One form for a service however it was read: nested objects without their parent's id (the
+    nesting says it; the tabular package writes the ids back), empty fields left out and lists in id
+    order, so the same directory read from JSON, the package or the template compares equal."""
     if not isinstance(service, dict) or not isinstance(service.get("id"), str):
         return service
     s = dict(service)
-    sid = s["id"]
     if isinstance(s.get("organization"), dict) and s["organization"].get("id"):
         s.setdefault("organization_id", s["organization"]["id"])
+
+    def without(obj, *keys):
+        return {k: v for k, v in obj.items() if k not in keys} if isinstance(obj, dict) else obj
+
     for key in _CHILDREN:
         if isinstance(s.get(key), list):
-            s[key] = [{**c, "service_id": sid} if isinstance(c, dict) else c for c in s[key]]
-    for c in s.get("capacities") or []:
-        if isinstance(c, dict) and isinstance(c.get("unit"), dict) and c["unit"].get("id"):
-            c.setdefault("unit_id", c["unit"]["id"])
+            s[key] = [without(c, "service_id") for c in s[key]]
+    if isinstance(s.get("capacities"), list):
+        s["capacities"] = [without(c, "unit_id") if isinstance(c, dict) and isinstance(c.get("unit"), dict) else c
+                           for c in s["capacities"]]
+    sals = []
     for sal in s.get("service_at_locations") or []:
         loc = sal.get("location") if isinstance(sal, dict) else None
         if isinstance(loc, dict) and loc.get("id"):
-            sal.setdefault("location_id", loc["id"])
+            sal = without(sal, "location_id")
             if isinstance(loc.get("addresses"), list):
-                loc["addresses"] = [{**a, "location_id": loc["id"]} if isinstance(a, dict) else a
-                                    for a in loc["addresses"]]
+                loc = dict(loc, addresses=[without(a, "location_id") for a in loc["addresses"]])
+            sal["location"] = loc
+        sals.append(sal)
+    if sals:
+        s["service_at_locations"] = sals
     if isinstance(s.get("attributes"), list):
         attrs = []
         for a in s["attributes"]:
             if isinstance(a, dict):
-                a = {**a, "link_id": sid}
-                a.setdefault("link_entity", "service")
+                a = without(a, "link_id", "link_entity")
                 if isinstance(a.get("taxonomy_term"), dict) and a["taxonomy_term"].get("id"):
                     a.setdefault("taxonomy_term_id", a["taxonomy_term"]["id"])
             attrs.append(a)

@@ -48,6 +48,11 @@ def derived_id(*parts: str) -> str:
 TAXONOMY_ID = derived_id("taxonomy", TAXONOMY_NAME)
 
 
+@cache
+def _term_id(vocabulary: str, code: str | None) -> str:
+    return derived_id("term", vocabulary) if code is None else derived_id("term", vocabulary, code)
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     name: str
@@ -91,11 +96,11 @@ class Term:
 
     @property
     def id(self) -> str:
-        return derived_id("term", self.vocabulary, self.code)
+        return _term_id(self.vocabulary, self.code)
 
     @property
     def parent_id(self) -> str:
-        return derived_id("term", self.vocabulary)
+        return _term_id(self.vocabulary, None)
 
     def hsds(self) -> dict:
         """The term as an HSDS / ORUK ``taxonomy_term`` object."""
@@ -165,11 +170,19 @@ def taxonomy() -> dict:
             "taxonomy_terms": parents + [t.hsds() for t in terms()]}
 
 
+@cache
+def _nested(t: Term) -> dict:
+    return {"id": t.id, "taxonomy": TAXONOMY_NAME, "taxonomy_id": TAXONOMY_ID, "term": t.label,
+            "code": f"{t.vocabulary}:{t.code}"}
+
+
 def attribute(link_id: str, t: Term, value: float | None = None) -> dict:
-    """An HSDS ``attribute`` linking an entity to a term (``value`` for valued vocabularies)."""
-    out = {"id": derived_id("attribute", link_id, t.vocabulary, t.code), "link_id": link_id,
-           "link_type": VOCABULARY[t.vocabulary].link_type, "link_entity": "service",
-           "taxonomy_term_id": t.id, "taxonomy_term": t.hsds()}
+    """An HSDS ``attribute`` linking an entity to a term (``value`` for valued vocabularies). The term
+    nested in it carries what a reader needs to read it (id, taxonomy, the term and its code); its
+    description and place in the hierarchy are at ``/api/taxonomy_terms/{id}``."""
+    out = {"id": derived_id("attribute", link_id, t.vocabulary, t.code),
+           "link_type": VOCABULARY[t.vocabulary].link_type, "taxonomy_term_id": t.id,
+           "taxonomy_term": dict(_nested(t))}
     if value is not None:
         out["value"] = str(int(value)) if float(value).is_integer() else str(value)
     return out
