@@ -39,8 +39,10 @@ def duckdb_memory_limit(environ: dict | None = None) -> str:
     """The memory DuckDB may hold before it spills to its scratch folder.
 
     DuckDB's own default (80% of the machine) let the measures of a million people hold 10.7 GB at
-    their peak, more than the publication's 8 GB; this keeps them to 4 GB (or 40% of a smaller
-    machine), spilling the rest to a scratch folder. ``TRIANGULATE_DUCKDB_MEMORY`` (e.g. ``6GB``) sets it.
+    their peak, more than the publication's 8 GB; this keeps them to 6 GB (or half of a smaller
+    machine), spilling the rest to a scratch folder. At 4 GB a million people's measures ran out of
+    memory now and then (blocks DuckDB could not spill). ``TRIANGULATE_DUCKDB_MEMORY`` (e.g. ``8GB``)
+    sets it.
     """
     env = os.environ if environ is None else environ
     if env.get("TRIANGULATE_DUCKDB_MEMORY"):
@@ -48,8 +50,8 @@ def duckdb_memory_limit(environ: dict | None = None) -> str:
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
-        return "4GB"
-    return f"{max(1, min(4096, int(total * 0.4 / 2**20)))}MB"
+        return "6GB"
+    return f"{max(1, min(6144, int(total * 0.5 / 2**20)))}MB"
 
 
 def scratch_duckdb(*, memory_limit: str | None = None, temp_directory: str | None = None) -> duckdb.DuckDBPyConnection:
