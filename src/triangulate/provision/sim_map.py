@@ -158,13 +158,15 @@ def intercept_map(directory: dict, gaps: pa.Table, area: str, year: str, title: 
         y += 24
     for i, s in enumerate(community):
         x = 12 + (i % PER_ROW) * (COLUMN + GAP)
-        row_y = y + (i // PER_ROW) * 48
-        parts.append(f'<rect x="{x}" y="{row_y}" width="{COLUMN}" height="42" rx="3" fill="{FILL["service"]}" '
+        row_y = y + (i // PER_ROW) * 60
+        name = _wrap(s.name, 31)[:2]
+        parts.append(f'<rect x="{x}" y="{row_y}" width="{COLUMN}" height="54" rx="3" fill="{FILL["service"]}" '
                      f'stroke="{EDGE["service"]}" stroke-width="1"/>')
-        parts.append(_text(x + 6, row_y + 16, _wrap(s.name, 31)[:1], 12, "bold"))
-        parts.append(_text(x + 6, row_y + 33, _wrap(_capacity(s, docs[s.id]), 40)[:1], 11, "normal", MUTED))
+        parts.append(_text(x + 6, row_y + 16, name, 12, "bold"))
+        parts.append(_text(x + 6, row_y + 18 + 14 * len(name), _wrap(_capacity(s, docs[s.id]), 40)[:1], 11,
+                           "normal", MUTED))
     if community:
-        y += ((len(community) + PER_ROW - 1) // PER_ROW) * 48
+        y += ((len(community) + PER_ROW - 1) // PER_ROW) * 60
     height = y + 16
     head = _text(12, 22, _wrap(title, 80)[:1], 15, "bold") + _text(
         12, 42, ["Services on the Sequential Intercept Model; a dashed red box: a need with no service there."],

@@ -97,12 +97,12 @@ def provision_section(data) -> Section:
     s.tables.append(Table(
         "table-gaps", "Need and provision at each intercept, all people",
         ["Intercept", "Need", "People with the need seen", "Services", "Capacity a year", "Need per place",
-         "Status", "Services there"],
+         "Status"],
         [[INTERCEPTS[r["intercept"]], need_label(r["need_code"]), _count(r["people_with_need"]), str(r["services"]),
           "" if r["capacity_per_year"] is None else f"{r['capacity_per_year']:,.0f}",
           _cell(None if r["need_per_capacity"] is None else str(r["need_per_capacity"]), "ratio"),
-          r["status"], r["service_names"] or ""] for r in every],
-        [False, False, True, True, True, True, False, False]))
+          r["status"]] for r in every],
+        [False, False, True, True, True, True, False]))
     # Groups shut out: a service is there for people with the need, but none is open to the group (a
     # men-only service, an age limit). Where there is no service for anyone, the gap list says so already.
     served = {(r["intercept"], r["need_code"]) for r in every if r["services"]}
@@ -126,7 +126,7 @@ def provision_section(data) -> Section:
                                       else data.area in r["areas"].split(";"))]
         here.sort(key=lambda r: (r["intercepts"] or "9", r["name"]))
         s.tables.append(Table(
-            "table-services", "Services serving this area, their capacity and the wait they state",
+            "table-services", "Services serving this area: intercepts, capacity and the wait they state",
             ["Service", "Intercepts", "Capacity", "Stated wait (days)", "Languages", "Features"],
             [[r["name"], ", ".join(r["intercepts"].split(";")) if r["intercepts"] else "community (none)",
               r["capacity"] or "not stated", "" if r["stated_wait_days"] is None else f"{r['stated_wait_days']:g}",
