@@ -1,8 +1,11 @@
 """Conformance: the publication is the same on Spark as on DuckDB.
 
 The measures are written once as Ibis expressions; this reads every measure's fine counts on both
-engines over one small synthetic store (linked from its ground truth), then makes the publication
-from each, unsuppressed and under the NHS England rule, and compares them row by row.
+engines over one small synthetic store (linked from its ground truth), compares them row by row,
+then makes the unsuppressed publication from each and compares that row by row. Disclosure control
+works on the fine counts alone (``compute_from_fine``, the same code whichever engine read them), so
+equal fine counts give the same controlled publication; protecting both here would add two minutes
+and test nothing the engines do.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ import math
 
 import pytest
 
-from triangulate.disclosure import NHS_ENGLAND
 from triangulate.ingest import ingest
 from triangulate.measures import measures
 from triangulate.publish.compute import compute_from_fine, fine_counts
@@ -41,9 +43,20 @@ def _rows(table) -> list[tuple]:
     return sorted(tuple(key(v) for v in row.values()) for row in table.to_pylist())
 
 
-@pytest.mark.parametrize("rule", [None, NHS_ENGLAND], ids=["unsuppressed", "nhs_england"])
-def test_the_publication_is_the_same_on_spark_as_on_duckdb(engines, rule):
-    on_duckdb, on_spark = (compute_from_fine(f, rule=rule).tables for f in engines)
+def test_every_fine_count_is_the_same_on_spark_as_on_duckdb(engines):
+    on_duckdb, on_spark = engines
+    assert set(on_duckdb) == set(on_spark) == {m.name for m in measures()}
+    for name, counts in on_duckdb.items():
+        assert set(counts) == set(on_spark[name]), name
+        for count, a in counts.items():
+            b = on_spark[name][count]
+            assert sorted(a.column_names) == sorted(b.column_names), (name, count)
+            assert a.num_rows == b.num_rows, (name, count)
+            assert _rows(a.select(sorted(a.column_names))) == _rows(b.select(sorted(b.column_names))), (name, count)
+
+
+def test_the_publication_is_the_same_on_spark_as_on_duckdb(engines):
+    on_duckdb, on_spark = (compute_from_fine(f, rule=None).tables for f in engines)
     assert set(on_duckdb) == set(on_spark) == {m.name for m in measures()}
     for name in on_duckdb:
         a, b = on_duckdb[name], on_spark[name]
