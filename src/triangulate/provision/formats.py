@@ -159,6 +159,11 @@ def _read_table(folder: Path, table: str, problems: list[Problem]) -> list[tuple
     return rows
 
 
+def _joined(rows: list[dict], key: str, index: dict[str, dict], name: str) -> list[dict]:
+    """Each row with the object its ``key`` names nested under ``name`` (where the package has it)."""
+    return [dict(r, **{name: index[r[key]]}) if r.get(key) in index else dict(r) for r in rows]
+
+
 def read_package(folder: Path) -> Parsed:
     """An HSDS tabular package: ``services.csv`` and its related tables, nested per service."""
     out = Parsed(folder.name)
@@ -195,19 +200,9 @@ def read_package(folder: Path) -> Parsed:
         if sid in langs:
             s["languages"] = langs[sid]
         if sid in caps:
-            s["capacities"] = []
-            for c in caps[sid]:
-                c = dict(c)
-                if c.get("unit_id") in units:
-                    c["unit"] = units[c["unit_id"]]
-                s["capacities"].append(c)
+            s["capacities"] = _joined(caps[sid], "unit_id", units, "unit")
         if sid in attrs:
-            s["attributes"] = []
-            for a in attrs[sid]:
-                a = dict(a)
-                if a.get("taxonomy_term_id") in terms:
-                    a["taxonomy_term"] = terms[a["taxonomy_term_id"]]
-                s["attributes"].append(a)
+            s["attributes"] = _joined(attrs[sid], "taxonomy_term_id", terms, "taxonomy_term")
         if sid in sals:
             s["service_at_locations"] = []
             for sal in sals[sid]:

@@ -79,6 +79,8 @@ def _validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(schema, format_checker=FormatChecker())
 
 
+SERVICE_SCHEMA = "oruk-3.0-service.json"
+CAPACITY_SCHEMA = "hsds-3.1-service_capacity.json"
 #: The formats the vendored schemas name, checked by jsonschema's own checker on both paths below.
 FORMATS = ("uuid", "email", "uri", "date-time")
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z"
@@ -140,10 +142,6 @@ def _rule(error: ValidationError) -> str:
     if kind == "type":
         return f"must be of type {expected if isinstance(expected, str) else ' or '.join(expected)}"
     return f"breaks the schema's {kind} rule"
-
-
-SERVICE_SCHEMA = "oruk-3.0-service.json"
-CAPACITY_SCHEMA = "hsds-3.1-service_capacity.json"
 
 
 def schema_problems(name: str, doc, file: str, record: str, prefix: str = "") -> list[Problem]:

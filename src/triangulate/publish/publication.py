@@ -364,7 +364,8 @@ class Published:
             self._tables[name] = self._read_checked(self.entry(name))
         return self._tables[name]
 
-    def _read_checked(self, entry: dict) -> pa.Table:
+    def _checked_bytes(self, entry: dict) -> bytes:
+        """A file of the publication, read whole and checked against the manifest's SHA-256."""
         path = self.folder / entry["file"]
         try:
             data = path.read_bytes()
@@ -374,7 +375,10 @@ class Published:
         if hashlib.sha256(data).hexdigest() != entry["sha256"]:
             raise PublicationError(f"The file {entry['file']} of publication {self.version} has changed since "
                                    "it was written (its checksum differs): publish again.")
-        return pq.read_table(pa.BufferReader(data))
+        return data
+
+    def _read_checked(self, entry: dict) -> pa.Table:
+        return pq.read_table(pa.BufferReader(self._checked_bytes(entry)))
 
     @cached_property
     def _drawings(self) -> dict[tuple[str, str, str], list[dict]]:
@@ -391,18 +395,7 @@ class Published:
         """The service directory published with the figures (version, services, taxonomy), or None
         when the store had none; checked against the manifest's hash."""
         entry = self.manifest.get("directory")
-        if entry is None:
-            return None
-        path = self.folder / entry["file"]
-        try:
-            data = path.read_bytes()
-        except OSError:
-            raise PublicationError(f"The file {entry['file']} of publication {self.version} is missing: "
-                                   "publish again.") from None
-        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
-            raise PublicationError(f"The file {entry['file']} of publication {self.version} has changed since "
-                                   "it was written (its checksum differs): publish again.")
-        return json.loads(data)
+        return None if entry is None else json.loads(self._checked_bytes(entry))
 
     def derived_names(self) -> list[str]:
         return list(self.manifest.get("derived", {}))

@@ -168,12 +168,16 @@ def services(request):
     return _json(page)
 
 
+def _by_id(kind: str, id: str, noun: str) -> JsonResponse:
+    found = _lookups()[kind].get(id)
+    if found is None:
+        raise _ApiError(404, f"No {noun} has this id in the published directory.")
+    return _json(found)
+
+
 @_handle
 def service(request, id: str):
-    found = _lookups()["services"].get(id)
-    if found is None:
-        raise _ApiError(404, "No service has this id in the published directory.")
-    return _json(found)
+    return _by_id("services", id, "service")
 
 
 @_handle
@@ -183,24 +187,19 @@ def taxonomies(request):
 
 @_handle
 def taxonomy(request, id: str):
-    found = _lookups()["taxonomies"].get(id)
-    if found is None:
-        raise _ApiError(404, "No taxonomy has this id in the published directory.")
-    return _json(found)
+    return _by_id("taxonomies", id, "taxonomy")
 
 
 @_handle
 def taxonomy_terms(request):
-    terms = sorted(_lookups()["terms"].values(), key=lambda t: (str(t.get("taxonomy", "")), str(t.get("code", "")), t["id"]))
+    terms = sorted(_lookups()["terms"].values(),
+                   key=lambda t: (str(t.get("taxonomy", "")), str(t.get("code", "")), t["id"]))
     return _json(_page(request, terms))
 
 
 @_handle
 def taxonomy_term(request, id: str):
-    found = _lookups()["terms"].get(id)
-    if found is None:
-        raise _ApiError(404, "No taxonomy term has this id in the published directory.")
-    return _json(found)
+    return _by_id("terms", id, "taxonomy term")
 
 
 @_handle

@@ -34,12 +34,12 @@ class PlanError(ValueError):
 
 def ranked(published, area: str, year: str) -> list[dict]:
     """The ranked gaps of a view (the report's own ranking), or [] without a gap analysis."""
-    from triangulate.report.provision import ranked_gaps
+    from triangulate.report.provision import ranked_gaps, view_rows
 
     gaps = published.derived("provision_gaps")
     if gaps is None:
         return []
-    rows = [r for r in gaps.to_pylist() if r["area"] == area and r["year"] == year]
+    rows = view_rows(gaps, area, year)
     years = len(published.years) - 1 if year == published.years[0] and len(published.years) > 1 else 1
     return ranked_gaps(rows, years)
 
@@ -134,7 +134,5 @@ def export(request, fmt: str):
         return response
     if fmt not in ("csv", "xlsx"):
         raise Http404("no such format")
-    rows = [{k: str(v) for k, v in i.items()} for i in items] or [dict.fromkeys(
-        ("area", "intercept", "need_code", "priority", "rationale", "action", "owner", "due", "status",
-         "publication", "updated_by", "updated_at"), "")][:0]
+    rows = [{k: str(v) for k, v in i.items()} for i in items]
     return (xlsx_response if fmt == "xlsx" else csv_response)("action-plan", rows)
