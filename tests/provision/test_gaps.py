@@ -8,6 +8,7 @@ import pyarrow as pa
 import pytest
 
 from triangulate.provision import GapParameters, compute_gaps, read_path
+from triangulate.provision.gaps import Service, language_coverage, wait_comparison
 from triangulate.provision.formats import TEMPLATE_NAMES
 from triangulate.provision.sim_map import intercept_map
 
@@ -121,3 +122,73 @@ def test_the_services_table_lists_active_services_flat(directory):
     assert rows["C shared L&D"]["areas"] == "E09000001;E09000002"
     waits = {r["stated_wait_days"] for r in rows.values()}
     assert 14.0 in waits
+
+
+def _template_directory(tmp_path, services):
+    path = tmp_path / "lang.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=TEMPLATE_NAMES)
+        w.writeheader()
+        w.writerows(services)
+    return [Service.of(d, GapParameters()) for d in read_path(path).services]
+
+
+def test_languages_people_speak_against_the_services_offering_them(tmp_path):
+    services = _template_directory(tmp_path, [
+        {"service_name": "Polish counselling", "organisation_name": "Trust", "intercepts": "0", "needs": "depression",
+         "areas": "E09000001", "languages": "en;pl"},
+        {"service_name": "Custody team", "organisation_name": "Trust", "intercepts": "1", "needs": "depression",
+         "interpreter": "Y"},
+        {"service_name": "Elsewhere", "organisation_name": "Trust", "intercepts": "0", "needs": "depression",
+         "areas": "E09000002", "languages": "so"},
+    ])
+    cols = ("area", "year", "breakdown", "group", "language", "people")
+    data = [("E09000001", "2024/25", "all", "All people", "pl", 12), ("E09000001", "2024/25", "all", "All people", "so", 9),
+            ("E09000001", "2024/25", "all", "All people", "ar", None), ("E09000001", "2024/25", "all", "All people", "ta", 0),
+            ("E09000001", "2024/25", "all", "All people", "interpreter needed", 15),
+            ("E09000001", "2024/25", "sex", "Female", "pl", 6)]
+    table = pa.table({c: pa.array([r[i] for r in data], pa.int64() if c == "people" else pa.string())
+                      for i, c in enumerate(cols)})
+    got = {r["language"]: r for r in language_coverage(table, services).to_pylist()}
+    assert set(got) == {"pl", "so", "ar", "ta", "interpreter needed"}  # all people only
+    assert (got["pl"]["status"], got["pl"]["services"], got["pl"]["service_names"]) == ("offered", 1, "Polish counselling")
+    assert (got["so"]["status"], got["so"]["services"], got["so"]["interpreting_services"]) == ("interpreting only", 0, 1)
+    assert got["ar"]["status"] == "not assessed (small numbers)"
+    assert got["ta"]["status"] == "no need recorded"
+    assert got["interpreter needed"]["status"] == "interpreting only"
+    assert got["pl"]["language_label"] == "Polish"
+
+
+def test_measured_waits_against_the_waits_services_state(tmp_path):
+    services = _template_directory(tmp_path, [
+        {"service_name": "CMHT", "organisation_name": "Trust", "intercepts": "0", "needs": "depression",
+         "stated_wait_days": "14"},
+        {"service_name": "Crisis", "organisation_name": "Trust", "intercepts": "0", "needs": "psychosis",
+         "stated_wait_days": "0"},
+        {"service_name": "Talking", "organisation_name": "Trust", "intercepts": "0", "needs": "anxiety",
+         "stated_wait_days": "28", "areas": "E09000001"},
+        {"service_name": "Housing", "organisation_name": "Council", "intercepts": "5", "needs": "housing",
+         "stated_wait_days": "90"},
+    ])
+    cols = ("area", "year", "breakdown", "group", "referred", "percent_within_28_days", "median_days",
+            "median_lower_95", "median_upper_95")
+    nan = float("nan")
+    data = [("E09000001", "2024/25", "all", "All people", 60, 30.0, 40.0, 30.0, 50.0),
+            ("E09000001", "2024/25", "ethnic_group_5", "White", 40, 50.0, 12.0, 8.0, 16.0),
+            ("E09000001", "2024/25", "ethnic_group_5", "Asian, Asian British or Asian Welsh", None, nan, nan, nan, nan),
+            ("E09000002", "2024/25", "all", "All people", 20, 60.0, 10.0, 5.0, 20.0),
+            ("E09000001", "2024/25", "sex", "Female", 20, 60.0, 10.0, 5.0, 20.0)]
+    table = pa.table({c: pa.array([r[i] for r in data], pa.float64() if i >= 4 else pa.string())
+                      for i, c in enumerate(cols)})
+    got = {(r["area"], r["group"]): r for r in wait_comparison(table, services).to_pylist()}
+    assert ("E09000001", "Female") not in got
+    here = got[("E09000001", "All people")]
+    # Stated waits of the area's mental health services at intercepts 0-2: 0, 14, 28; median 14.
+    assert (here["services_stating"], here["stated_median_days"], here["stated_min_days"], here["stated_max_days"]) \
+        == (3, 14.0, 0.0, 28.0)
+    assert here["status"] == "longer than stated"  # 30 to 50 days, above 14
+    assert got[("E09000001", "White")]["status"] == "similar to what services state"  # 8 to 16 holds 14
+    assert got[("E09000001", "Asian, Asian British or Asian Welsh")]["status"].startswith("not measured")
+    other = got[("E09000002", "All people")]
+    assert (other["services_stating"], other["stated_median_days"]) == (2, 7.0)
+    assert other["status"] == "similar to what services state"

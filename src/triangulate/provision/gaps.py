@@ -118,6 +118,7 @@ class Service:
     annual_capacity: float | None
     other_capacity: str | None
     stated_wait_days: float | None
+    languages: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, doc: dict, parameters: GapParameters) -> Service:
@@ -147,7 +148,8 @@ class Service:
                    frozenset(c for c in (area_code(x) for x in doc.get("service_areas", [])) if c),
                    frozenset(by.get("sex", ())), frozenset(by.get("ethnic_group", ())),
                    frozenset(by.get("feature", ())), _age(doc.get("minimum_age")), _age(doc.get("maximum_age")),
-                   annual if has_annual else None, "; ".join(other) or None, wait)
+                   annual if has_annual else None, "; ".join(other) or None, wait,
+                   frozenset(str(x.get("code")) for x in doc.get("languages", []) if x.get("code")))
 
     def serves_area(self, area: str) -> bool:
         return not self.areas or area in self.areas
@@ -320,8 +322,117 @@ def derived_tables(published) -> dict[str, pa.Table]:
             maps["svg"].append(intercept_map(published.directory, gaps, area, year, title,
                                              local_areas=published.areas[1:], symbol=published.symbol,
                                              parameters=parameters))
-    return {"provision_gaps": gaps, "provision_maps": pa.table(maps),
-            "provision_services": services_table(published.directory, parameters)}
+    out = {"provision_gaps": gaps, "provision_maps": pa.table(maps),
+           "provision_services": services_table(published.directory, parameters)}
+    services = [Service.of(d, parameters) for d in published.directory.get("services", [])
+                if d.get("status") == "active"]
+    if "language_need" in published.names:
+        out["provision_languages"] = language_coverage(published.table("language_need"), services)
+    if "ld_mh_wait" in published.names:
+        out["provision_waits"] = wait_comparison(published.table("ld_mh_wait"), services)
+    return out
+
+
+LANGUAGE_STATUSES = ("no service offers it", "interpreting only", "offered", "no need recorded",
+                     "not assessed (small numbers)")
+
+
+def language_coverage(language_need: pa.Table, services: list[Service]) -> pa.Table:
+    """Each language people are recorded as speaking (and the people needing an interpreter), per view,
+    against the active services serving the area that offer it (the service's HSDS ``languages``) and
+    those offering interpreters (the ``interpreter`` feature). For all people only: a service's
+    languages are not limited to a group."""
+    from triangulate.measures.waits import INTERPRETER
+
+    rows = language_need.filter(pc.equal(language_need.column("breakdown"), "all")).select(
+        ["area", "year", "language", "people"]).to_pylist()
+    names = {r["code"]: r["label"] for r in codelist("language").rows}
+    out: dict[str, list] = {c: [] for c in ("area", "year", "language", "language_label", "people", "services",
+                                            "interpreting_services", "status", "service_names")}
+    for r in rows:
+        area = r["area"]
+        local = [s for s in services if s.serves_area(area) or area.startswith("All")]
+        interpreting = [s for s in local if "interpreter" in s.features]
+        offering = [] if r["language"] == INTERPRETER else [s for s in local if r["language"] in s.languages]
+        people = r["people"]
+        if people is None:
+            status = "not assessed (small numbers)"
+        elif people == 0:
+            status = "no need recorded"
+        elif offering:
+            status = "offered"
+        elif interpreting:
+            status = "interpreting only"
+        else:
+            status = "no service offers it"
+        out["area"].append(area)
+        out["year"].append(r["year"])
+        out["language"].append(r["language"])
+        out["language_label"].append(names.get(r["language"], r["language"].capitalize()))
+        out["people"].append(people)
+        out["services"].append(len(offering))
+        out["interpreting_services"].append(len(interpreting))
+        out["status"].append(status)
+        out["service_names"].append("; ".join(sorted(s.name for s in offering)) or None)
+    types = {"people": pa.float64(), "services": pa.int64(), "interpreting_services": pa.int64()}
+    return pa.table({c: pa.array(v, types.get(c, pa.string())) for c, v in out.items()})
+
+
+#: Intercepts whose services a person referred on by liaison & diversion may wait for: community
+#: mental health services (intercept 0) and the services at the point of arrest and court (1, 2).
+WAIT_INTERCEPTS = frozenset({"0", "1", "2"})
+
+
+def wait_comparison(ld_mh_wait: pa.Table, services: list[Service]) -> pa.Table:
+    """The measured wait from an L&D referral to a first mental health contact (``ld_mh_wait``, for all
+    people and by ethnic group) beside the waits the area's mental health services state (their median
+    and range); *longer than stated* when the measured median's lower limit is above the median stated
+    wait, *within what services state* when its upper limit is at or below it."""
+    mental = {r["code"] for r in codelist("need").rows if r["mental_health_need"] == "Y"}
+    keep = pc.is_in(ld_mh_wait.column("breakdown"), pa.array(["all", "ethnic_group_5"]))
+    rows = ld_mh_wait.filter(keep).select(["area", "year", "breakdown", "group", "referred", "percent_within_28_days",
+                                           "median_days", "median_lower_95", "median_upper_95"]).to_pylist()
+    out: dict[str, list] = {c: [] for c in ("area", "year", "breakdown", "group", "referred", "percent_within_28_days",
+                                            "median_days", "median_lower_95", "median_upper_95",
+                                            "services_stating", "stated_median_days", "stated_min_days",
+                                            "stated_max_days", "status")}
+    for r in rows:
+        area = r["area"]
+        stated = sorted(s.stated_wait_days for s in services
+                        if s.stated_wait_days is not None and (s.intercepts & WAIT_INTERCEPTS)
+                        and (s.needs & mental or not s.needs)
+                        and (s.serves_area(area) or area.startswith("All")))
+        stated_median = float(np_median(stated)) if stated else None
+        median, low, high = r["median_days"], r["median_lower_95"], r["median_upper_95"]
+        if median is None or (isinstance(median, float) and math.isnan(median)):
+            status = "not measured (small numbers or most not seen in 91 days)"
+        elif stated_median is None:
+            status = "no wait stated"
+        elif low is not None and not math.isnan(low) and low > stated_median:
+            status = "longer than stated"
+        elif high is not None and not math.isnan(high) and high <= stated_median:
+            status = "within what services state"
+        else:
+            status = "similar to what services state"
+        for c in ("area", "year", "breakdown", "group", "referred", "percent_within_28_days", "median_days",
+                  "median_lower_95", "median_upper_95"):
+            v = r[c]
+            out[c].append(None if isinstance(v, float) and math.isnan(v) else v)
+        out["services_stating"].append(len(stated))
+        out["stated_median_days"].append(stated_median)
+        out["stated_min_days"].append(stated[0] if stated else None)
+        out["stated_max_days"].append(stated[-1] if stated else None)
+        out["status"].append(status)
+    floats = ("referred", "percent_within_28_days", "median_days", "median_lower_95", "median_upper_95",
+              "stated_median_days", "stated_min_days", "stated_max_days")
+    types = {c: pa.float64() for c in floats} | {"services_stating": pa.int64()}
+    return pa.table({c: pa.array(v, types.get(c, pa.string())) for c, v in out.items()})
+
+
+def np_median(values: list[float]) -> float:
+    values = sorted(values)
+    k = len(values)
+    return values[k // 2] if k % 2 else (values[k // 2 - 1] + values[k // 2]) / 2
 
 
 def services_table(directory: dict, parameters: GapParameters) -> pa.Table:

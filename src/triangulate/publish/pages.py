@@ -33,12 +33,13 @@ PAGES: tuple[Page, ...] = (
     Page("continuity", "Continuity of care after prison", ("continuity_of_care",),
          "Community mental health contact within 21 days and 6 weeks of release from prison for people with a "
          "mental health need, and within 7 days for people with a serious mental illness."),
-    Page("funnel", "Liaison and diversion", ("ld_funnel",),
-         "Of the people liaison & diversion identified: screened, assessed, referred, engaged."),
+    Page("funnel", "Liaison and diversion", ("ld_funnel", "ld_mh_wait"),
+         "Of the people liaison & diversion identified: screened, assessed, referred, engaged; and how long people "
+         "referred on to mental health services waited for a first contact."),
     Page("repeat", "Repeat contact and reoffending", ("repeat_contact", "proven_reoffending"),
          "People by number of police custody arrivals, and of days at court, in the year and their needs; proven "
          "reoffending within a year."),
-    Page("provision", "Provision and gaps", (),
+    Page("provision", "Provision and gaps", ("language_need",),
          "Services on the Sequential Intercept Model against the needs seen at each intercept: where there is no "
          "service, where services are short of capacity, and which groups no service is open to."),
     Page("trends", "Trends by financial year", (),

@@ -20,7 +20,9 @@ from triangulate.publish.publication import Published
 from triangulate.standard import codelist, schema
 
 #: Decimal places each kind of figure is shown at.
-DECIMALS = {"percent": 1, "ratio": 2, "rate": 1}
+DECIMALS = {"percent": 1, "ratio": 2, "rate": 1, "days": 0}
+#: Kinds that are figures (withheld ones show the rule's symbol).
+FIGURES = ("count", "percent", "ratio", "rate", "days")
 
 
 @cache
@@ -71,6 +73,8 @@ def words(kind: str, value) -> str:
         return DECISIONS.get(value, value.replace("_", " ").capitalize())
     if kind == "breakdown":
         return breakdown_title(value)
+    if kind == "language":
+        return _code_labels("language").get(value, value.capitalize())
     if kind == "reference":  # a published figure from elsewhere, at the precision its source gives
         return f"{float(value):g}"
     return value
@@ -130,10 +134,10 @@ class View:
             for k, v in row.items():
                 kind = kinds[k]
                 if text:
-                    line[k] = (figure(v, kind, self.symbol) if kind in ("count", "percent", "ratio", "rate", "marker")
+                    line[k] = (figure(v, kind, self.symbol) if kind in (*FIGURES, "marker")
                                else words(kind, v))
                 elif v is None or (isinstance(v, float) and math.isnan(v)):
-                    line[k] = self.symbol if kind in ("count", "percent", "ratio", "rate") else ""
+                    line[k] = self.symbol if kind in FIGURES else ""
                 elif kind == "count":
                     line[k] = str(int(round(float(v))))
                 elif kind in DECIMALS:

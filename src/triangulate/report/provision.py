@@ -19,8 +19,31 @@ STATUS_ORDER = {"absent": 0, "short of capacity": 1, "not assessed (small number
                 "sufficient": 4, "no need recorded": 5}
 
 
+def view_rows(table, area: str, year: str) -> list[dict]:
+    """The rows of one view (area, year) of a derived table: filtered in Arrow, so a request turns
+    only its own view's rows into Python (the gap table of a million people has every view's)."""
+    import pyarrow.compute as pc
+
+    return table.filter(pc.and_(pc.equal(table.column("area"), area),
+                                pc.equal(table.column("year"), year))).to_pylist()
+
+
 def _count(v) -> str:
     return SUPPRESSED if v is None else f"{v:,}"
+
+
+def _figure(v, kind: str) -> str:
+    if v is None or v != v:
+        return SUPPRESSED
+    return f"{v:,.0f}" if kind == "count" else f"{v:,.1f}"
+
+
+def _median(r: dict) -> str:
+    m, lo, hi = r["median_days"], r["median_lower_95"], r["median_upper_95"]
+    if m is None:
+        return "not measured"
+    limits = "" if lo is None or hi is None else f" ({lo:.0f} to {hi:.0f})"
+    return f"{m:.0f}{limits}"
 
 
 def unserved(row: dict, years: int) -> float | None:
@@ -55,7 +78,7 @@ def provision_section(data) -> Section:
         s.empty = ("No service directory was published with these figures: import one (`triangulate provision "
                    "import`, or fill in `triangulate provision template`) and publish again.")
         return s
-    rows = [r for r in gaps.to_pylist() if r["area"] == data.area and r["year"] == data.year]
+    rows = view_rows(gaps, data.area, data.year)
     years = len(published.years) - 1 if data.year == published.years[0] and len(published.years) > 1 else 1
     active = [d for d in listing["services"] if d.get("status") == "active"]
     s.intro.append(
@@ -76,8 +99,7 @@ def provision_section(data) -> Section:
                else f" against capacity for {top['capacity_per_year'] * years:,.0f}."))
     else:
         s.intro.append("No intercept and need pair with published figures lacks a service or is short of capacity.")
-    held = [m for m in (maps.to_pylist() if maps is not None else [])
-            if m["area"] == data.area and m["year"] == data.year]
+    held = view_rows(maps, data.area, data.year) if maps is not None else []
     if held:
         s.charts.append(Chart(None, held[0]["title"],
                               "Intercepts 0 to 5 from left to right; under each, the most common needs seen there, "
@@ -133,8 +155,45 @@ def provision_section(data) -> Section:
               ", ".join(r["languages"].split(";")) if r["languages"] else "",
               r["features"].replace("_", " ").replace(";", ", ")] for r in here],
             [False, False, False, True, False, False]))
-        s.notes.append("Waits are as the services state them; waits measured from the linked records are not yet "
-                       "published (docs/provision.md).")
+    waits = published.derived("provision_waits")
+    if waits is not None:
+        measured = [r for r in view_rows(waits, data.area, data.year)
+                    if r["breakdown"] == "all" or r["referred"] is not None]
+        measured.sort(key=lambda r: (r["breakdown"] != "all", r["group"]))
+        if measured:
+            s.tables.append(Table(
+                "table-waits", "Waits from a liaison & diversion referral to a first mental health contact, measured "
+                "and stated",
+                ["Group", "People referred", "Seen within 28 days (%)", "Median wait (days, 95% CI)",
+                 "Services stating a wait", "Median stated (days)", "Comparison"],
+                [[r["group"], _figure(r["referred"], "count"), _figure(r["percent_within_28_days"], "percent"),
+                  _median(r), str(r["services_stating"]),
+                  "" if r["stated_median_days"] is None else f"{r['stated_median_days']:g}", r["status"]]
+                 for r in measured],
+                [False, True, True, True, True, True, False]))
+            s.notes.append(
+                "Measured waits: people referred by liaison & diversion to a mental health service (community, crisis "
+                "or talking therapies), from the referral date to the first attended mental health contact, with 91 "
+                "days of follow-up; the median is read from the published counts seen within 7, 14, 28, 56 and 91 "
+                "days (measure ld_mh_wait, docs/measures.md). Stated waits: the median of what the area's mental "
+                "health services at intercepts 0 to 2 state. A measured median whose interval lies above the stated "
+                "median is 'longer than stated'.")
+    languages = published.derived("provision_languages")
+    if languages is not None:
+        spoken = [r for r in view_rows(languages, data.area, data.year) if r["status"] != "no need recorded"]
+        spoken.sort(key=lambda r: (-(r["people"] if r["people"] is not None else 0), r["language_label"]))
+        if spoken:
+            s.tables.append(Table(
+                "table-languages", "Languages people speak against services that offer them",
+                ["First language", "People seen", "Services offering it", "Services with interpreters", "Status"],
+                [[r["language_label"], _figure(r["people"], "count"), str(r["services"]),
+                  str(r["interpreting_services"]), r["status"]] for r in spoken],
+                [False, True, True, True, False]))
+            s.notes.append(
+                "Languages: people seen by any justice agency whose recorded first language is not English, and people "
+                "recorded as needing an interpreter (measure language_need), against the active services serving the "
+                "area that list the language (HSDS languages) or offer interpreters. Languages no one is recorded as "
+                "speaking are left out.")
     specific = sorted((r for r in rows if r["breakdown"] in ("sex", "ethnic_group_5") and r["specific_services"]),
                       key=lambda r: (r["group"], r["intercept"]))
     s.notes.append(

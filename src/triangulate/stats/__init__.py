@@ -35,6 +35,7 @@ from triangulate.stats.funnels import (
     funnel_points,
     funnel_significance,
 )
+from triangulate.stats.median import GroupedMedian, grouped_median
 from triangulate.stats.life_expectancy import LIFE_TABLE_START_AGES, life_expectancy
 from triangulate.stats.limits import (
     byars_lower,
@@ -54,6 +55,8 @@ from triangulate.stats.ratios import (
 from triangulate.stats.standardised import ESP2013, ESP2013_AGE_BANDS, dsr, dsr_ratio, isr, smr
 
 __all__ = [
+    "GroupedMedian",
+    "grouped_median",
     # results
     "Estimate",
     "Limits",

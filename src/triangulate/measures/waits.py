@@ -1,0 +1,195 @@
+"""Waits and languages: the two measures the provision gap analysis sets beside the directory.
+
+- ``ld_mh_wait``: how long people referred on by liaison & diversion to mental health services wait
+  for their first attended contact, as people seen within 7, 14, 28, 56 and 91 days (nested counts,
+  each within the next, so no band is a published total less published parts), the share seen within
+  28 days with its Wilson interval, and the median wait with its interval worked out from those
+  published (rounded) counts.
+- ``language_need``: people seen by the justice agencies whose recorded first language is other than
+  English, by language, and the people recorded as needing an interpreter.
+"""
+
+from __future__ import annotations
+
+import ibis
+import numpy as np
+import pyarrow as pa
+
+from triangulate.measures import base
+from triangulate.measures.registry import Column, Count, register
+from triangulate.measures.tables import column, proportion, with_columns
+from triangulate.standard import codelist
+from triangulate.stats import grouped_median
+
+#: L&D referral destinations that are mental health services (the ``ld_referral_destination`` codes).
+MENTAL_HEALTH_DESTINATIONS = ("community_mental_health", "crisis", "talking_therapies")
+#: The waits counted, in days: "seen within N days" for each N; the last is the follow-up needed.
+WITHIN_DAYS = (7, 14, 28, 56, 91)
+FOLLOW_UP_DAYS = WITHIN_DAYS[-1]
+#: The share reported with its interval: seen within 4 weeks (the community mental health waiting
+#: time standard NHS England consulted on in 2021 is four weeks from referral).
+STANDARD_DAYS = 28
+#: The pseudo-language of people recorded as needing an interpreter (``language_need``).
+INTERPRETER = "interpreter needed"
+
+
+def _within(days: int) -> str:
+    return f"seen_within_{days}"
+
+
+def _finish_wait(table: pa.Table) -> pa.Table:
+    table = proportion(table, _within(STANDARD_DAYS), "referred", "percent_within_28_days")
+    n = column(table, "referred")
+    cumulative = np.stack([column(table, _within(d)) for d in WITHIN_DAYS], axis=1)
+    median = grouped_median(cumulative, n, WITHIN_DAYS)
+    return with_columns(table, {"median_days": median.value, "median_lower_95": median.lower,
+                                "median_upper_95": median.upper})
+
+
+def _wait_counts() -> tuple[Count, ...]:
+    out = [Count("referred", "ld_mh_referred_followed_up")]
+    for i, d in enumerate(WITHIN_DAYS):
+        outer = _within(WITHIN_DAYS[i + 1]) if i + 1 < len(WITHIN_DAYS) else "referred"
+        out.append(Count(_within(d), f"ld_mh_seen_within_{d}_days", within=outer))
+    return tuple(out)
+
+
+@register(
+    name="ld_mh_wait",
+    title="Wait from liaison & diversion referral to a first mental health contact",
+    definition=(
+        "Of the people referred on by liaison & diversion to a mental health service (community mental health "
+        "team, crisis team or NHS Talking Therapies) in the area and financial year, counting each person's first "
+        "such referral in the year, the people with an attended mental health contact within 7, 14, 28, 56 and "
+        f"91 days of the referral date; the share seen within {STANDARD_DAYS} days; and the median wait."
+    ),
+    numerator="People whose first attended mental health contact on or after the referral date came within N days.",
+    denominator=f"People referred by L&D to a mental health service whose {FOLLOW_UP_DAYS} days of follow-up end on "
+                "or before the last date of the mental health data.",
+    method=(
+        "Wilson score interval at 95% for the share seen within 28 days, from the published (rounded) counts. "
+        "Median: the grouped-data median of the published cumulative counts (linear interpolation within the "
+        "band 0-7, 8-14, 15-28, 29-56 or 57-91 days that holds the middle person), with a 95% interval from the "
+        "order statistics at ranks n/2 ± 1.96·√n/2 (the normal approximation to the binomial, Conover 1999) "
+        "read off the same curve; missing when the middle person was not seen within 91 days or a count it needs is withheld."
+    ),
+    caveats=(
+        "The contact may be with any mental health team in the extract, in any area. A person whose contact is "
+        "outside the mental health data (a GP, a voluntary service) counts as not seen, so waits are overstated "
+        "where that care is common. Referral dates are L&D's; a service's own referral date may be later. "
+        f"Referrals in the last {FOLLOW_UP_DAYS} days of the data are left out until their follow-up is complete. "
+        "The median is read from counts in bands, so it is approximate within its band."
+    ),
+    source="Local measure beside the waits services state in the directory; the 4-week threshold follows NHS "
+           "England's proposed community mental health waiting time standard (consultation, 2021).",
+    counts=_wait_counts(),
+    breakdowns=("all", "ethnic_group_5", "sex", "age_group"),
+    intersections=False,
+    finish=_finish_wait,
+    columns=(
+        Column("referred", "People referred to mental health services, fully followed up", "count"),
+        *[Column(_within(d), f"Seen within {d} days", "count") for d in WITHIN_DAYS],
+        Column("percent_within_28_days", "Seen within 28 days (%)", "percent"),
+        Column("lower_95", "Lower 95% limit", "percent"),
+        Column("upper_95", "Upper 95% limit", "percent"),
+        Column("median_days", "Median wait (days)", "days"),
+        Column("median_lower_95", "Median: lower 95% limit", "days"),
+        Column("median_upper_95", "Median: upper 95% limit", "days"),
+    ),
+)
+def ld_mh_wait(b: base.Base) -> dict[str, ibis.Table]:
+    ld = b.table("liaison_diversion")
+    referral = ld.referral_date.cast("date")
+    ld = ld.filter(referral.notnull() & ld.referral_destination.isin(MENTAL_HEALTH_DESTINATIONS)).mutate(
+        referral=referral)
+    ld = ld.mutate(year=base.financial_year(ld.referral))
+    first = ld.group_by(["person_key", "year"]).aggregate(referral=ld.referral.min())
+    where = ld.select("person_key", "year", "referral", "area_code", "event_date")
+    area = base._attributed(where.join(first, ["person_key", "year", "referral"]).select(where),
+                            ["person_key", "year"])
+    m = b.table("mental_health")
+    data_end = m.event_date.max()
+    referred = first.join(area, ["person_key", "year"]).filter(
+        lambda t: t.referral + ibis.interval(days=FOLLOW_UP_DAYS) <= data_end)
+    contacts = m.filter(m.record_type == "contact").select("person_key", contact=m.event_date)
+    after = referred.join(contacts, "person_key").filter(lambda t: t.contact >= t.referral)
+    seen = after.group_by(["person_key", "year"]).aggregate(first_contact=after.contact.min())
+    waited = referred.left_join(seen, ["person_key", "year"]).select(referred, first_contact=seen.first_contact)
+    waited = waited.mutate(wait=waited.first_contact.delta(waited.referral, unit="day"))
+    cols = ("person_key", "year", "area_code")
+    out = {"referred": b.fine(referred.select(*cols))}
+    for d in WITHIN_DAYS:
+        out[_within(d)] = b.fine(waited.filter(waited.wait <= d).select(*cols))
+    return out
+
+
+def _languages(b: base.Base) -> ibis.Table:
+    """One row per person and year seen by a justice agency: their recorded first language (the most
+    frequent that year, ties to the latest) and whether any record that year says an interpreter is needed."""
+    parts = []
+    for table in base.JUSTICE:
+        t = base.content(b.con, table)
+        event = t[base.schema(table).event_date].cast("date")
+        parts.append(t.filter(t.person_key.notnull() & event.notnull()).select(
+            person_key=t.person_key, area_code=t.area_code, event_date=event, year=base.financial_year(event),
+            first_language=t.first_language.cast("string"),
+            interpreter=(t.interpreter_needed.cast("string") == "Y").fill_null(False)))
+    return ibis.union(*parts)
+
+
+@register(
+    name="language_need",
+    title="People seen by the justice agencies by first language, and people needing an interpreter",
+    definition=(
+        "People with a record of any justice agency (police custody, liaison & diversion, court, prison, "
+        "probation) in the area and financial year, by their recorded first language where it is not English, "
+        "and the people with a record that year saying an interpreter is needed; as counts and as a share of "
+        "everyone seen."
+    ),
+    numerator="People whose most frequently recorded first language that year is the language (or with an "
+              "interpreter needed on any record that year).",
+    denominator="People with a record of any justice agency in the area and financial year.",
+    method="Wilson score interval at 95% (triangulate.stats.proportion), from the published (rounded) counts. "
+           "Area: the area of most of the person's justice records that year.",
+    caveats=(
+        "First language is recorded from standard 1.1; extracts that do not carry it count nobody, so a small "
+        "count may be a recording gap (check the coverage page). English and unrecorded first languages are not "
+        "listed. The provision gap analysis sets these counts beside the services offering each language."
+    ),
+    source="Local measure for the language coverage of the provision gap analysis (no national definition). "
+           "Languages are ISO 639 codes (the project's language code list).",
+    keys=("language",),
+    key_domains={"language": lambda: [r["code"] for r in codelist("language").rows if r["code"] != "en"]
+                 + [INTERPRETER]},
+    counts=(
+        Count("seen", "people_seen_by_justice", keys=()),
+        Count("people", "people_by_language:{language}", within="seen"),
+    ),
+    breakdowns=("all", "ethnic_group_5", "sex"),
+    intersections=False,
+    finish=lambda t: proportion(t, "people", "seen", "percent_of_seen"),
+    columns=(
+        Column("language", "First language", "language"),
+        Column("people", "People", "count"),
+        Column("seen", "People seen by the justice agencies", "count"),
+        Column("percent_of_seen", "Of everyone seen (%)", "percent"),
+        Column("lower_95", "Lower 95% limit", "percent"),
+        Column("upper_95", "Upper 95% limit", "percent"),
+    ),
+)
+def language_need(b: base.Base) -> dict[str, ibis.Table]:
+    rows = _languages(b)
+    area = base._attributed(rows, ["person_key", "year"])
+    spoken = rows.filter(rows.first_language.notnull() & (rows.first_language != ""))
+    counted = spoken.group_by(["person_key", "year", "first_language"]).aggregate(
+        times=spoken.count(), latest=spoken.event_date.max())
+    ranked = counted.mutate(rank=ibis.row_number().over(
+        group_by=["person_key", "year"],
+        order_by=[ibis.desc("times"), ibis.desc("latest"), ibis.asc("first_language")]))
+    main = ranked.filter((ranked["rank"] == 0) & (ranked.first_language != "en")).select(
+        "person_key", "year", language=ranked.first_language)
+    interpreter = rows.filter(rows.interpreter).select("person_key", "year").distinct().mutate(
+        language=ibis.literal(INTERPRETER))
+    people = ibis.union(main, interpreter).join(area, ["person_key", "year"])
+    return {"seen": b.fine(area.select("person_key", "year", "area_code")),
+            "people": b.fine(people.select("person_key", "year", "area_code", "language"), ("language",))}
