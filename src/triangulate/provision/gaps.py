@@ -378,9 +378,10 @@ def language_coverage(language_need: pa.Table, services: list[Service]) -> pa.Ta
     return pa.table({c: pa.array(v, types.get(c, pa.string())) for c, v in out.items()})
 
 
-#: Intercepts whose services a person referred on by liaison & diversion may wait for: community
-#: mental health services (intercept 0) and the services at the point of arrest and court (1, 2).
-WAIT_INTERCEPTS = frozenset({"0", "1", "2"})
+#: Intercepts whose services a person referred on by liaison & diversion waits for: the community
+#: and crisis mental health services of intercept 0 (the L&D teams at intercepts 1 and 2 are the ones
+#: referring, and state no wait of their own that a referral meets).
+WAIT_INTERCEPTS = frozenset({"0"})
 
 
 def wait_comparison(ld_mh_wait: pa.Table, services: list[Service]) -> pa.Table:

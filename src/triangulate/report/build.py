@@ -562,10 +562,11 @@ def write_report(source: str | Path, out: str | Path, *, area: str | None = None
     if kind == "pdf":
         import logging
 
-        from weasyprint import HTML
-
+        # Before the import: importing WeasyPrint parses its own stylesheets and logs that as progress.
         for name in ("weasyprint", "weasyprint.progress", "fontTools"):
             logging.getLogger(name).setLevel(logging.ERROR)
+        from weasyprint import HTML
+
         document = HTML(string=html, base_url=str(out.parent)).render()
         pages = len(document.pages)
         document.write_pdf(out)

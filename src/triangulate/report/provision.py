@@ -180,8 +180,14 @@ def provision_section(data) -> Section:
                 "median is 'longer than stated'.")
     languages = published.derived("provision_languages")
     if languages is not None:
-        spoken = [r for r in view_rows(languages, data.area, data.year) if r["status"] != "no need recorded"]
-        spoken.sort(key=lambda r: (-(r["people"] if r["people"] is not None else 0), r["language_label"]))
+        listed = view_rows(languages, data.area, data.year)
+        spoken = [r for r in listed if r["people"]]
+        spoken.sort(key=lambda r: (-r["people"], r["language_label"]))
+        withheld = sorted(r["language_label"] for r in listed if r["people"] is None)
+        if withheld:
+            s.notes.append(f"Languages spoken by too few people here to publish ({SUPPRESSED}): {', '.join(withheld)}. "
+                           "They are not compared with the services; the services offering each are in the table of "
+                           "services above.")
         if spoken:
             s.tables.append(Table(
                 "table-languages", "Languages people speak against services that offer them",
