@@ -87,7 +87,7 @@ def _wait_counts() -> tuple[Count, ...]:
     intersections=False,
     finish=_finish_wait,
     columns=(
-        Column("referred", "People referred to mental health services, fully followed up", "count"),
+        Column("referred", "People referred (91 days followed up)", "count"),
         *[Column(_within(d), f"Seen within {d} days", "count") for d in WITHIN_DAYS],
         Column("percent_within_28_days", "Seen within 28 days (%)", "percent"),
         Column("lower_95", "Lower 95% limit", "percent"),
