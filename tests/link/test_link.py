@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 import signal
 import subprocess
 import sys
@@ -79,7 +81,17 @@ def test_accuracy_on_the_synthetic_population_meets_the_targets(linked_store, po
 
 
 def test_charts_page_works_offline_and_review_sample_is_kept_apart(linked_store, population, tmp_path):
-    result = evaluate(linked_store, population.truth_file, tmp_path / "report")
+    before = os.umask(0o022)  # the usual umask: files would be 644 and folders 755 without care
+    try:
+        result = evaluate(linked_store, population.truth_file, tmp_path / "report")
+    finally:
+        os.umask(before)
+    # Charts (the waterfall shows real records) and the review sample (names, dates of birth, NHS
+    # numbers) are owner-only, in owner-only folders.
+    for path in (Path(result["charts"]), Path(result["clerical_review"]), tmp_path / "report" / "link-quality.json"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+    for folder in (tmp_path / "report", Path(result["clerical_review"]).parent):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder.name
     html = Path(result["charts"]).read_text(encoding="utf-8")
     assert "vegaEmbed('#chart2'" in html
     assert re.search(r"<script[^>]*\bsrc\s*=", html, re.IGNORECASE) is None
@@ -152,3 +164,28 @@ def test_a_link_killed_before_commit_leaves_previous_keys(store_copy):
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
     assert proc.returncode == -signal.SIGKILL
     assert person_keys(store_copy) == before
+
+
+class _Pairs:
+    """Scored pairs as Splink hands them over (a frame that gives a DuckDB relation)."""
+
+    def __init__(self, relation):
+        self.relation = relation
+
+    def as_duckdbpyrelation(self):
+        return self.relation
+
+
+def test_the_review_sample_neutralises_values_a_spreadsheet_would_run(tmp_path):
+    from triangulate.link.evaluate import write_review_sample
+
+    con = duckdb.connect()
+    relation = con.sql("""SELECT 0.5 AS match_probability, 1.0 AS match_weight, '=HYPERLINK("http://x")' AS given_name_l,
+        'Ann' AS given_name_r, '@SUM(A1)' AS family_name_l, '+1+1' AS family_name_r""")
+    path = write_review_sample(_Pairs(relation), tmp_path / "review")
+    import csv
+
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    assert [(r["given_name_l"], r["given_name_r"], r["family_name_l"], r["family_name_r"]) for r in rows] == [
+        ("'=HYPERLINK(\"http://x\")", "Ann", "'@SUM(A1)", "'+1+1")]
+    assert rows[0]["match_probability"] == "0.5"

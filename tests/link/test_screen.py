@@ -232,3 +232,19 @@ def test_the_command_reports_list_problems_and_writes_nothing(tmp_path, linked_s
     assert run.exit_code == 2
     assert "row 2, field family_name: a value is required" in " ".join(run.output.split())
     assert not out.exists()
+
+
+def test_listed_names_come_back_in_the_result_without_running_as_formulas(tmp_path):
+    from triangulate.link.screen import ScreenResult, ScreenRow
+
+    names = ["=HYPERLINK(\"http://x\",\"y\")", "@SUM(A1)", "+1+1", "-cmd", "O'Neil"]
+    rows = [ScreenRow(priority=i + 1, list_row=i + 1, time=None, location="Court 1", given_name="=1+1",
+                      family_name=name, date_of_birth="1990-01-01", known_to_mental_health="no",
+                      match_probability=None, last_mental_health_contact=None, last_mental_health_team_type=None,
+                      open_to_mental_health_service=False, justice_contacts_12_months=-1, repeat_attendee=False,
+                      previous_ld_contact=None, previous_ld_outcome=None) for i, name in enumerate(names)]
+    out = ScreenResult(rows, "run", date(2025, 1, 1), 0, 0.0).write_csv(tmp_path / "r.csv")
+    got = _rows(out)
+    assert [r["family_name"] for r in got] == ["'" + n for n in names[:4]] + ["O'Neil"]
+    assert {r["given_name"] for r in got} == {"'=1+1"}
+    assert {r["justice_contacts_12_months"] for r in got} == {"-1"}  # a number stays a number

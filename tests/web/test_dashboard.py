@@ -205,8 +205,10 @@ def test_the_audit_log_is_append_only_in_the_model_and_in_the_database(site):
         AuditEvent.objects.filter(pk=event.pk).update(event="changed")
     with pytest.raises(AppendOnlyError):
         AuditEvent.objects.filter(pk=event.pk).delete()
+    replace = ("INSERT OR REPLACE INTO triangulate_web_auditevent (id, at, user_name, event, path, detail) "
+               f"VALUES ({event.pk}, '2020-01-01 00:00:00', 'someone', 'rewritten', '/y', '{{}}')")
     for sql in (f"UPDATE triangulate_web_auditevent SET event = 'x' WHERE id = {event.pk}",
-                f"DELETE FROM triangulate_web_auditevent WHERE id = {event.pk}"):
+                f"DELETE FROM triangulate_web_auditevent WHERE id = {event.pk}", replace):
         with pytest.raises(Exception, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql)
     assert AuditEvent.objects.get(pk=event.pk).event == AuditEvent.PAGE
@@ -232,6 +234,7 @@ def test_forms_need_csrf_and_responses_carry_security_headers(site):
 
     scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page.content.decode(), re.S)
     assert scripts and all(re.search(r'src="/static/', attrs) and not body.strip() for attrs, body in scripts)
+    assert page.cookies["csrftoken"]["samesite"] == "Strict"
     token = page.cookies["csrftoken"].value
     response = strict.post("/login/", {"username": "test-viewer", "password": PASSWORD, "csrfmiddlewaretoken": token})
     assert response.status_code == 302
@@ -348,3 +351,21 @@ def test_the_areas_page_is_the_report_chapter_from_the_same_publication(client_f
     trends = client_for("viewer").get("/trends/").content.decode()
     assert "one financial year" in trends  # this publication has one year: no trend to draw
     assert client_for("viewer").get("/areas/?area=nowhere").status_code == 400
+
+
+@pytest.mark.parametrize("password", ["passwordpassword", "test-weaktest-weak", "test-weak2024!!", "Password2024!",
+                                      "!!dragon1234", "aaaaaaaaaaaa1"])
+def test_predictable_passwords_are_refused_and_the_message_does_not_repeat_them(site, password):
+    from django.core.exceptions import ValidationError
+
+    from triangulate.web import server
+
+    with pytest.raises(ValidationError) as refused:
+        server.create_user("test-weak", "viewer", password, by="tests")
+    assert password not in " ".join(refused.value.messages)
+
+
+def test_a_passphrase_is_accepted(site):
+    from triangulate.web import server
+
+    server.create_user("test-passphrase", "viewer", "marble otter lantern 1987 quietly", by="tests")

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import duckdb
 
+from triangulate.spreadsheet import neutralise
 from triangulate.store import connect
+from triangulate.store.private import open_private, private_folder, write_private_text
 
 from .run import KEEP_PAIRS_FROM, LinkError, identity_tables, latest_model, prepared_input, splink_linker
 
@@ -82,14 +84,13 @@ def evaluate(store: str | Path, truth_file: str | Path, out_dir: str | Path | No
         run_id, settings = latest_model(con)
         result = {"run_id": run_id, **quality(con, truth_file)}
         if out_dir is not None:
-            out = Path(out_dir)
-            out.mkdir(parents=True, exist_ok=True)
+            out = private_folder(out_dir)
             tables = [t for t, n in identity_tables(con).items() if n]
             linker = splink_linker(prepared_input(con, tables), settings)
             pairs = linker.inference.predict(threshold_match_probability=KEEP_PAIRS_FROM)
             result["charts"] = str(write_charts(linker, pairs, out / "link-charts.html"))
             result["clerical_review"] = str(write_review_sample(pairs, out / REVIEW_FOLDER))
-            (out / "link-quality.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+            write_private_text(out / "link-quality.json", json.dumps(result, indent=2))
         return result
     finally:
         con.close()
@@ -124,11 +125,11 @@ def write_charts(linker, pairs, path: Path) -> Path:
         spec = json.dumps(chart.chart_dict, default=str).replace("</", "<\\/")
         body.append(f"<h2>{title}</h2><div id='chart{i}'></div>"
                     f"<script>vegaEmbed('#chart{i}', {spec}, {{actions: false}});</script>")
-    path.write_text(
+    write_private_text(path,
         "<!doctype html><html><head><meta charset='utf-8'><title>Triangulate link diagnostics</title>"
         f"{_vega_scripts()}</head><body><h1>Link diagnostics</h1>"
         "<p>The waterfall shows identifying values of real records: treat this page like the "
-        "identity zone.</p>" + "\n".join(body) + "</body></html>", encoding="utf-8")
+        "identity zone.</p>" + "\n".join(body) + "</body></html>")
     return path
 
 
@@ -138,18 +139,19 @@ REVIEW_COLUMNS = ("source_table", "source_system", "source_record_id", "given_na
 
 def write_review_sample(pairs, folder: Path) -> Path:
     """A stratified random sample of borderline pairs, with identifiers, for clerical review."""
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(folder)
     rel = pairs.as_duckdbpyrelation()
     columns = ["match_probability", "match_weight"] + [f"{c}_{s}" for c in REVIEW_COLUMNS for s in "lr"]
     present = [c for c in columns if c in rel.columns]
     rng = random.Random(REVIEW_SEED)
     path = folder / "clerical-review-sample.csv"
-    with path.open("w", encoding="utf-8", newline="") as fh:
+    # Names and dates of birth: owner-only, and no cell a spreadsheet would run as a formula.
+    with open_private(path, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["band", *present, "reviewer_decision"])
         for low, high in REVIEW_BANDS:
             rows = rel.filter(f"match_probability >= {low} AND match_probability < {high}").select(
                 ", ".join(present)).order("match_weight").fetchall()
             for r in sorted(rng.sample(rows, min(REVIEW_PAIRS_PER_BAND, len(rows))), key=lambda r: r[0]):
-                w.writerow([f"{low}-{high}", *r, ""])
+                w.writerow([f"{low}-{high}", *(neutralise(v) if isinstance(v, str) else v for v in r), ""])
     return path

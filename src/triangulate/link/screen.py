@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from triangulate.spreadsheet import neutralise
 from triangulate.store.engines import scratch_duckdb
 from triangulate.store import connect
 
@@ -103,7 +104,9 @@ class ScreenResult:
             w = csv.writer(fh, lineterminator="\n")
             w.writerow([f.name for f in fields(ScreenRow)])
             for r in self.rows:
-                w.writerow(["" if v is None else ("yes" if v is True else "no" if v is False else v)
+                # A listed name comes back as it was given: neutralised, so no spreadsheet runs it.
+                w.writerow(["" if v is None else ("yes" if v is True else "no" if v is False
+                                                  else neutralise(v) if isinstance(v, str) else v)
                             for v in asdict(r).values()])
         return path
 

@@ -12,21 +12,7 @@ from pathlib import Path
 
 from triangulate.publish.publication import PublicationError, Published
 from triangulate.publish.view import View
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value) -> str:
-    """A cell as text that no spreadsheet runs as a formula (the one neutraliser: the dashboard's
-    downloads use it too)."""
-    value = "" if value is None else str(value)
-    if value.startswith(FORMULA_STARTS):
-        try:
-            float(value)
-            return value
-        except ValueError:
-            return "'" + value
-    return value
+from triangulate.spreadsheet import FORMULA_STARTS, neutralise  # noqa: F401 - re-exported
 
 
 def write_view(published: Published, out: str | Path, *, area: str, year: str) -> dict[str, tuple[Path, int]]:
