@@ -76,3 +76,14 @@ def test_the_report_refuses_a_file_that_is_not_a_plan(site, tmp_path):
     bad.write_text('{"something": []}', encoding="utf-8")
     with pytest.raises(ReportError, match="not an action plan"):
         write_report(site["store"], tmp_path / "r.html", action_plan=bad)
+
+
+def test_the_provision_page_is_the_report_chapter_with_the_map_gaps_waits_and_languages(site, client_for):
+    """The page shows the report's whole chapter (a page that lists measures shows their tables
+    instead, which once hid the map and the gaps here)."""
+    page = client_for("viewer").get(f"/provision/?area={site['areas'][0]}").content.decode()
+    for heading in ("The gaps, ranked by the people left without a service",
+                    "Waits from a liaison &amp; diversion referral to a first mental health contact",
+                    "Languages"):
+        assert heading in page, heading
+    assert "<svg" in page or "/chart/provision" in page  # the Sequential Intercept Model map

@@ -39,7 +39,7 @@ PAGES: tuple[Page, ...] = (
     Page("repeat", "Repeat contact and reoffending", ("repeat_contact", "proven_reoffending"),
          "People by number of police custody arrivals, and of days at court, in the year and their needs; proven "
          "reoffending within a year."),
-    Page("provision", "Provision and gaps", ("language_need",),
+    Page("provision", "Provision and gaps", (),
          "Services on the Sequential Intercept Model against the needs seen at each intercept: where there is no "
          "service, where services are short of capacity, and which groups no service is open to."),
     Page("trends", "Trends by financial year", (),
