@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
@@ -27,6 +26,7 @@ import pyarrow as pa
 
 from triangulate.spreadsheet import neutralise
 from triangulate.store.engines import scratch_duckdb
+from triangulate.store.private import open_private
 from triangulate.store import connect
 
 from . import model
@@ -99,8 +99,7 @@ class ScreenResult:
         """Write the result (identifying: created readable by its owner only)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        with open_private(path, "w", encoding="utf-8", newline="") as fh:
             w = csv.writer(fh, lineterminator="\n")
             w.writerow([f.name for f in fields(ScreenRow)])
             for r in self.rows:

@@ -30,7 +30,6 @@ Resolution rules (also in docs/measures.md):
 from __future__ import annotations
 
 import uuid
-
 from functools import cache
 
 import ibis
@@ -159,12 +158,18 @@ def all_records(con: ibis.BaseBackend) -> ibis.Table:
     return ibis.union(*parts)
 
 
+def most_frequent(rows: ibis.Table, group: list[str], column: str) -> ibis.Table:
+    """One row per ``group``: the value of ``column`` on most of its rows (ties to the latest
+    ``event_date``, then the first value in order)."""
+    counted = rows.group_by([*group, column]).aggregate(times=rows.count(), latest=rows.event_date.max())
+    ranked = counted.mutate(rank=ibis.row_number().over(
+        group_by=group, order_by=[ibis.desc("times"), ibis.desc("latest"), ibis.asc(column)]))
+    return ranked.filter(ranked["rank"] == 0).select(*group, column)
+
+
 def _most_frequent(r: ibis.Table, column: str) -> ibis.Table:
     usable = r.filter(r[column].notnull() & ~r[column].isin(NOT_USABLE[column]) & (r[column] != ""))
-    counted = usable.group_by(["person_key", column]).aggregate(times=usable.count(), latest=usable.event_date.max())
-    ranked = counted.mutate(rank=ibis.row_number().over(
-        group_by="person_key", order_by=[ibis.desc("times"), ibis.desc("latest"), ibis.asc(column)]))
-    return ranked.filter(ranked["rank"] == 0).select("person_key", column)
+    return most_frequent(usable, ["person_key"], column)
 
 
 def resolve_people(records: ibis.Table) -> ibis.Table:
@@ -184,10 +189,7 @@ def resolve_people(records: ibis.Table) -> ibis.Table:
 
 def _attributed(rows: ibis.Table, group: list[str]) -> ibis.Table:
     """One row per ``group`` (which includes person_key): the area of most of its records."""
-    counted = rows.group_by([*group, "area_code"]).aggregate(times=rows.count(), latest=rows.event_date.max())
-    ranked = counted.mutate(rank=ibis.row_number().over(
-        group_by=group, order_by=[ibis.desc("times"), ibis.desc("latest"), ibis.asc("area_code")]))
-    return ranked.filter(ranked["rank"] == 0).select(*group, "area_code")
+    return most_frequent(rows, group, "area_code")
 
 
 class Base:

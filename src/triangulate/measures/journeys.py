@@ -178,7 +178,7 @@ def pathway_no_health_contact(b: base.Base) -> dict[str, ibis.Table]:
     first = r.group_by(["person_key", "setting", "year"]).aggregate(first_contact=r.event_date.min())
     p = b.presence
     seen = first.join(p, ["person_key", "setting", "year"]).select(first, p.area_code)
-    seen = seen.filter(seen.first_contact + ibis.interval(days=NO_CONTACT_DAYS) <= _mh_data_end(b))
+    seen = seen.filter(seen.first_contact + ibis.interval(days=NO_CONTACT_DAYS) <= mh_data_end(b))
     with_need = _needs_on_or_before(b, seen, "first_contact", MENTAL_HEALTH_NEEDS)
     mh = _mh_records(b)
     later = with_need.join(mh, "person_key").filter(
@@ -193,7 +193,7 @@ def pathway_no_health_contact(b: base.Base) -> dict[str, ibis.Table]:
 # --- continuity of care after prison --------------------------------------------------------------
 
 
-def _mh_data_end(b: base.Base) -> ibis.Value:
+def mh_data_end(b: base.Base) -> ibis.Value:
     """The last day the mental health extract covers: its latest event date (follow-up after it is unseen)."""
     return b.table("mental_health").event_date.max()
 
@@ -267,7 +267,7 @@ def continuity_of_care(b: base.Base) -> dict[str, ibis.Table]:
     gap = gap.mutate(days=gap.mh_date.delta(gap.release_date, unit="day"))
     gap = gap.filter(gap.days >= 0)
     first = gap.group_by("record_key").aggregate(first_days=gap.days.min())
-    data_end = _mh_data_end(b)
+    data_end = mh_data_end(b)
     cohorts, contact = [], []
     for window, days in CONTINUITY_WINDOWS.items():
         who = with_smi if window in SMI_WINDOWS else with_need

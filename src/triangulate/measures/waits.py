@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from triangulate.measures import base
+from triangulate.measures.journeys import mh_data_end
 from triangulate.measures.registry import Column, Count, register
 from triangulate.measures.tables import column, proportion, with_columns
 from triangulate.standard import codelist
@@ -105,12 +106,12 @@ def ld_mh_wait(b: base.Base) -> dict[str, ibis.Table]:
     ld = ld.mutate(year=base.financial_year(ld.referral))
     first = ld.group_by(["person_key", "year"]).aggregate(referral=ld.referral.min())
     where = ld.select("person_key", "year", "referral", "area_code", "event_date")
-    area = base._attributed(where.join(first, ["person_key", "year", "referral"]).select(where),
-                            ["person_key", "year"])
-    m = b.table("mental_health")
-    data_end = m.event_date.max()
+    area = base.most_frequent(where.join(first, ["person_key", "year", "referral"]).select(where),
+                              ["person_key", "year"], "area_code")
+    data_end = mh_data_end(b)
     referred = first.join(area, ["person_key", "year"]).filter(
         lambda t: t.referral + ibis.interval(days=FOLLOW_UP_DAYS) <= data_end)
+    m = b.table("mental_health")
     contacts = m.filter(m.record_type == "contact").select("person_key", contact=m.event_date)
     after = referred.join(contacts, "person_key").filter(lambda t: t.contact >= t.referral)
     seen = after.group_by(["person_key", "year"]).aggregate(first_contact=after.contact.min())
@@ -124,17 +125,12 @@ def ld_mh_wait(b: base.Base) -> dict[str, ibis.Table]:
 
 
 def _languages(b: base.Base) -> ibis.Table:
-    """One row per person and year seen by a justice agency: their recorded first language (the most
-    frequent that year, ties to the latest) and whether any record that year says an interpreter is needed."""
-    parts = []
-    for table in base.JUSTICE:
-        t = base.content(b.con, table)
-        event = t[base.schema(table).event_date].cast("date")
-        parts.append(t.filter(t.person_key.notnull() & event.notnull()).select(
-            person_key=t.person_key, area_code=t.area_code, event_date=event, year=base.financial_year(event),
-            first_language=t.first_language.cast("string"),
-            interpreter=(t.interpreter_needed.cast("string") == "Y").fill_null(False)))
-    return ibis.union(*parts)
+    """Every justice agency record of a linked person: its area, date and year, recorded first
+    language and whether it says an interpreter is needed."""
+    return ibis.union(*[
+        t.select("person_key", "area_code", "event_date", "year", first_language=t.first_language.cast("string"),
+                 interpreter=(t.interpreter_needed.cast("string") == "Y").fill_null(False))
+        for t in (b.table(name) for name in base.JUSTICE)])
 
 
 @register(
@@ -179,15 +175,10 @@ def _languages(b: base.Base) -> ibis.Table:
 )
 def language_need(b: base.Base) -> dict[str, ibis.Table]:
     rows = _languages(b)
-    area = base._attributed(rows, ["person_key", "year"])
-    spoken = rows.filter(rows.first_language.notnull() & (rows.first_language != ""))
-    counted = spoken.group_by(["person_key", "year", "first_language"]).aggregate(
-        times=spoken.count(), latest=spoken.event_date.max())
-    ranked = counted.mutate(rank=ibis.row_number().over(
-        group_by=["person_key", "year"],
-        order_by=[ibis.desc("times"), ibis.desc("latest"), ibis.asc("first_language")]))
-    main = ranked.filter((ranked["rank"] == 0) & (ranked.first_language != "en")).select(
-        "person_key", "year", language=ranked.first_language)
+    area = base.most_frequent(rows, ["person_key", "year"], "area_code")
+    spoken = base.most_frequent(rows.filter(rows.first_language.notnull() & (rows.first_language != "")),
+                                ["person_key", "year"], "first_language")
+    main = spoken.filter(spoken.first_language != "en").select("person_key", "year", language=spoken.first_language)
     interpreter = rows.filter(rows.interpreter).select("person_key", "year").distinct().mutate(
         language=ibis.literal(INTERPRETER))
     people = ibis.union(main, interpreter).join(area, ["person_key", "year"])

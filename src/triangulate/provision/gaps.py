@@ -32,6 +32,7 @@ import math
 import os
 from dataclasses import asdict, dataclass, fields
 from functools import cache
+from statistics import median
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -342,7 +343,9 @@ def language_coverage(language_need: pa.Table, services: list[Service]) -> pa.Ta
     against the active services serving the area that offer it (the service's HSDS ``languages``) and
     those offering interpreters (the ``interpreter`` feature). For all people only: a service's
     languages are not limited to a group."""
+    # Imported here (as below): the directory commands load without Ibis.
     from triangulate.measures.waits import INTERPRETER
+    from triangulate.publish.dimensions import ALL_AREAS
 
     rows = language_need.filter(pc.equal(language_need.column("breakdown"), "all")).select(
         ["area", "year", "language", "people"]).to_pylist()
@@ -351,7 +354,7 @@ def language_coverage(language_need: pa.Table, services: list[Service]) -> pa.Ta
                                             "interpreting_services", "status", "service_names")}
     for r in rows:
         area = r["area"]
-        local = [s for s in services if s.serves_area(area) or area.startswith("All")]
+        local = [s for s in services if s.serves_area(area) or area == ALL_AREAS]
         interpreting = [s for s in local if "interpreter" in s.features]
         offering = [] if r["language"] == INTERPRETER else [s for s in local if r["language"] in s.languages]
         people = r["people"]
@@ -389,7 +392,10 @@ def wait_comparison(ld_mh_wait: pa.Table, services: list[Service]) -> pa.Table:
     people and by ethnic group) beside the waits the area's mental health services state (their median
     and range); *longer than stated* when the measured median's lower limit is above the median stated
     wait, *within what services state* when its upper limit is at or below it."""
-    mental = {r["code"] for r in codelist("need").rows if r["mental_health_need"] == "Y"}
+    from triangulate.measures.journeys import MENTAL_HEALTH_NEEDS
+    from triangulate.publish.dimensions import ALL_AREAS
+
+    mental = set(MENTAL_HEALTH_NEEDS)
     keep = pc.is_in(ld_mh_wait.column("breakdown"), pa.array(["all", "ethnic_group_5"]))
     rows = ld_mh_wait.filter(keep).select(["area", "year", "breakdown", "group", "referred", "percent_within_28_days",
                                            "median_days", "median_lower_95", "median_upper_95"]).to_pylist()
@@ -402,10 +408,10 @@ def wait_comparison(ld_mh_wait: pa.Table, services: list[Service]) -> pa.Table:
         stated = sorted(s.stated_wait_days for s in services
                         if s.stated_wait_days is not None and (s.intercepts & WAIT_INTERCEPTS)
                         and (s.needs & mental or not s.needs)
-                        and (s.serves_area(area) or area.startswith("All")))
-        stated_median = float(np_median(stated)) if stated else None
-        median, low, high = r["median_days"], r["median_lower_95"], r["median_upper_95"]
-        if median is None or (isinstance(median, float) and math.isnan(median)):
+                        and (s.serves_area(area) or area == ALL_AREAS))
+        stated_median = float(median(stated)) if stated else None
+        measured, low, high = r["median_days"], r["median_lower_95"], r["median_upper_95"]
+        if measured is None or (isinstance(measured, float) and math.isnan(measured)):
             status = "not measured (small numbers or most not seen in 91 days)"
         elif stated_median is None:
             status = "no wait stated"
@@ -428,12 +434,6 @@ def wait_comparison(ld_mh_wait: pa.Table, services: list[Service]) -> pa.Table:
               "stated_median_days", "stated_min_days", "stated_max_days")
     types = {c: pa.float64() for c in floats} | {"services_stating": pa.int64()}
     return pa.table({c: pa.array(v, types.get(c, pa.string())) for c, v in out.items()})
-
-
-def np_median(values: list[float]) -> float:
-    values = sorted(values)
-    k = len(values)
-    return values[k // 2] if k % 2 else (values[k // 2 - 1] + values[k // 2]) / 2
 
 
 def services_table(directory: dict, parameters: GapParameters) -> pa.Table:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from triangulate.publish.publication import PublicationError, Published
 from triangulate.publish.view import View
-from triangulate.spreadsheet import FORMULA_STARTS, neutralise  # noqa: F401 - re-exported
+from triangulate.spreadsheet import neutralise
 
 
 def write_view(published: Published, out: str | Path, *, area: str, year: str) -> dict[str, tuple[Path, int]]:

@@ -32,18 +32,14 @@ def _count(v) -> str:
     return SUPPRESSED if v is None else f"{v:,}"
 
 
-def _figure(v, kind: str) -> str:
-    if v is None or v != v:
-        return SUPPRESSED
-    return f"{v:,.0f}" if kind == "count" else f"{v:,.1f}"
-
-
 def _median(r: dict) -> str:
+    from triangulate.publish.view import figure
+
     m, lo, hi = r["median_days"], r["median_lower_95"], r["median_upper_95"]
     if m is None:
         return "not measured"
-    limits = "" if lo is None or hi is None else f" ({lo:.0f} to {hi:.0f})"
-    return f"{m:.0f}{limits}"
+    limits = "" if lo is None or hi is None else f" ({figure(lo, 'days')} to {figure(hi, 'days')})"
+    return f"{figure(m, 'days')}{limits}"
 
 
 def unserved(row: dict, years: int) -> float | None:
@@ -67,7 +63,7 @@ def ranked_gaps(rows: list[dict], years: int) -> list[dict]:
 
 
 def provision_section(data) -> Section:
-    from triangulate.publish.view import need_label
+    from triangulate.publish.view import figure, need_label
 
     published = data.published
     s = Section("provision", "Provision and gaps")
@@ -166,7 +162,8 @@ def provision_section(data) -> Section:
                 "and stated",
                 ["Group", "People referred", "Seen within 28 days (%)", "Median wait (days, 95% CI)",
                  "Services stating a wait", "Median stated (days)", "Comparison"],
-                [[r["group"], _figure(r["referred"], "count"), _figure(r["percent_within_28_days"], "percent"),
+                [[r["group"], figure(r["referred"], "count", SUPPRESSED),
+                  figure(r["percent_within_28_days"], "percent", SUPPRESSED),
                   _median(r), str(r["services_stating"]),
                   "" if r["stated_median_days"] is None else f"{r['stated_median_days']:g}", r["status"]]
                  for r in measured],
@@ -175,8 +172,8 @@ def provision_section(data) -> Section:
                 "Measured waits: people referred by liaison & diversion to a mental health service (community, crisis "
                 "or talking therapies), from the referral date to the first attended mental health contact, with 91 "
                 "days of follow-up; the median is read from the published counts seen within 7, 14, 28, 56 and 91 "
-                "days (measure ld_mh_wait, docs/measures.md). Stated waits: the median of what the area's mental "
-                "health services at intercepts 0 to 2 state. A measured median whose interval lies above the stated "
+                "days (measure ld_mh_wait, docs/measures.md). Stated waits: the median of what the area's community "
+                "and crisis mental health services (intercept 0) state. A measured median whose interval lies above the stated "
                 "median is 'longer than stated'.")
     languages = published.derived("provision_languages")
     if languages is not None:
@@ -192,7 +189,7 @@ def provision_section(data) -> Section:
             s.tables.append(Table(
                 "table-languages", "Languages people speak against services that offer them",
                 ["First language", "People seen", "Services offering it", "Services with interpreters", "Status"],
-                [[r["language_label"], _figure(r["people"], "count"), str(r["services"]),
+                [[r["language_label"], figure(r["people"], "count", SUPPRESSED), str(r["services"]),
                   str(r["interpreting_services"]), r["status"]] for r in spoken],
                 [False, True, True, True, False]))
             s.notes.append(

@@ -28,24 +28,22 @@ class GroupedMedian:
 
 
 def _at_rank(cumulative: np.ndarray, edges: np.ndarray, rank: np.ndarray) -> np.ndarray:
-    rows = cumulative.shape[0]
-    below = np.concatenate([np.zeros((rows, 1)), cumulative], axis=1)
+    """Each row's value at ``rank`` on its interpolated curve (0 at a rank of 0 or less; NaN past the
+    last edge or where anything is missing)."""
+    rows = np.arange(len(rank))
+    below = np.concatenate([np.zeros((len(rank), 1)), cumulative], axis=1)
     bounds = np.concatenate([[0.0], edges])
-    out = np.full(rows, np.nan)
-    for i in range(rows):
-        r = rank[i]
-        if np.isnan(r) or np.any(np.isnan(below[i])):
-            continue
-        r = max(r, 0.0)
-        for j in range(1, below.shape[1]):
-            if below[i, j] >= r and below[i, j] > below[i, j - 1]:
-                share = (r - below[i, j - 1]) / (below[i, j] - below[i, j - 1])
-                out[i] = bounds[j - 1] + max(share, 0.0) * (bounds[j] - bounds[j - 1])
-                break
-            if below[i, j] >= r:  # r at an edge reached by an empty band: the edge itself
-                out[i] = bounds[j - 1] if r <= below[i, j - 1] else bounds[j]
-                break
-    return out
+    r = np.maximum(rank, 0.0)
+    with np.errstate(invalid="ignore"):
+        # The band holding rank r: the first that has people and reaches r.
+        holds = (below[:, 1:] >= r[:, None]) & (below[:, 1:] > below[:, :-1])
+    j = np.argmax(holds, axis=1)
+    start, end = below[rows, j], below[rows, j + 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = bounds[j] + np.maximum((r - start) / (end - start), 0.0) * (bounds[j + 1] - bounds[j])
+    value = np.where(r <= 0, 0.0, value)
+    missing = np.isnan(rank) | np.isnan(below).any(axis=1) | ~(holds.any(axis=1) | (r <= 0))
+    return np.where(missing, np.nan, value)
 
 
 def grouped_median(cumulative, n, edges) -> GroupedMedian:

@@ -7,7 +7,7 @@ import io
 
 from django.http import HttpResponse
 
-from triangulate.publish.export import neutralise
+from triangulate.spreadsheet import neutralise
 
 
 def csv_response(name: str, rows: list[dict[str, str]]) -> HttpResponse:
