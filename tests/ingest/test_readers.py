@@ -97,6 +97,44 @@ def test_a_wrong_field_count_in_the_middle_is_refused_naming_the_line(kit, tmp_p
     assert "Tyrone" not in str(refused)
 
 
+def test_a_value_of_megabytes_is_rejected_by_row_and_field_as_too_long_not_as_stray_quotes(
+        kit, tmp_path: Path, key: bytes) -> None:
+    header, rows = kit.read_rows(kit.EXTRACTS / "probation_supervision.csv")
+    good = [r for n, r in enumerate(rows, start=1) if n not in kit.rejected_rows("probation_supervision.csv")]
+    good[3][header.index("family_name")] = "Q" * (3 * 1024 * 1024)  # 3 MB: past Arrow's 1 MB block
+    path = kit.write_rows(tmp_path / "long.csv", header, good)
+    report = ingest(path, tmp_path / "s.duckdb", key)
+    result = report.files[0]
+    assert (result.rows_in, result.rows_loaded, result.rows_rejected) == (len(good), len(good) - 1, 1)
+    assert kit.rejects_in(tmp_path / "s.duckdb.rejects") == {("long.csv", 4, "family_name", "too_long")}
+    assert "QQQQ" not in (tmp_path / "s.duckdb.rejects").joinpath(result.rejects_file.name).read_text()
+
+
+def test_a_line_longer_than_the_record_limit_is_refused_naming_the_line(kit, tmp_path: Path) -> None:
+    from triangulate.ingest.readers import MAX_RECORD_BYTES
+
+    header, rows = kit.read_rows(kit.EXTRACTS / "probation_supervision.csv")
+    rows[1][header.index("family_name")] = "Q" * (MAX_RECORD_BYTES + 10)
+    refused = refusal(kit.write_rows(tmp_path / "huge.csv", header, rows))
+    assert refused.reason == "malformed" and "line 3 is longer than 16 MB" in str(refused)
+    assert "quote characters" not in str(refused).split(";")[0] and "QQQQ" not in str(refused)
+
+
+def test_a_nul_in_a_name_is_rejected_by_row_and_never_reaches_the_identity_zone(kit, tmp_path: Path,
+                                                                               key: bytes) -> None:
+    header, rows = kit.read_rows(kit.EXTRACTS / "probation_supervision.csv")
+    good = [r for n, r in enumerate(rows, start=1) if n not in kit.rejected_rows("probation_supervision.csv")]
+    good[0][header.index("given_name")] = "Ja\x00ne"
+    good[1][header.index("family_name")] = "Smith\x07"
+    report = ingest(kit.write_rows(tmp_path / "nul.csv", header, good), tmp_path / "s.duckdb", key)
+    assert report.files[0].rows_rejected == 2
+    assert kit.rejects_in(tmp_path / "s.duckdb.rejects") == {("nul.csv", 1, "given_name", "control_character"),
+                                                             ("nul.csv", 2, "family_name", "control_character")}
+    names = [v for row in kit.dump_store(tmp_path / "s.duckdb")["identity.probation_supervision"] for v in row
+             if isinstance(v, str)]
+    assert names and not any("\x00" in v or "\x07" in v for v in names)
+
+
 @pytest.mark.parametrize("content", [b"", b"\n\n  \n", b"\xef\xbb\xbf"])
 def test_an_empty_file_is_refused(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "empty.csv"

@@ -28,6 +28,8 @@ from triangulate.standard import PNC_CHECK_LETTERS, Field, TableSchema, codelist
 #: Rule name -> what it means and what to fix, for stewards (docs/ingest.md has the same list).
 RULES: dict[str, str] = {
     "required": "The field is required but empty. Fill it in from the source system.",
+    "control_character": "The field holds a control character (such as NUL) that text may not contain: "
+    "remove it and export again.",
     "not_an_integer": "The field must be a whole number (digits only, no decimal point or spaces).",
     "not_a_date": "The field must be a real calendar date written YYYY-MM-DD (for example 2024-03-31).",
     "not_allowed_value": "The value is not one of the values this table allows for the field.",
@@ -152,6 +154,10 @@ def _in_list_sql(field: Field, values: list) -> str:
     return f"{col(field.name)} IN ({', '.join(literal(x) for x in values)})"
 
 
+#: C0 control characters but tab, line feed and carriage return, and DEL (an RE2 class).
+_CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+
+
 def field_checks(field: Field) -> list[Check]:
     """The single-field checks of one field, in the order their lines appear in rejects."""
     v, typed, name = col(field.name), typed_col(field), field.name
@@ -166,6 +172,11 @@ def field_checks(field: Field) -> list[Check]:
 
     if field.required:
         add("required", f"{name} is required; fill it in", f"{v} IS NULL")
+    if field.type not in ("integer", "date"):
+        # NUL and the other control characters are not text: a NUL in a name would reach the identity
+        # zone and cut the name short in any program written in C. Tab and line breaks are allowed.
+        add("control_character", f"{name} holds a control character (such as NUL); remove it and export again",
+            f"regexp_matches({v}, {literal(_CONTROL_CHARACTERS)})")
     if field.type == "integer":
         add("not_an_integer", f"{name} must be a whole number", f"{v} IS NOT NULL AND {typed} IS NULL")
     elif field.type == "date":

@@ -195,17 +195,14 @@ def _read_csv(file_name: str, data: bytes) -> tuple[list[str], pa.Table]:
     if quotes % 2:
         _csv_layout(file_name, data)  # names the line where the unclosed quoted value opens
     try:
-        table = pacsv.read_csv(
-            io.BytesIO(data),
-            # The header comes back as the first row, so that it is parsed exactly like the data
-            # and Arrow never renames a column.
-            read_options=pacsv.ReadOptions(autogenerate_column_names=True, use_threads=True),
-            parse_options=pacsv.ParseOptions(newlines_in_values=quotes > 0),
-            convert_options=pacsv.ConvertOptions(
-                column_types=_ALL_TEXT, strings_can_be_null=False, quoted_strings_can_be_null=False,
-                check_utf8=False,
-            ),
-        )
+        try:
+            table = _arrow_csv(data, quotes)
+        except pa.ArrowException:
+            # A record longer than Arrow's block (1 MB) cannot be parsed in blocks that size; read
+            # once more in blocks as large as the longest record allowed. Rows with an over-long
+            # value then reach the checks, which reject them by row and field (rule too_long).
+            _refuse_overlong_record(file_name, data)
+            table = _arrow_csv(data, quotes, block_size=MAX_RECORD_BYTES)
     except pa.ArrowException:
         # Arrow's message quotes the row it failed on, which may be identifying: find the line
         # ourselves instead.
@@ -243,6 +240,43 @@ def _read_csv(file_name: str, data: bytes) -> tuple[list[str], pa.Table]:
     data_rows = table.slice(1)
     arrays = [data_rows.column(i) for i in range(len(columns))]
     return columns, _with_positions(columns, arrays, lines, ascii_only=data.isascii())
+
+
+def _arrow_csv(data: bytes, quotes: int, block_size: int | None = None) -> pa.Table:
+    # The header comes back as the first row, so that it is parsed exactly like the data and Arrow
+    # never renames a column.
+    read = pacsv.ReadOptions(autogenerate_column_names=True, use_threads=True)
+    if block_size:
+        read.block_size = block_size
+    return pacsv.read_csv(
+        io.BytesIO(data), read_options=read,
+        parse_options=pacsv.ParseOptions(newlines_in_values=quotes > 0),
+        convert_options=pacsv.ConvertOptions(
+            column_types=_ALL_TEXT, strings_can_be_null=False, quoted_strings_can_be_null=False,
+            check_utf8=False,
+        ),
+    )
+
+
+#: The longest record (line) a CSV extract may have: far past any real record, small enough to parse.
+MAX_RECORD_BYTES = 16 * 1024 * 1024
+
+
+def _refuse_overlong_record(file_name: str, data: bytes) -> None:
+    """Refuse the file, naming the line, if a physical line is longer than ``MAX_RECORD_BYTES``."""
+    if len(data) <= MAX_RECORD_BYTES:
+        return
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == _NEWLINE)
+    bounds = np.concatenate(([-1], ends, [len(data)]))
+    long = np.flatnonzero(np.diff(bounds) - 1 > MAX_RECORD_BYTES)
+    if long.size:
+        raise IngestRefused(
+            f"{file_name}: line {int(long[0]) + 1} is longer than {MAX_RECORD_BYTES // (1024 * 1024)} MB, the "
+            "longest record an extract may have; a value probably holds a whole document or an unclosed quote. "
+            "Correct it and export again",
+            reason="malformed",
+            file=file_name,
+        )
 
 
 #: Arrow names columns f0, f1, ... when told to; more names than any extract has columns.
