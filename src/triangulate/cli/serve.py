@@ -18,6 +18,10 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port"),
     app_db: Optional[Path] = typer.Option(None, "--app-db", help="SQLite file for users and the audit log."),
+    trusted_proxy: Optional[str] = typer.Option(
+        None, "--trusted-proxy", envvar="TRIANGULATE_TRUSTED_PROXY",
+        help="The address of the TLS proxy in front (e.g. 127.0.0.1): its X-Forwarded-Proto and -For are "
+             "believed, nobody else's. See docs/security.md."),
 ) -> None:
     """Start the dashboard (Django 5.2 on waitress). PostgreSQL: set TRIANGULATE_DATABASE_URL."""
     from triangulate.web import server
@@ -27,8 +31,9 @@ def serve(
         raise typer.Exit(code=2)
     server.configure(store, app_db=app_db)
     server.migrate()
-    console.print(f"Dashboard on http://{host}:{port}/ (store {store}); Ctrl+C stops it")
-    server.serve(host, port)
+    behind = f", behind the proxy at {trusted_proxy}" if trusted_proxy else ""
+    console.print(f"Dashboard on http://{host}:{port}/ (store {store}{behind}); Ctrl+C stops it")
+    server.serve(host, port, trusted_proxy=trusted_proxy)
 
 @app.command()
 def createuser(

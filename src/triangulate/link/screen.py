@@ -14,6 +14,7 @@ Splink works in a private in-memory DuckDB; nothing identifying is written to di
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -95,18 +96,23 @@ class ScreenResult:
             out[r.known_to_mental_health] += 1
         return out
 
+    def csv_text(self) -> str:
+        """The result as CSV text; a listed name comes back as given, neutralised so no spreadsheet runs it."""
+        buffer = io.StringIO()
+        w = csv.writer(buffer, lineterminator="\n")
+        w.writerow([f.name for f in fields(ScreenRow)])
+        for r in self.rows:
+            w.writerow(["" if v is None else ("yes" if v is True else "no" if v is False
+                                              else neutralise(v) if isinstance(v, str) else v)
+                        for v in asdict(r).values()])
+        return buffer.getvalue()
+
     def write_csv(self, path: str | Path) -> Path:
         """Write the result (identifying: created readable by its owner only)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         with open_private(path, "w", encoding="utf-8", newline="") as fh:
-            w = csv.writer(fh, lineterminator="\n")
-            w.writerow([f.name for f in fields(ScreenRow)])
-            for r in self.rows:
-                # A listed name comes back as it was given: neutralised, so no spreadsheet runs it.
-                w.writerow(["" if v is None else ("yes" if v is True else "no" if v is False
-                                                  else neutralise(v) if isinstance(v, str) else v)
-                            for v in asdict(r).values()])
+            fh.write(self.csv_text())
         return path
 
 

@@ -31,6 +31,8 @@ VALUE_REQUIRED = ("family_name", "date_of_birth", "location")
 #: A day's list is tens or hundreds of people; a larger file is almost certainly the wrong file.
 MAX_ROWS = 5_000
 MAX_PROBLEMS_SHOWN = 20
+#: The longest value a cell may hold: a name, postcode or court is a few dozen characters.
+MAX_VALUE_CHARACTERS = 1_000
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
 _TIME = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d$")
 
@@ -118,7 +120,7 @@ def read_list(path: str | Path, *, name: str | None = None, data: bytes | None =
         raise ScreenListError(problems)
     index = {c: columns.index(c) for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if c in columns}
     people: list[ListedPerson] = []
-    for line, cells in enumerate(reader, start=2):
+    for line, cells in _records(reader, text, label, columns):
         if not any(c.strip() for c in cells):
             continue
         if len(people) >= MAX_ROWS:
@@ -131,6 +133,9 @@ def read_list(path: str | Path, *, name: str | None = None, data: bytes | None =
         value = {c: cells[i].strip() for c, i in index.items()}
         row_problems = [ListProblem(label, line, c, "a value is required")
                         for c in VALUE_REQUIRED if not value[c]]
+        row_problems += [ListProblem(label, line, columns[i] or None,
+                                     f"a value is longer than {MAX_VALUE_CHARACTERS:,} characters")
+                         for i, cell in enumerate(cells) if len(cell) > MAX_VALUE_CHARACTERS]
         born = None
         if value["date_of_birth"]:
             born = _parse_date(value["date_of_birth"])
@@ -153,3 +158,53 @@ def read_list(path: str | Path, *, name: str | None = None, data: bytes | None =
     if not people:
         raise ScreenListError([ListProblem(label, None, None, "the list has a header but nobody on it")])
     return people
+
+
+def _records(reader, text: str, label: str, columns: list[str]):
+    """(row, cells) for each record after the header; a record the csv module cannot read (a value
+    past its field size limit) is refused naming its row and, where it can be found, its field."""
+    row = 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            row += 1
+            start = _offset_of_row(text, row)
+            field = _overlong_field(text, start, columns)
+            raise ScreenListError([ListProblem(label, row, field, (
+                f"a value is longer than {MAX_VALUE_CHARACTERS:,} characters (or a quoted value is never "
+                "closed): check the export"))]) from None
+        row += 1
+        yield row, cells
+
+
+def _offset_of_row(text: str, row: int) -> int:
+    """Where row ``row`` starts, a list being one record per line (the header is row 1)."""
+    offset = 0
+    for _ in range(row - 1):
+        found = text.find("\n", offset)
+        if found < 0:
+            return len(text)
+        offset = found + 1
+    return offset
+
+
+def _overlong_field(text: str, start: int, columns: list[str]) -> str | None:
+    """The column of the first value from ``start`` that runs past the cell limit (quotes respected)."""
+    field, length, quoted, i = 0, 0, False, start
+    while i < len(text):
+        ch = text[i]
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch == ",":
+            field, length = field + 1, 0
+        elif not quoted and ch in "\r\n":
+            return None
+        else:
+            length += 1
+            if length > MAX_VALUE_CHARACTERS:
+                return columns[field] if field < len(columns) and columns[field] else None
+        i += 1
+    return None

@@ -6,9 +6,13 @@ other engines over it (Ibis, Spark) are made in ``engines.py``.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
 import duckdb
+
+from .private import private_folder
 
 #: The store file used when none is named.
 DEFAULT_STORE = Path("triangulate.duckdb")
@@ -26,11 +30,29 @@ def connect(path: str | Path = DEFAULT_STORE, read_only: bool = False) -> duckdb
     path = Path(path)
     if read_only and not path.is_file():
         raise StoreError(f"no store at {path}: ingest an extract first to create it")
-    if not read_only and str(path) != ":memory:":
-        path.parent.mkdir(parents=True, exist_ok=True)
+    writing = not read_only and str(path) != ":memory:"
+    if writing:
+        owner_only_files()
+        if not path.parent.exists():
+            private_folder(path.parent)
     try:
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as exc:
         raise StoreError(f"cannot open the store {path}: {exc}") from None
+    if writing:
+        with contextlib.suppress(PermissionError):  # another owner's store: theirs to keep private
+            os.chmod(path, 0o600)
     con.execute("SET enable_progress_bar = false")
     return con
+
+
+def owner_only_files() -> None:
+    """Make every file this process creates from now on owner-only (umask 077, added to the one set).
+
+    The store holds identifiers, and so do files DuckDB makes beside it after it is opened (its
+    write-ahead log ``.wal`` and spill files), which DuckDB creates with the process's umask: with the
+    usual 022 they would be readable by anyone on the machine. Opening the store for writing
+    therefore tightens the process's umask; the command-line tools and the dashboard do it at start.
+    """
+    current = os.umask(0o077)
+    os.umask(current | 0o077)

@@ -28,6 +28,7 @@ class AuditEvent(models.Model):
     LOGIN_LOCKED = "login refused: locked"
     LOGOUT = "logout"
     PAGE = "page view"
+    CHART = "chart view"
     EXPORT = "export"
     PLAN_CHANGE = "plan change"
     UPLOAD = "upload"
@@ -96,3 +97,16 @@ class PlanItem(models.Model):
                 "due": self.due.isoformat() if self.due else "", "status": self.status,
                 "publication": self.publication, "updated_by": self.updated_by,
                 "updated_at": self.updated_at.isoformat(timespec="seconds") if self.updated_at else ""}
+
+
+class LoginAttempt(models.Model):
+    """A password check for a user name, written *before* the check and kept if it fails.
+
+    The lockout counts these rather than the audit log's failures, so parallel guesses cannot all be
+    checked before the first failure is written: an attempt ranked past the limit among its user
+    name's attempts in the window is refused without checking, whatever the other requests are doing.
+    A successful login clears the name's attempts. Holds a user name and a time, nothing else.
+    """
+
+    user_name = models.CharField(max_length=150, db_index=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -60,8 +60,27 @@ def demo_users() -> dict[str, str]:
     return users
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+#: Proxy headers believed from the trusted proxy (and cleared from anyone else's requests).
+PROXY_HEADERS = frozenset({"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port"})
+
+
+def waitress_options(host: str = "127.0.0.1", port: int = 8000, trusted_proxy: str | None = None) -> dict:
+    """waitress's settings: request bodies held in memory up to the upload cap and refused past it
+    (waitress otherwise spools bodies over 512 KB to a temporary file), responses likewise; behind a
+    TLS proxy, that proxy's X-Forwarded-Proto and -For believed, and nobody else's."""
+    from .screening import MAX_UPLOAD_BYTES
+
+    body = MAX_UPLOAD_BYTES + 256 * 1024  # the list plus the form's other fields and boundaries
+    options = {"host": host, "port": port, "threads": 8, "ident": "triangulate",
+               "max_request_body_size": body, "inbuf_overflow": body + 1,
+               "outbuf_overflow": 64 * 1024 * 1024, "clear_untrusted_proxy_headers": True}
+    if trusted_proxy:
+        options.update(trusted_proxy=trusted_proxy, trusted_proxy_count=1, trusted_proxy_headers=set(PROXY_HEADERS))
+    return options
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, *, trusted_proxy: str | None = None) -> None:
     from django.core.wsgi import get_wsgi_application
     from waitress import serve as waitress_serve
 
-    waitress_serve(get_wsgi_application(), host=host, port=port, threads=8, ident="triangulate")
+    waitress_serve(get_wsgi_application(), **waitress_options(host, port, trusted_proxy))

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -23,13 +24,20 @@ DEBUG = os.environ.get("TRIANGULATE_DEBUG") == "1"
 INSECURE_COOKIES = os.environ.get("TRIANGULATE_INSECURE_COOKIES") == "1"
 
 
+def _private_parent(path: Path) -> None:
+    """Make ``path``'s folder owner-only (700) if it does not exist yet; an existing one is left as is."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True)
+        os.chmod(path.parent, 0o700)
+
+
 def _secret_key() -> str:
     key = os.environ.get("TRIANGULATE_SECRET_KEY")
     if key:
         return key
     path = APP_DB.with_name(APP_DB.name + ".secret")
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _private_parent(path)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_urlsafe(50))
@@ -65,12 +73,26 @@ TEMPLATES = [{
 }]
 
 
+def _private_database_file(path: Path) -> None:
+    """The app database holds password hashes, sessions and the audit log: created owner-only (600,
+    its folder 700 if made here) whatever the umask. SQLite gives its -wal and -shm files the
+    database file's mode, so they are owner-only too."""
+    _private_parent(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)  # an empty file is an empty SQLite database
+    try:
+        with contextlib.suppress(PermissionError):
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
 def _database() -> dict:
     url = os.environ.get("TRIANGULATE_DATABASE_URL")
     if url:
         u = urlparse(url)
         return {"ENGINE": "django.db.backends.postgresql", "NAME": u.path.lstrip("/"), "USER": u.username or "",
                 "PASSWORD": u.password or "", "HOST": u.hostname or "", "PORT": str(u.port or "")}
+    _private_database_file(APP_DB)
     # Write-ahead logging: a page's audit event does not block other users' session reads; every
     # commit is still synced to disk (synchronous FULL), so no audit event is lost on power failure.
     return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(APP_DB),
@@ -89,6 +111,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "triangulate.web.passwords.PredictablePasswordValidator"},
 ]
+# Uploads (screening lists) are held in memory and refused past a cap, never written to a temporary
+# file (Django's default writes uploads over 2.5 MB to disk); see web/screening.py.
+FILE_UPLOAD_HANDLERS = ["triangulate.web.screening.CappedMemoryUpload"]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 STATIC_URL = "/static/"

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import secrets
-import tempfile
-import time
 from pathlib import Path
 
 from django.conf import settings
@@ -23,8 +20,10 @@ from triangulate.publish.publication import PublicationError
 
 from . import data
 from .export import csv_response, xlsx_response
-from .models import AuditEvent, record
+from .models import AuditEvent, LoginAttempt, record
 from .roles import ROLES, can, requires, roles_of
+from .screening import MAX_UPLOAD_BYTES, Results, result_id
+from .screening import too_large as upload_too_large
 
 #: Pages of figures: the list the report's sections follow too.
 PAGES = {p.slug: p for p in PAGE_LIST}
@@ -47,8 +46,13 @@ def login_view(request):
     if request.method == "POST":
         name = request.POST.get("username", "")[:150]
         since = timezone.now() - dt.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
-        failures = AuditEvent.objects.filter(user_name=name, event=AuditEvent.LOGIN_FAILED, at__gte=since).count()
-        if failures >= settings.LOGIN_FAILURE_LIMIT:
+        # The attempt is written before the password is checked and ranked among the name's attempts
+        # in the window, so parallel guesses are checked at most LOGIN_FAILURE_LIMIT times.
+        LoginAttempt.objects.filter(user_name=name, at__lt=since).delete()
+        attempt = LoginAttempt.objects.create(user_name=name)
+        rank = LoginAttempt.objects.filter(user_name=name, at__gte=since, id__lte=attempt.id).count()
+        if rank > settings.LOGIN_FAILURE_LIMIT:
+            LoginAttempt.objects.filter(id=attempt.id).delete()  # refused unchecked: not a guess
             record(name, AuditEvent.LOGIN_LOCKED, request.path, ip=_ip(request))
             error = (f"Too many failed attempts: this account is locked for {settings.LOGIN_LOCKOUT_MINUTES} "
                      "minutes. Ask an administrator if you need access sooner.")
@@ -58,6 +62,7 @@ def login_view(request):
                 record(name, AuditEvent.LOGIN_FAILED, request.path, ip=_ip(request))
                 error = "The user name or password is not right."
             else:
+                LoginAttempt.objects.filter(user_name=name).delete()
                 login(request, user)
                 record(name, AuditEvent.LOGIN, request.path, ip=_ip(request))
                 target = request.GET.get("next", "/")
@@ -196,6 +201,8 @@ def chart_svg(request, slug: str):
     drawn = data.chart(slug, filters, published)
     if drawn is None:
         raise Http404("no chart for these filters")
+    record(request.user.get_username(), AuditEvent.CHART, request.path, filters=filters.as_dict(),
+           unsuppressed=unsuppressed, publication=published.version)
     response = HttpResponse(drawn[0].replace('role="img" aria-hidden="true" focusable="false" ', "", 1),
                             content_type="image/svg+xml; charset=utf-8")
     response["Cache-Control"] = "private, max-age=300"
@@ -241,18 +248,8 @@ def link_quality(request):
 
 # --- screening -----------------------------------------------------------------------------------
 
-_screening_dir = Path(tempfile.mkdtemp(prefix="triangulate-screening-"))
-
-
-def purge_screening(now: float | None = None) -> int:
-    """Delete screening results older than the retention; returns how many were deleted."""
-    now = now or time.time()
-    gone = 0
-    for path in _screening_dir.glob("*.csv"):
-        if now - path.stat().st_mtime > RETENTION_MINUTES * 60:
-            path.unlink(missing_ok=True)
-            gone += 1
-    return gone
+#: Screening results: in memory, for their uploader, until the retention passes (``web/screening.py``).
+RESULTS = Results(RETENTION_MINUTES * 60)
 
 
 @requires("screening")
@@ -262,37 +259,48 @@ def screening(request):
     from triangulate.link.screen import NOTICE, screen
     from triangulate.link.screen_list import ScreenListError, read_list
 
-    purge_screening()
-    problems, result, token = [], None, None
-    if request.method == "POST":
-        upload = request.FILES.get("list")
-        if upload is None:
-            problems = ["Choose a list file (CSV) to upload."]
-        else:
-            record(request.user.get_username(), AuditEvent.UPLOAD, request.path, file_size=upload.size)
-            try:
-                # The upload is read in memory and never written to disk.
-                people = read_list(Path(upload.name), name=upload.name, data=upload.read())
-                result = screen(settings.STORE, people)
-                token = secrets.token_urlsafe(16)
-                result.write_csv(_screening_dir / f"{token}.csv")
-            except ScreenListError as problem:
-                problems = [str(p) for p in problem.problems]
-            except LinkError as problem:
-                problems = [str(problem)]
+    who = request.user.get_username()
+    problems, result, token, status = [], None, None, 200
+    # The length is checked before the body is read; CappedMemoryUpload stops reading past the cap.
+    upload = None if request.method == "GET" or upload_too_large(request) else request.FILES.get("list")
+    if request.method == "GET":
+        record(who, AuditEvent.PAGE, request.path)
+    elif upload_too_large(request):
+        record(who, AuditEvent.REFUSED, request.path, reason="upload too large")
+        problems, status = [f"The list is larger than {MAX_UPLOAD_BYTES / 1024 / 1024:g} MB: split it into "
+                            "smaller lists (a list of 2,000 people is about 200 KB)."], 413
+    elif upload is None:
+        problems, status = ["Choose a list file (CSV) to upload."], 400
+    else:
+        try:
+            # The upload is held in memory (CappedMemoryUpload) and never written to disk.
+            people = read_list(Path(upload.name), name=upload.name, data=upload.read())
+            result = screen(settings.STORE, people)
+            token = RESULTS.put(who, result.csv_text().encode("utf-8"))
+            record(who, AuditEvent.UPLOAD, request.path, file_size=upload.size, people=len(people),
+                   result=result_id(token))
+        except ScreenListError as problem:
+            problems, status = [str(p) for p in problem.problems], 400
+        except LinkError as problem:
+            problems, status = [str(problem)], 400
+        if problems:
+            record(who, AuditEvent.UPLOAD, request.path, file_size=upload.size, refused=len(problems))
     return render(request, "web/screening.html", _context(
         request, title="Screening", problems=problems, result=result, token=token, notice=NOTICE,
-        retention=RETENTION_MINUTES), status=400 if problems else 200)
+        retention=RETENTION_MINUTES), status=status)
 
 
 @requires("screening")
 def screening_download(request, token: str):
-    path = _screening_dir / f"{token}.csv"
-    if not token.replace("-", "").replace("_", "").isalnum() or not path.exists():
-        raise Http404("no such result (results are kept for a limited time)")
-    record(request.user.get_username(), AuditEvent.EXPORT, request.path, table="screening result")
-    response = HttpResponse(path.read_bytes(), content_type="text/csv; charset=utf-8")
+    who = request.user.get_username()
+    content = RESULTS.get(token, who)
+    if content is None:
+        record(who, AuditEvent.REFUSED, request.path, table="screening result", result=result_id(token))
+        raise Http404("no such result (results are kept for a limited time, for the person who uploaded the list)")
+    record(who, AuditEvent.EXPORT, request.path, table="screening result", result=result_id(token))
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="screening-result.csv"'
+    response["Cache-Control"] = "no-store"
     return response
 
 
