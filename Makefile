@@ -8,7 +8,7 @@ UV     := $(BIN)/uv
 UV_VERSION := 0.13.9
 STAMP  := $(VENV)/.installed
 
-.PHONY: install system-deps demo test test-fast bench lock docs clean
+.PHONY: install system-deps demo test test-fast fuzz bench lock docs clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ demo: install system-deps
 
 test: install system-deps
 	$(BIN)/python -m pytest -n 2 -q
+
+# The input readers fuzzed longer than make test does (5,000 examples per property).
+fuzz: install
+	TRIANGULATE_FUZZ_EXAMPLES=5000 $(BIN)/python -m pytest -n 2 -q -m fuzz
 
 bench: install
 	$(BIN)/python bench/ingest.py

@@ -17,6 +17,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from .conftest import PASSWORD
 
@@ -129,6 +131,49 @@ def test_a_value_past_the_csv_field_limit_is_a_400_naming_the_row_and_field(clie
     text = response.content.decode()
     assert response.status_code == 400
     assert "row 3, field family_name" in text and "longer than 1,000 characters" in text and "QQQQ" not in text
+
+
+_MARK = "Zq7"
+
+
+@st.composite
+def _broken_lists(draw) -> bytes:
+    rows = [["given_name", "family_name", "date_of_birth", "postcode", "location", "time"],
+            ["Jane", "Smith", "1980-02-03", "SE1 7PB", "C2753", "10:00"]]
+    for _ in range(draw(st.integers(0, 4))):
+        r, c = draw(st.integers(0, 1)), draw(st.integers(0, 5))
+        rows[r][c] = _MARK + draw(st.one_of(st.text(st.characters(codec="utf-8"), max_size=30),
+                                            st.just("x" * 150_000)))
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    data = buffer.getvalue().encode()
+    for _ in range(draw(st.integers(0, 2))):
+        at = draw(st.integers(0, len(data)))
+        data = data[:at] + draw(st.binary(max_size=8)) + data[at + draw(st.integers(0, 6)):]
+    return data
+
+
+@pytest.mark.fuzz
+@settings(max_examples=int(os.environ.get("TRIANGULATE_FUZZ_EXAMPLES", "0")) or 40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=_broken_lists())
+def test_no_uploaded_list_gets_a_500_or_has_its_values_quoted_back_in_an_error(client_for, data):
+    c = _screener_client(client_for)
+    response = _upload(c, data)
+    assert response.status_code in (200, 400), response.status_code
+    if response.status_code == 400:
+        page = response.content.decode()
+        assert _MARK not in page and "Traceback" not in page
+
+
+_clients: dict = {}
+
+
+def _screener_client(client_for):
+    """One logged-in screener for every example (a login per example would trip the lockout)."""
+    if "screener" not in _clients:
+        _clients["screener"] = client_for("screener")
+    return _clients["screener"]
 
 
 # --- 8: lockout ---------------------------------------------------------------------------------

@@ -105,7 +105,12 @@ def read_list(path: str | Path, *, name: str | None = None, data: bytes | None =
         raise ScreenListError([ListProblem(label, None, None,
                                            "binary content, not a CSV list: save the list as CSV (UTF-8)")])
     reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error:
+        raise ScreenListError([ListProblem(label, 1, None, (
+            f"the header row has a value longer than {MAX_VALUE_CHARACTERS:,} characters (or a quoted value "
+            "that is never closed): this does not look like a screening list"))]) from None
     if not header or not any(h.strip() for h in header):
         raise ScreenListError([ListProblem(label, None, None, "the file is empty: expected a header row")])
     columns = [h.strip().lower() for h in header]
