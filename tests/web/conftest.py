@@ -21,6 +21,22 @@ ROLES = ("viewer", "analyst", "screener", "admin")
 AREAS = ("E09000028", "E09000032")
 
 
+def short_tempdir(prefix: str) -> Path:
+    """A new private folder whose path is short enough for a Unix socket inside it.
+
+    A socket's path may be at most 107 bytes; PostgreSQL and Chromium put theirs in a temporary
+    folder, which under a long TMPDIR (a CI runner's, say) is too long. The system's /tmp is used
+    when TMPDIR's path is long.
+    """
+    import os
+    import tempfile
+
+    base = tempfile.gettempdir()
+    if len(base) > 40 and os.path.isdir("/tmp"):
+        base = "/tmp"
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=base))
+
+
 @pytest.fixture(scope="session")
 def site(tmp_path_factory):
     folder = tmp_path_factory.mktemp("web")

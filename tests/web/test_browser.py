@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import shutil
 import socket
 import threading
 from pathlib import Path
@@ -11,7 +13,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, short_tempdir
 
 pytestmark = pytest.mark.browser
 
@@ -37,10 +39,13 @@ def server(site):
 def browser():
     from playwright.sync_api import sync_playwright
 
+    scratch = short_tempdir("chromium-")  # Chromium's singleton socket lives under TMPDIR
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"],
+                              env={**os.environ, "TMPDIR": str(scratch)})
         yield b
         b.close()
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _login(browser, server, role: str, **context):

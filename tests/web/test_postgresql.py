@@ -13,13 +13,12 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, short_tempdir
 
 SCRIPT = textwrap.dedent("""
     import sys
@@ -58,7 +57,7 @@ def postgres():
         pytest.fail("PostgreSQL is not installed: `make test` installs Debian's postgresql (scripts/system-deps.sh)")
     bin_dir = os.path.dirname(binaries[-1])
     # Its own folder under /tmp, owned by the postgres user (pytest's folders are private to root).
-    tmp_path = Path(tempfile.mkdtemp(prefix="triangulate-pg-"))
+    tmp_path = short_tempdir("triangulate-pg-")  # its socket's path must fit in 107 bytes
     data, sockets = tmp_path / "pgdata", tmp_path / "pgsock"
     data.mkdir()
     sockets.mkdir()
