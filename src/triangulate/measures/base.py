@@ -240,6 +240,11 @@ class Base:
         self._tables.clear()
         self._made.clear()
 
+    def kept(self, name: str, make) -> ibis.Table:
+        """A measure's own intermediate table (``make()``), worked out once per run and kept in the
+        engine like the base tables: for a table that several of the measure's counts read."""
+        return self._get(f"kept:{name}", make)
+
     def table(self, name: str) -> ibis.Table:
         """An agency table of the content zone, linked rows only, with its event date's year."""
         def make():

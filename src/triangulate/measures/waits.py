@@ -55,6 +55,39 @@ def _wait_counts() -> tuple[Count, ...]:
     return tuple(out)
 
 
+def _waits(b: base.Base) -> ibis.Table:
+    """person_key, year, area_code and the wait in days (null if not seen within the data) of each
+    person's first L&D referral to mental health services in a year whose follow-up is complete."""
+    ld = b.table("liaison_diversion")
+    referral = ld.referral_date.cast("date")
+    ld = ld.filter(referral.notnull() & ld.referral_destination.isin(MENTAL_HEALTH_DESTINATIONS)).mutate(
+        referral=referral)
+    ld = ld.mutate(year=base.financial_year(ld.referral))
+    first = ld.group_by(["person_key", "year"]).aggregate(referral=ld.referral.min())
+    where = ld.select("person_key", "year", "referral", "area_code", "event_date")
+    area = base.most_frequent(where.join(first, ["person_key", "year", "referral"]).select(where),
+                              ["person_key", "year"], "area_code")
+    data_end = mh_data_end(b)
+    referred = first.join(area, ["person_key", "year"]).filter(
+        lambda t: t.referral + ibis.interval(days=FOLLOW_UP_DAYS) <= data_end)
+    m = b.table("mental_health")
+    contacts = m.filter(m.record_type == "contact").select("person_key", contact=m.event_date)
+    after = referred.join(contacts, "person_key").filter(lambda t: t.contact >= t.referral)
+    seen = after.group_by(["person_key", "year"]).aggregate(first_contact=after.contact.min())
+    waited = referred.left_join(seen, ["person_key", "year"]).select(referred, first_contact=seen.first_contact)
+    waited = waited.mutate(wait=waited.first_contact.delta(waited.referral, unit="day"))
+    return waited.select("person_key", "year", "area_code", "wait")
+
+
+def _wait_fine_counts(b: base.Base) -> ibis.Table:
+    """One pass over the waits: the fine counts of the people referred and of those seen within each
+    number of days, side by side (kept, so each count below reads it rather than the records)."""
+    def make():
+        within = {_within(d): (lambda t, d=d: (t.wait <= d).fill_null(False).cast("int64").sum()) for d in WITHIN_DAYS}
+        return b.fine(_waits(b), referred=lambda t: t.count(), **within)
+    return b.kept("ld_mh_wait", make)
+
+
 @register(
     name="ld_mh_wait",
     title="Wait from liaison & diversion referral to a first mental health contact",
@@ -99,28 +132,13 @@ def _wait_counts() -> tuple[Count, ...]:
     ),
 )
 def ld_mh_wait(b: base.Base) -> dict[str, ibis.Table]:
-    ld = b.table("liaison_diversion")
-    referral = ld.referral_date.cast("date")
-    ld = ld.filter(referral.notnull() & ld.referral_destination.isin(MENTAL_HEALTH_DESTINATIONS)).mutate(
-        referral=referral)
-    ld = ld.mutate(year=base.financial_year(ld.referral))
-    first = ld.group_by(["person_key", "year"]).aggregate(referral=ld.referral.min())
-    where = ld.select("person_key", "year", "referral", "area_code", "event_date")
-    area = base.most_frequent(where.join(first, ["person_key", "year", "referral"]).select(where),
-                              ["person_key", "year"], "area_code")
-    data_end = mh_data_end(b)
-    referred = first.join(area, ["person_key", "year"]).filter(
-        lambda t: t.referral + ibis.interval(days=FOLLOW_UP_DAYS) <= data_end)
-    m = b.table("mental_health")
-    contacts = m.filter(m.record_type == "contact").select("person_key", contact=m.event_date)
-    after = referred.join(contacts, "person_key").filter(lambda t: t.contact >= t.referral)
-    seen = after.group_by(["person_key", "year"]).aggregate(first_contact=after.contact.min())
-    waited = referred.left_join(seen, ["person_key", "year"]).select(referred, first_contact=seen.first_contact)
-    waited = waited.mutate(wait=waited.first_contact.delta(waited.referral, unit="day"))
-    cols = ("person_key", "year", "area_code")
-    out = {"referred": b.fine(referred.select(*cols))}
-    for d in WITHIN_DAYS:
-        out[_within(d)] = b.fine(waited.filter(waited.wait <= d).select(*cols))
+    counts = _wait_fine_counts(b)
+    names = ["referred", *[_within(d) for d in WITHIN_DAYS]]
+    groups = [c for c in counts.columns if c not in names]
+    out = {}
+    for name in names:
+        some = counts.filter(counts[name] > 0)
+        out[name] = some.select(*groups, n=some[name])
     return out
 
 
@@ -174,8 +192,9 @@ def _languages(b: base.Base) -> ibis.Table:
     ),
 )
 def language_need(b: base.Base) -> dict[str, ibis.Table]:
-    rows = _languages(b)
-    area = base.most_frequent(rows, ["person_key", "year"], "area_code")
+    # Kept: the records are read three times (area, language, interpreter) and the area twice.
+    rows = b.kept("language_need:rows", lambda: _languages(b))
+    area = b.kept("language_need:area", lambda: base.most_frequent(rows, ["person_key", "year"], "area_code"))
     spoken = base.most_frequent(rows.filter(rows.first_language.notnull() & (rows.first_language != "")),
                                 ["person_key", "year"], "first_language")
     main = spoken.filter(spoken.first_language != "en").select("person_key", "year", language=spoken.first_language)
