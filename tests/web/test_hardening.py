@@ -338,14 +338,20 @@ def test_the_proxy_headers_of_anyone_but_the_trusted_proxy_are_ignored(productio
     assert response.status == 301  # X-Forwarded-Proto from 127.0.0.2 is not believed
 
 
-def test_the_real_server_refuses_an_oversized_upload_before_reading_it(production):
+def test_the_real_server_refuses_an_oversized_upload_saying_what_to_do_or_before_reading_it(production, site):
+    from triangulate.web.screening import MAX_UPLOAD_BYTES
+
     browser = _Browser(production["port"])
     browser.request("GET", "/login/")
     browser.form("/login/", {"username": "prod-screener", "password": PASSWORD})
-    # Only the headers are sent: the server answers from the declared length, before any body.
+    big = _court_list(site, padding=(MAX_UPLOAD_BYTES * 3 // 2) // 6)  # 3 MB: over the cap
+    response, content = browser.form("/screening/", {}, {"list": ("list.csv", big)})
+    assert response.status == 413 and b"larger than 2 MB: split it" in content
+    # Far past the cap only the headers are sent: the server answers from the declared length.
     conn = http.client.HTTPConnection("127.0.0.1", production["port"], timeout=60)
     conn.putrequest("POST", "/screening/", skip_host=True)
-    for header, value in {"Host": "127.0.0.1", "X-Forwarded-Proto": "https", "Content-Length": str(4 * 1024 * 1024),
+    for header, value in {"Host": "127.0.0.1", "X-Forwarded-Proto": "https",
+                          "Content-Length": str(10 * MAX_UPLOAD_BYTES),
                           "Content-Type": "multipart/form-data; boundary=x",
                           "Cookie": "; ".join(f"{k}={v}" for k, v in browser.cookies.items())}.items():
         conn.putheader(header, value)

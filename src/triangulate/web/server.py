@@ -65,12 +65,15 @@ PROXY_HEADERS = frozenset({"x-forwarded-for", "x-forwarded-proto", "x-forwarded-
 
 
 def waitress_options(host: str = "127.0.0.1", port: int = 8000, trusted_proxy: str | None = None) -> dict:
-    """waitress's settings: request bodies held in memory up to the upload cap and refused past it
-    (waitress otherwise spools bodies over 512 KB to a temporary file), responses likewise; behind a
+    """waitress's settings: request bodies held in memory up to four times the upload cap and refused
+    past it (waitress otherwise spools bodies over 512 KB to a temporary file), responses likewise; behind a
     TLS proxy, that proxy's X-Forwarded-Proto and -For believed, and nobody else's."""
     from .screening import MAX_UPLOAD_BYTES
 
-    body = MAX_UPLOAD_BYTES + 256 * 1024  # the list plus the form's other fields and boundaries
+    # Bodies up to four times the upload cap reach the dashboard, which refuses a list over the cap with
+    # a page saying what to do; anything larger waitress refuses itself (a bare 413). Either way the
+    # body is held in memory (at most this much per connection), never spooled to disk.
+    body = 4 * MAX_UPLOAD_BYTES + 256 * 1024
     options = {"host": host, "port": port, "threads": 8, "ident": "triangulate",
                "max_request_body_size": body, "inbuf_overflow": body + 1,
                "outbuf_overflow": 64 * 1024 * 1024, "clear_untrusted_proxy_headers": True}
