@@ -2,7 +2,7 @@
 loaded, rejected by row or refused whole; never another exception, never a value in a message, every
 row accounted for, and the store untouched by a refusal.
 
-Values written into a file start with ``Zq7`` so a message quoting one can be caught. The normal run
+Values written into a file start with ``Zq~7`` so a message quoting one can be caught. The normal run
 tries 200 broken extracts (each a real ingest into one store) and 300 broken lists; ``make fuzz`` runs
 every test marked ``fuzz`` with ``TRIANGULATE_FUZZ_EXAMPLES=5000``.
 """
@@ -25,7 +25,7 @@ from triangulate.store import connect, store_tables
 pytestmark = pytest.mark.fuzz
 
 EXAMPLES = int(os.environ.get("TRIANGULATE_FUZZ_EXAMPLES", "0")) or None
-MARK = "Zq7"
+MARK = "Zq~7"  # "~": in no token or code, so a message cannot hold it by chance
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ingest" / "extracts"
 SOURCES = ("probation_supervision.csv", "police_custody.csv", "mental_health.csv")
 KEY = b"fuzz-test key, never for real data: 41c9d2e7"
@@ -33,7 +33,9 @@ KEY = b"fuzz-test key, never for real data: 41c9d2e7"
 
 def fuzz(examples: int):
     """Hypothesis settings: ``examples`` in the normal run, ``TRIANGULATE_FUZZ_EXAMPLES`` if set."""
-    return settings(max_examples=EXAMPLES or examples, deadline=None,
+    # make test draws the same examples every run (a fuzzing find must not make CI flaky); make fuzz
+    # (TRIANGULATE_FUZZ_EXAMPLES set) draws new ones each time.
+    return settings(max_examples=EXAMPLES or examples, deadline=None, derandomize=not EXAMPLES,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                            HealthCheck.data_too_large])
 

@@ -133,7 +133,7 @@ def test_a_value_past_the_csv_field_limit_is_a_400_naming_the_row_and_field(clie
     assert "row 3, field family_name" in text and "longer than 1,000 characters" in text and "QQQQ" not in text
 
 
-_MARK = "Zq7"
+_MARK = "Zq~7"  # "~" is in no CSRF token or session id, so the page cannot hold it by chance
 
 
 @st.composite
@@ -155,6 +155,7 @@ def _broken_lists(draw) -> bytes:
 
 @pytest.mark.fuzz
 @settings(max_examples=int(os.environ.get("TRIANGULATE_FUZZ_EXAMPLES", "0")) or 40, deadline=None,
+          derandomize=not os.environ.get("TRIANGULATE_FUZZ_EXAMPLES"),  # fixed examples in make test
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=_broken_lists())
 def test_no_uploaded_list_gets_a_500_or_has_its_values_quoted_back_in_an_error(client_for, data):
