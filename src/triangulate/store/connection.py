@@ -52,7 +52,7 @@ def owner_only_files() -> None:
     The store holds identifiers, and so do files DuckDB makes beside it after it is opened (its
     write-ahead log ``.wal`` and spill files), which DuckDB creates with the process's umask: with the
     usual 022 they would be readable by anyone on the machine. Opening the store for writing
-    therefore tightens the process's umask; the command-line tools and the dashboard do it at start.
+    therefore tightens the process's umask (``connect`` calls this).
     """
     current = os.umask(0o077)
     os.umask(current | 0o077)

@@ -69,28 +69,11 @@ class Results:
             return None
         return held.content
 
-    def purge(self) -> int:
-        """Drop every expired result now; returns how many went."""
-        with self._lock:
-            return self._purge(time.time())
-
-    def clear(self) -> None:
-        with self._lock:
-            self._held.clear()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._held)
-
     def _purge(self, now: float) -> int:
         expired = [t for t, h in self._held.items() if now - h.created >= self.retention_seconds]
         for token in expired:
             del self._held[token]
         return len(expired)
-
-
-class UploadTooLarge(Exception):
-    pass
 
 
 class CappedMemoryUpload(FileUploadHandler):
@@ -114,7 +97,8 @@ class CappedMemoryUpload(FileUploadHandler):
 
 
 def too_large(request) -> bool:
-    """Whether the request's body is over the cap (from its length, before anything is read)."""
+    """Whether the upload is over the cap: by its declared length before anything is read, or
+    because :class:`CappedMemoryUpload` stopped reading it."""
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:

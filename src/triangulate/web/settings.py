@@ -18,6 +18,8 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlparse
 
+from triangulate.store.private import private_folder
+
 STORE = Path(os.environ.get("TRIANGULATE_STORE", "triangulate.duckdb"))
 APP_DB = Path(os.environ.get("TRIANGULATE_WEB_DB", str(STORE.with_name("triangulate-web.sqlite3"))))
 DEBUG = os.environ.get("TRIANGULATE_DEBUG") == "1"
@@ -27,8 +29,7 @@ INSECURE_COOKIES = os.environ.get("TRIANGULATE_INSECURE_COOKIES") == "1"
 def _private_parent(path: Path) -> None:
     """Make ``path``'s folder owner-only (700) if it does not exist yet; an existing one is left as is."""
     if not path.parent.exists():
-        path.parent.mkdir(parents=True)
-        os.chmod(path.parent, 0o700)
+        private_folder(path.parent)
 
 
 def _secret_key() -> str:

@@ -261,9 +261,10 @@ def screening(request):
 
     who = request.user.get_username()
     problems, result, token, status = [], None, None, 200
-    # The length is checked before the body is read; CappedMemoryUpload stops reading past the cap.
-    upload = None if request.method == "GET" or upload_too_large(request) else request.FILES.get("list")
-    if request.method == "GET":
+    posted = request.method == "POST"
+    # Only a body whose declared length is within the cap is read, and that only up to the cap.
+    upload = request.FILES.get("list") if posted and not upload_too_large(request) else None
+    if not posted:
         record(who, AuditEvent.PAGE, request.path)
     elif upload_too_large(request):
         record(who, AuditEvent.REFUSED, request.path, reason="upload too large")
