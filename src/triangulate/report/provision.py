@@ -10,6 +10,8 @@ go to the earlier intercept (earlier help prevents later contact).
 
 from __future__ import annotations
 
+from triangulate.measures.waits import DAYS_TEXT
+
 from .build import Chart, Section, Table, _cell
 from .findings import SUPPRESSED
 
@@ -171,7 +173,7 @@ def provision_section(data) -> Section:
             s.notes.append(
                 "Measured waits: people referred by liaison & diversion to a mental health service (community, crisis "
                 "or talking therapies), from the referral date to the first attended mental health contact, with 91 "
-                "days of follow-up; the median is read from the published counts seen within 7, 14, 28, 56 and 91 "
+                f"days of follow-up; the median is read from the published counts seen within {DAYS_TEXT} "
                 "days (measure ld_mh_wait, docs/measures.md). Stated waits: the median of what the area's community "
                 "and crisis mental health services (intercept 0) state. A measured median whose interval lies above the stated "
                 "median is 'longer than stated'.")
