@@ -46,3 +46,34 @@ def test_a_chart_names_each_ethnic_group_by_its_first_word():
         ["Black", "Mixed", "Other", "White"]
     spec = forest([{"decision": "Police custody", "group": "Black", "rri": 1.9, "lower": 1.8, "upper": 2.0}])
     assert spec["columns"] == 2  # two panels a row: legible at the width of an A4 page
+
+
+def test_the_spine_chart_puts_all_areas_at_the_centre_and_the_furthest_area_at_an_end():
+    from triangulate.report.charts import spine
+    from triangulate.report.hna import AREA_INDICATORS, spine_rows
+
+    def area(**given):
+        return {k: given.get(k, _v(None, None, None)) for k in AREA_INDICATORS}
+
+    by_area = {
+        "A": area(custody_self_harm=_v(12, 11, 13), rri_black_custody=_v(2.0, 1.5, 2.5)),
+        "B": area(custody_self_harm=_v(6, 4, 9), rri_black_custody=_v(1.0, 0.5, 1.5)),
+        "C": area(custody_self_harm=_v(10, 8, 12)),
+        "D": area(),  # everything withheld: no marks
+    }
+    # The continuity figure of all areas is withheld: no benchmark, so no line for it.
+    whole = area(custody_self_harm=_v(10, 9.5, 10.5), continuity_21=_v(None, None, None))
+    rows = spine_rows(by_area, whole)
+    harm = {r["area"]: r for r in rows if r["indicator"] == "Self-harm, custody (%)"}
+    # Furthest from 10 is B (4 below): the scale is 0.5 per 4 points, so 12 -> 0.75, 6 -> 0, 10 -> 0.5.
+    assert {a: r["x"] for a, r in harm.items()} == {"A": 0.75, "B": 0.0, "C": 0.5}
+    assert {a: r["verdict"] for a, r in harm.items()} == {"A": "higher", "B": "lower", "C": "similar"}
+    # The range 6 to 12, and the middle half 8 to 11 (25th and 75th percentiles of 6, 10, 12).
+    assert (harm["A"]["low"], harm["A"]["q1"], harm["A"]["q3"], harm["A"]["high"]) == (0.0, 0.25, 0.625, 0.75)
+    rri = {r["area"]: r for r in rows if r["indicator"].startswith("RRI")}
+    assert {a: (r["x"], r["verdict"]) for a, r in rri.items()} == {"A": (1.0, "higher"), "B": (0.5, "similar")}
+    assert {r["indicator"] for r in rows} == {"Self-harm, custody (%)", "RRI, Black people, police custody"}
+    assert [r["area"] for r in rows] == sorted(r["area"] for r in rows)  # areas in the order given
+    spec = spine(rows)
+    assert spec["facet"]["row"]["sort"] == ["A", "B", "C"]
+    assert spine([]) is None

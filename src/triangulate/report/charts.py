@@ -163,3 +163,55 @@ def funnel(points: list[dict], limits: list[dict], centre: float, *, title: str,
              "encoding": {"x": x, "y": {"field": "value", "type": "quantitative"}, "text": {"field": "area"}}},
         ],
     }
+
+
+#: A spine chart's marks: the verdict against the benchmark, its colour and its shape (so the verdict
+#: does not rest on colour alone; the table beside has it in words).
+SPINE_VERDICTS = (("higher", "Higher", "#003087", "triangle-up"), ("similar", "Similar", "#ffb81c", "circle"),
+                  ("lower", "Lower", "#41b6e6", "triangle-down"), ("not compared", "Not compared", "#768692", "square"))
+
+
+def spine(rows: list[dict], *, width: int = 360) -> dict | None:
+    """A spine chart per area, as Fingertips draws them: one line per indicator, the benchmark (all
+    areas) at the centre line, the lightest bar the range of the areas' values and the darker bar their
+    middle half (25th to 75th percentile), each scaled so the area furthest from the benchmark reaches
+    an end; the area's own value as a mark, coloured and shaped by its verdict against the benchmark.
+
+    ``rows``: one per area and indicator with ``area``, ``indicator``, ``verdict`` and the scaled
+    positions ``low``, ``q1``, ``q3``, ``high``, ``x`` (0 to 1, the benchmark at 0.5).
+    """
+    if not rows:
+        return None
+    y = {"field": "indicator", "type": "nominal", "title": None, "sort": None,
+         "axis": {"labelLimit": 260, "labelFontSize": 11}}
+    x = {"type": "quantitative", "scale": {"domain": [0, 1]}, "axis": None}
+    codes = [v[0] for v in SPINE_VERDICTS]
+    verdict_scale = {"domain": [v[1] for v in SPINE_VERDICTS], "range": [v[2] for v in SPINE_VERDICTS]}
+    shape_scale = {"domain": [v[1] for v in SPINE_VERDICTS], "range": [v[3] for v in SPINE_VERDICTS]}
+    values = [{**r, "verdict": dict(zip(codes, (v[1] for v in SPINE_VERDICTS))).get(r["verdict"], "Not compared")}
+              for r in rows]
+    areas = list(dict.fromkeys(r["area"] for r in rows))
+    return {
+        "data": {"values": values},
+        "facet": {"row": {"field": "area", "type": "nominal", "sort": areas, "title": None,
+                          "header": {"labelAngle": 0, "labelAlign": "left", "labelOrient": "top",
+                                     "labelFontSize": 12, "labelFontWeight": "bold"}}},
+        "spacing": 14,
+        "spec": {
+            "width": width,
+            "layer": [
+                {"mark": {"type": "bar", "color": "#e8edee", "height": 14},
+                 "encoding": {"y": y, "x": {"field": "low", **x}, "x2": {"field": "high"}}},
+                {"mark": {"type": "bar", "color": "#aeb7bd", "height": 14},
+                 "encoding": {"y": y, "x": {"field": "q1", **x}, "x2": {"field": "q3"}}},
+                {"mark": {"type": "tick", "color": "#212b32", "thickness": 2, "size": 20},
+                 "encoding": {"y": y, "x": {"datum": 0.5, **x}}},
+                {"mark": {"type": "point", "filled": True, "size": 110, "stroke": "#212b32", "strokeWidth": 0.8},
+                 "encoding": {"y": y, "x": {"field": "x", **x},
+                              "color": {"field": "verdict", "type": "nominal", "scale": verdict_scale,
+                                        "legend": {"title": "Against all areas", "orient": "bottom"}},
+                              "shape": {"field": "verdict", "type": "nominal", "scale": shape_scale,
+                                        "legend": {"title": "Against all areas", "orient": "bottom"}}}},
+            ],
+        },
+    }

@@ -1,5 +1,6 @@
 """The chapters of the health needs assessment that read across views of the publication: trends by
-financial year, each area beside the others, and the intersections of ethnicity with sex and age.
+financial year, each area beside the others (a table with verdicts, a spine chart and funnel plots),
+and the intersections of ethnicity with sex and age.
 
 Every figure is read from the publication (already disclosure-controlled); nothing here counts
 people. Comparisons follow Fingertips' rules: a value is *higher* or *lower* than a benchmark when
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+import numpy as np
 
 from triangulate.stats import compare_to_benchmark, funnel_limits
 
@@ -213,6 +216,15 @@ def areas_section(data) -> Section:
     s.tables.append(Table("table-areas", "Headline figures by area (comparison with all areas; for the RRI, with 1)",
                           ["Area", *[_short(by_key[k].label) for k in AREA_INDICATORS]], rows,
                           [False, *[True] * len(AREA_INDICATORS)]))
+    spine = spine_rows({published.area_name(a): by_area[a] for a in areas}, whole)
+    if spine:
+        s.charts.append(Chart(charts.spine(spine), "Headline figures of each area against all areas (spine chart)",
+                              "Spine chart, one panel per area: for each figure the centre line is all areas (for "
+                              "the RRI, 1), the light bar the range of the areas' figures and the darker bar their "
+                              "middle half; the mark is the area's own figure, shaped and coloured by whether its "
+                              "95% interval lies above (triangle up), spans (circle) or lies below (triangle down) "
+                              "the centre. Withheld figures are left out. The figures are in the table below.",
+                              "table-areas"))
     for k in ("continuity_21", "custody_self_harm"):
         i = by_key[k]
         shown = [(a, by_area[a][k]) for a in areas
@@ -233,6 +245,41 @@ def areas_section(data) -> Section:
                               "curves are the 95% and 99.8% limits. The figures are in the table below.",
                               "table-areas"))
     return s
+
+
+def spine_rows(by_area: dict[str, dict[str, dict]], whole: dict[str, dict]) -> list[dict]:
+    """The rows of the spine chart (``charts.spine``): for each area (by name) and each headline figure
+    that is not a count, its position and its verdict against the benchmark (all areas; 1 for a ratio).
+
+    Positions are Fingertips' spine scaling: the benchmark at 0.5, and the area furthest from it at 0
+    or 1, so each line shows how far the areas spread either side of the whole. The range and the
+    middle half (25th to 75th percentile, linear interpolation) are those of the areas' shown figures.
+    An indicator with no benchmark or no shown figure is left out; so is an area's withheld figure.
+    """
+    by_key = {i.key: i for i in INDICATORS}
+    out = []
+    for k in AREA_INDICATORS:
+        i = by_key[k]
+        if i.kind == "count":
+            continue
+        bench = 1.0 if i.kind == "ratio" else whole[k]["value"]
+        shown = {a: v[k] for a, v in by_area.items() if v[k]["value"] is not None}
+        if bench is None or not shown:
+            continue
+        values = np.array([v["value"] for v in shown.values()], dtype=float)
+        spread = float(np.max(np.abs(values - bench))) or 1.0
+
+        def at(v: float) -> float:
+            return 0.5 + 0.5 * (float(v) - bench) / spread
+
+        q1, q3 = np.percentile(values, [25, 75])
+        for a, v in shown.items():
+            out.append({"area": a, "indicator": i.heading, "x": at(v["value"]),
+                        "low": at(values.min()), "q1": at(q1), "q3": at(q3), "high": at(values.max()),
+                        "verdict": compare_to_benchmark(_nan(v["lower"]), _nan(v["upper"]), bench)})
+    order = list(by_area)
+    out.sort(key=lambda r: order.index(r["area"]))
+    return out
 
 
 def _nan(x: float | None) -> float:
