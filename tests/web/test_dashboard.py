@@ -14,7 +14,7 @@ import pytest
 from .conftest import PASSWORD
 
 PAGES = ["/", "/needs/", "/unmet/", "/disproportionality/", "/intersections/", "/pathway/", "/continuity/", "/funnel/", "/repeat/",
-         "/trends/", "/areas/", "/quality/"]
+         "/trends/", "/areas/", "/quality/", "/glossary/"]
 ANALYST_ONLY = ["/link-quality/", "/needs/?unsuppressed=1", "/export/need_prevalence.csv?unsuppressed=1"]
 SCREENER_ONLY = ["/screening/"]
 ADMIN_ONLY = ["/admin/audit/", "/admin/audit.csv", "/admin/users/"]
@@ -30,7 +30,7 @@ def _events(**where):
 @pytest.mark.parametrize("role, allowed, refused", [
     ("viewer", PAGES + EXPORTS, ANALYST_ONLY + SCREENER_ONLY + ADMIN_ONLY),
     ("analyst", PAGES + EXPORTS + ANALYST_ONLY, SCREENER_ONLY + ADMIN_ONLY),
-    ("screener", SCREENER_ONLY, ["/needs/", "/quality/"] + EXPORTS + ANALYST_ONLY + ADMIN_ONLY),
+    ("screener", SCREENER_ONLY, ["/needs/", "/quality/", "/glossary/"] + EXPORTS + ANALYST_ONLY + ADMIN_ONLY),
     ("admin", ADMIN_ONLY, ["/needs/", "/continuity/"] + EXPORTS + ANALYST_ONLY + SCREENER_ONLY),
 ])
 def test_each_role_sees_its_pages_and_gets_403_on_every_other(client_for, role, allowed, refused):
@@ -366,3 +366,37 @@ def test_a_passphrase_is_accepted(site):
     from triangulate.web import server
 
     server.create_user("test-passphrase", "viewer", "marble otter lantern 1987 quietly", by="tests")
+
+
+def test_each_tables_definition_is_one_click_away_and_the_glossary_has_every_measure(client_for):
+    """Beside each measure's table, a closed "Definition and method" holds its registration (the same text as
+    docs/measures.md); the glossary lists every word it relies on and every registered measure with its page."""
+    from triangulate.measures import measures
+    from triangulate.publish.pages import PAGES as PAGE_LIST
+    from triangulate.web.glossary import TERMS
+
+    c = client_for("viewer")
+    registered = {m.name: m for m in measures()}
+    for p in PAGE_LIST:
+        page = c.get(f"/{p.slug}/").content.decode()
+        for name in p.measures:
+            m = registered[name]
+            start = page.index(f'<details class="nhsuk-details" id="about-{name}">')
+            details = page[start:page.index("</details>", start)]
+            assert "<summary" in details and " open" not in details[:80]  # one click: closed until asked
+            for heading, text in (("Definition", m.definition), ("Numerator", m.numerator),
+                                  ("Denominator", m.denominator), ("Method", m.method), ("Caveats", m.caveats),
+                                  ("National definition and source", m.source)):
+                assert f"<dt>{heading}</dt><dd>{escape(text, quote=True)}</dd>" in details, (name, heading)
+            assert '<a href="/glossary/">' in details
+    glossary = c.get("/glossary/").content.decode()
+    for term, meaning in TERMS:
+        assert f">{escape(term, quote=True)}</dt><dd>{escape(meaning, quote=True)}</dd>" in glossary
+    shown_on = {name: p for p in PAGE_LIST for name in p.measures}
+    for name, m in registered.items():
+        start = glossary.index(f'<section id="measure-{name}"')
+        section = glossary[start:glossary.index("</section>", start)]
+        assert escape(m.definition, quote=True) in section
+        if name in shown_on:
+            assert f'<a href="/{shown_on[name].slug}/#h-{name}">{shown_on[name].title}</a>' in section
+    assert '<a href="/glossary/"' in c.get("/").content.decode()  # in the navigation

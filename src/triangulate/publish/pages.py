@@ -46,8 +46,9 @@ PAGES: tuple[Page, ...] = (
          "The headline figures in each financial year of the data for the area chosen, with 95% intervals; a change "
          "is called only where the first and last years' intervals do not overlap."),
     Page("areas", "Areas compared", (),
-         "Each area's headline figures beside all areas (higher, similar or lower by Fingertips' rule), and funnel "
-         "plots showing how far an area could lie from the whole by chance."),
+         "Each area's headline figures beside all areas (higher, similar or lower by Fingertips' rule), a spine "
+         "chart of each area against the whole, and funnel plots showing how far an area could lie from the whole "
+         "by chance."),
     Page("quality", "Data quality", ("coverage",),
          "Recording completeness by agency: ethnicity, GP registration, NHS number, linkage."),
 )

@@ -96,6 +96,8 @@ class ShownTable:
     body: str
     shown: int
     total: int
+    #: The measure's registration as (heading, text) pairs: its definition one click from its table.
+    about: tuple[tuple[str, str], ...] = ()
 
 
 def shown_table(published: Published, filters: Filters, name: str) -> ShownTable:
@@ -114,7 +116,9 @@ def _shown_table(folder: str, store: str, name: str, filters: Filters) -> ShownT
     columns = [c for c in (rows[0] if rows else {}) if c not in ("area", "year")]
     head = "".join(f'<th scope="col">{escape(m.label(c))}</th>' for c in columns)
     body = "".join("<tr>" + "".join(f"<td>{escape(r[c])}</td>" for c in columns) + "</tr>" for r in rows)
-    return ShownTable(name, m.title, head, body, len(rows), total)
+    from .glossary import about
+
+    return ShownTable(name, m.title, head, body, len(rows), total, about(name))
 
 
 def breakdowns(published: Published) -> dict[str, list[str]]:

@@ -25,5 +25,6 @@ urlpatterns = [
     path("api/taxonomies/<str:id>", api.taxonomy, name="api-taxonomy"),
     path("api/taxonomy_terms", api.taxonomy_terms, name="api-taxonomy-terms"),
     path("api/taxonomy_terms/<str:id>", api.taxonomy_term, name="api-taxonomy-term"),
+    path("glossary/", views.glossary, name="glossary"),
     path("<slug:slug>/", views.page, name="page"),
 ]

@@ -190,6 +190,16 @@ def page(request, slug: str):
 
 
 @requires("aggregates")
+def glossary(request):
+    """The words the figure pages use, and every measure's registration (the same text as beside each table)."""
+    from . import glossary as words
+
+    record(request.user.get_username(), AuditEvent.PAGE, request.path)
+    return render(request, "web/glossary.html", _context(
+        request, title="Glossary and definitions", current="glossary", terms=words.TERMS, entries=words.entries()))
+
+
+@requires("aggregates")
 def chart_svg(request, slug: str):
     """A page's chart as an SVG image (so the page itself carries no inline styles or scripts)."""
     if slug not in PAGES:
