@@ -106,7 +106,7 @@ def test_a_screener_uploads_a_court_list(browser, server, site, tmp_path):
 
 PAGES_BY_ROLE = {
     "viewer": ["/", "/needs/", "/unmet/", "/disproportionality/", "/intersections/", "/pathway/", "/continuity/", "/funnel/",
-               "/repeat/", "/trends/", "/areas/", "/quality/"],
+               "/repeat/", "/provision/", "/trends/", "/areas/", "/quality/", "/glossary/"],
     "analyst": ["/link-quality/", "/needs/?unsuppressed=1"],
     "screener": ["/screening/"],
     "admin": ["/admin/users/", "/admin/audit/"],
@@ -152,3 +152,31 @@ def test_no_request_leaves_the_server(browser, server):
     ctx.close()
     hosts = {urlparse(u).hostname for u in seen if not u.startswith(("data:", "blob:"))}
     assert len(seen) > 20 and hosts == {"127.0.0.1"}
+
+
+#: Where the page screenshots are kept (a test artefact): TRIANGULATE_ARTEFACTS, else test-artefacts/ in the checkout.
+ARTEFACTS = Path(os.environ.get("TRIANGULATE_ARTEFACTS") or Path(__file__).resolve().parents[2] / "test-artefacts")
+WIDTHS = {"desktop": {"width": 1280, "height": 900}, "mobile": {"width": 390, "height": 844}}
+
+
+@pytest.mark.parametrize("width", sorted(WIDTHS))
+def test_every_page_fits_its_width_and_is_photographed(browser, server, width):
+    """At a desktop and a phone width, no page is wider than the window (a wide table scrolls inside its
+    own region, which is labelled and focusable); each page is photographed whole for a person to look at."""
+    folder = ARTEFACTS / "screenshots" / width
+    folder.mkdir(parents=True, exist_ok=True)
+    too_wide = []
+    for role in ("viewer", "analyst"):
+        ctx, page = _login(browser, server, role, viewport=WIDTHS[width])
+        for url in PAGES_BY_ROLE[role]:
+            page.goto(f"{server}{url}")
+            page.wait_for_load_state("networkidle")
+            overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+            if overflow > 0:
+                too_wide.append((url, overflow))
+            name = url.strip("/").replace("/", "-").replace("?", "-").replace("=", "-") or "overview"
+            shot = folder / f"{name}.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", url
+        ctx.close()
+    assert too_wide == []

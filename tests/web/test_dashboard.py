@@ -155,8 +155,8 @@ def test_the_chart_is_the_one_drawn_into_the_publication_and_a_changed_drawing_i
     from triangulate.web import data
 
     copy, mark = marked_drawings(published)
-    held_copy = data.chart("needs", data.Filters(area=area), read_publication(copy))
-    assert held_copy[0] == held[0]["svg"] + mark
+    held_copy = data.charts("needs", data.Filters(area=area), read_publication(copy))
+    assert held_copy[0][0] == held[0]["svg"] + mark
     target = copy / "charts.parquet"
     target.write_bytes(target.read_bytes()[:-10] + b"0123456789")
     with pytest.raises(PublicationError, match="charts.parquet .*checksum differs"):
@@ -345,6 +345,22 @@ def test_the_areas_page_is_the_report_chapter_from_the_same_publication(client_f
         label = escape(published.area_label(area), quote=False)  # "Southwark (E09000028)": the census names it
         assert f"<th scope=\"row\">{label}</th><td class=\"num\">{shown}</td>" in html
     assert all(f"{published.manifest['area_names'][a]} ({a})" in html for a in published.areas[1:])
+    # Every chart of the chapter is on the page, each its own image: the spine chart and the funnel plots.
+    # (At 800 people the published figures of two areas are withheld, so the analysts' view has them.)
+    from triangulate.web import data
+
+    analyst = client_for("analyst")
+    unsuppressed = data.publication(unsuppressed=True)
+    drawn = data.charts("areas", data.Filters(), unsuppressed)
+    assert len(drawn) >= 2 and "spine chart" in drawn[0][1]
+    html = analyst.get("/areas/?unsuppressed=1").content.decode()
+    for i, (svg, caption, _) in enumerate(drawn):
+        src = f"/chart/areas{f'-{i}' if i else ''}.svg"
+        assert f'<img src="{src}?' in html and escape(caption, quote=True) in html
+        got = analyst.get(f"{src}?unsuppressed=1").content.decode()
+        assert got == svg.replace('role="img" aria-hidden="true" focusable="false" ', "", 1)
+    assert analyst.get(f"/chart/areas-{len(drawn)}.svg?unsuppressed=1").status_code == 404
+    assert analyst.get("/chart/areas-0.svg?unsuppressed=1").status_code == 404  # the first chart has one address
     trends = client_for("viewer").get("/trends/").content.decode()
     assert "one financial year" in trends  # this publication has one year: no trend to draw
     assert client_for("viewer").get("/areas/?area=nowhere").status_code == 400

@@ -158,25 +158,24 @@ def view(filters: Filters, published: Published) -> View:
 
 
 @lru_cache(maxsize=CHARTS_KEPT)
-def _chart(folder: str, store: str, slug: str, area: str, year: str) -> tuple[str, str, str] | None:
+def _charts(folder: str, store: str, slug: str, area: str, year: str) -> tuple[tuple[str, str, str], ...]:
     """Drawn on demand, for a publication written without its drawings (``triangulate publish`` draws
     them; a publication made by other code may not have)."""
     from triangulate.report import build
 
     section = build.SECTIONS[slug](View(read(folder, store), area, year))
-    drawn = [c for c in section.charts if c.svg]
-    return (drawn[0].svg, drawn[0].caption, drawn[0].description) if drawn else None
+    return tuple((c.svg, c.caption, c.description) for c in section.charts if c.svg)
 
 
-def chart(slug: str, filters: Filters, published: Published) -> tuple[str, str, str] | None:
-    """(SVG, caption, description) of a page's chart, drawn by the report's own section builder from the
-    same publication and view as the page's tables (when the publication was written, if it holds its
-    drawings); None where the page has no chart or too few figures."""
+def charts(slug: str, filters: Filters, published: Published) -> tuple[tuple[str, str, str], ...]:
+    """(SVG, caption, description) of each of a page's charts, in the page's order, drawn by the report's
+    own section builder from the same publication and view as the page's tables (when the publication was
+    written, if it holds its drawings); none where the page has no chart or too few figures."""
     from triangulate.report import build
 
     if slug not in BY_SLUG or slug not in build.SECTIONS:
-        return None
+        return ()
     if published.has_charts:
-        held = published.charts_of(slug, filters.area, filters.year)
-        return (held[0]["svg"], held[0]["caption"], held[0]["description"]) if held else None
-    return _chart(str(published.folder), str(settings.STORE), slug, filters.area, filters.year)
+        return tuple((d["svg"], d["caption"], d["description"])
+                     for d in published.charts_of(slug, filters.area, filters.year))
+    return _charts(str(published.folder), str(settings.STORE), slug, filters.area, filters.year)

@@ -177,7 +177,7 @@ def page(request, slug: str):
             numeric = list(t.numeric) + [False] * (len(t.columns) - len(t.numeric))
             t.head = list(zip(t.columns, numeric, strict=True))
             t.cells = [list(zip(row, numeric, strict=True)) for row in t.rows]
-    drawn = data.chart(slug, filters, published)
+    drawn = data.charts(slug, filters, published)
     extra = {}
     if slug == "provision":
         from . import plan
@@ -185,7 +185,8 @@ def page(request, slug: str):
         extra = plan.context(request, published, filters)
     return render(request, "web/page.html", _context(
         request, title=about.title, about=about.about, slug=slug, current=slug, tables=tables, chapter=chapter,
-        chart={"caption": drawn[1], "description": drawn[2]} if drawn else None,
+        charts=[{"src": f"/chart/{slug}{f'-{i}' if i else ''}.svg", "caption": d[1], "description": d[2]}
+                for i, d in enumerate(drawn)],
         **_filter_context(published, filters, unsuppressed, request), **extra))
 
 
@@ -200,17 +201,20 @@ def glossary(request):
 
 
 @requires("aggregates")
-def chart_svg(request, slug: str):
-    """A page's chart as an SVG image (so the page itself carries no inline styles or scripts)."""
+def chart_svg(request, slug: str, index: str | None = None):
+    """One of a page's charts (the first, or ``index``) as an SVG image (so the page itself carries no
+    inline styles or scripts)."""
     if slug not in PAGES:
         raise Http404("no such chart")
     try:
         filters, unsuppressed, published = _figures(request)
     except _Refused as problem:
         return HttpResponse(str(problem), status=problem.status, content_type="text/plain; charset=utf-8")
-    drawn = data.chart(slug, filters, published)
-    if drawn is None:
-        raise Http404("no chart for these filters")
+    drawings = data.charts(slug, filters, published)
+    n = int(index or 0)
+    if n >= len(drawings):
+        raise Http404("no such chart for these filters")
+    drawn = drawings[n]
     record(request.user.get_username(), AuditEvent.CHART, request.path, filters=filters.as_dict(),
            unsuppressed=unsuppressed, publication=published.version)
     response = HttpResponse(drawn[0].replace('role="img" aria-hidden="true" focusable="false" ', "", 1),
