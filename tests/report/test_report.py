@@ -245,6 +245,43 @@ def test_the_report_shows_the_charts_drawn_into_the_publication(store, html, mar
     assert out.read_text(encoding="utf-8").count(mark) == len(drawn)
 
 
+def test_a_held_drawing_under_another_caption_is_drawn_again_not_misplaced(store, marked_drawings, tmp_path):
+    """A publication written by an earlier version may hold, in a chart's place, the drawing of a chart the
+    page no longer has there: the report draws that chart again rather than show the wrong picture."""
+    import hashlib
+    import json
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    published = latest(publications_root(store))
+    copy, mark = marked_drawings(published)
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    path = copy / manifest["charts"]["file"]
+    t = pq.read_table(path)
+    first = pc.and_(pc.equal(t.column("page"), "needs"), pc.equal(t.column("chart"), 0))
+    assert pc.sum(first.cast("int64")).as_py() >= 1
+    captions = pc.if_else(first, pa.scalar("A chart this page no longer has"), t.column("caption"))
+    pq.write_table(t.set_column(t.schema.get_field_index("caption"), "caption", captions), path)
+    manifest["charts"]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    from triangulate.publish.publication import read_publication
+
+    moved = read_publication(copy)
+    out = tmp_path / "report.html"
+    write_report(copy, out)
+    page = out.read_text(encoding="utf-8")
+    from triangulate.report.build import SECTIONS
+
+    held = [d for slug in SECTIONS for d in moved.charts_of(slug)]
+    # Every held drawing is used but the one whose caption no longer matches its place ...
+    assert page.count(mark) == len(held) - 1
+    # ... and that chart is drawn again, under its own caption.
+    needs_caption = next(c.caption for c in SECTIONS["needs"](View(moved, "All areas", "All years")).charts)
+    assert escape(needs_caption, quote=False) in page and "A chart this page no longer has" not in page
+
+
 def test_trends_read_each_year_of_the_publication_and_intersections_its_crossings(store, html):
     from triangulate.report.hna import INDICATORS
 

@@ -482,12 +482,14 @@ def draw_charts(published, progress: Progress | None = None, *, workers: int | N
 
 
 def use_published_drawings(sections: list[Section], published, area: str, year: str) -> None:
-    """Give each chart the drawing the publication holds for it (the dashboard shows the same one)."""
+    """Give each chart the drawing the publication holds for it (the dashboard shows the same one): the
+    drawing in the chart's place with the chart's caption, so a publication written by an earlier version,
+    whose page had other charts, never puts one chart's drawing under another's caption."""
     for s in sections:
-        held = {d["chart"]: d["svg"] for d in published.charts_of(s.id, area, year)}
+        held = {d["chart"]: d for d in published.charts_of(s.id, area, year)}
         for i, c in enumerate(s.charts):
-            if i in held:
-                c.drawn = held[i]
+            if i in held and held[i]["caption"] == c.caption:
+                c.drawn = held[i]["svg"]
 
 
 def resolve_publication(source: str | Path):
