@@ -416,3 +416,44 @@ def test_each_tables_definition_is_one_click_away_and_the_glossary_has_every_mea
         if name in shown_on:
             assert f'<a href="/{shown_on[name].slug}/#h-{name}">{shown_on[name].title}</a>' in section
     assert '<a href="/glossary/"' in c.get("/").content.decode()  # in the navigation
+
+
+def test_a_long_table_is_paged_and_its_pages_hold_every_row_once_in_order(client_for, site):
+    """The needs table (every breakdown, all areas) runs to many rows: shown ROWS_SHOWN at a time, with links
+    to the pages before and after that keep the filters; read page by page it is the export, row for row."""
+    import re
+
+    from triangulate.web.data import ROWS_SHOWN
+
+    c = client_for("viewer")
+    exported = list(csv.reader(io.StringIO(c.get("/export/need_prevalence.csv").content.decode("utf-8-sig"))))
+    total = len(exported) - 1
+    assert total > 2 * ROWS_SHOWN
+    pages = -(-total // ROWS_SHOWN)
+    seen, url = [], "/needs/"
+    for number in range(1, pages + 1):
+        html = c.get(url).content.decode()
+        assert f"rows {(number - 1) * ROWS_SHOWN + 1} to {min(number * ROWS_SHOWN, total)} of {total}" in html
+        body = html.split('id="table-need_prevalence"')[1].split("</tbody>")[0].split("<tbody>")[1]
+        seen += re.findall(r"<tr>(.*?)</tr>", body)
+        nxt = re.search(r'href="(\?[^"]*page-need_prevalence=\d+[^"]*)#h-need_prevalence"><span class="nhsuk-pagination__title">Next', html)
+        if number < pages:
+            url = "/needs/" + nxt.group(1).replace("&amp;", "&")
+        else:
+            assert nxt is None
+    # Every row of the whole table once, in its order (the table the export is made from, as the page words it).
+    from triangulate.publish.publication import latest, publications_root
+    from triangulate.publish.view import View
+    from triangulate.web.data import Filters
+
+    _, rows = Filters().rows(View(latest(publications_root(site["store"])), "All areas", "All years"),
+                             "need_prevalence", text=True)
+    assert len(rows) == total
+    columns = [k for k in rows[0] if k not in ("area", "year")]
+    assert seen == ["".join(f"<td>{escape(r[k], quote=True)}</td>" for k in columns) for r in rows]
+    # The links keep every other filter; a page the table does not have is refused, saying which pages it has.
+    html = c.get("/needs/?year=All+years&page-need_prevalence=2").content.decode()
+    assert "year=All+years" in html.split("nhsuk-pagination__link--next")[1].split(">")[0]
+    for bad in (str(pages + 1), "0", "x", "-1"):
+        response = c.get(f"/needs/?page-need_prevalence={bad}")
+        assert response.status_code == 400 and f"pages 1 to {pages}" in response.content.decode()

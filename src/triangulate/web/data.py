@@ -26,10 +26,10 @@ from triangulate.publish.view import View
 
 #: Publications kept in memory (the latest of each kind, and the one before while a new one is read).
 PUBLICATIONS_KEPT = 4
-#: Tables kept in memory as HTML, per measure and filters (at most ``ROWS_SHOWN`` rows each).
+#: Tables kept in memory as HTML, per measure, filters and page of rows (at most ``ROWS_SHOWN`` rows each).
 TABLES_KEPT = 256
-#: Rows of a table shown on a page (the export has them all).
-ROWS_SHOWN = 400
+#: Rows of a table shown at once; the table is paged (``?page-MEASURE=N``) and the export has them all.
+ROWS_SHOWN = 50
 #: Charts drawn on demand kept in memory (each a few kilobytes of SVG), for publications written
 #: without their drawings.
 CHARTS_KEPT = 512
@@ -75,8 +75,9 @@ class Filters:
     def as_dict(self) -> dict[str, str]:
         return {k: v for k, v in self.__dict__.items() if v and v not in (ALL_AREAS, ALL_YEARS)}
 
-    def rows(self, view: View, name: str, *, text: bool, limit: int | None = None) -> tuple[int, list[dict]]:
-        """(how many rows, the first ``limit`` of them formatted) of a measure for these filters: every
+    def rows(self, view: View, name: str, *, text: bool, limit: int | None = None,
+             offset: int = 0) -> tuple[int, list[dict]]:
+        """(how many rows, ``limit`` of them from ``offset`` formatted) of a measure for these filters: every
         breakdown, or the chosen one (and its group); all people always."""
         chosen = ("all", self.breakdown) if self.breakdown else None
         t = view.table(name, chosen)
@@ -84,7 +85,7 @@ class Filters:
             t = t.filter(pc.or_(pc.equal(t.column("breakdown"), "all"), pc.equal(t.column("group"), self.group)))
         total = t.num_rows
         if limit is not None:
-            t = t.slice(0, limit)
+            t = t.slice(offset, limit)
         return total, view.format(name, t, text=text)
 
 
@@ -98,27 +99,52 @@ class ShownTable:
     total: int
     #: The measure's registration as (heading, text) pairs: its definition one click from its table.
     about: tuple[tuple[str, str], ...] = ()
+    #: Which page of rows this is (from 1), of how many, and the number of its first row.
+    page: int = 1
+    pages: int = 1
+    first: int = 1
 
 
-def shown_table(published: Published, filters: Filters, name: str) -> ShownTable:
-    """A measure's table for these filters as HTML (escaped here, once): its first ``ROWS_SHOWN`` rows
-    in words, with the registration's column labels; kept, so a filter set seen before costs nothing."""
-    return _shown_table(str(published.folder), str(settings.STORE), name, filters)
+def page_parameter(name: str) -> str:
+    """The query parameter holding the page of a measure's table (each table of a page pages alone)."""
+    return f"page-{name}"
+
+
+def shown_table(published: Published, filters: Filters, name: str, page: str | None = None) -> ShownTable:
+    """A measure's table for these filters as HTML (escaped here, once): ``ROWS_SHOWN`` rows from page
+    ``page`` (the query's text; the first page by default) in words, with the registration's column labels;
+    kept, so a filter set seen before costs nothing. ``FilterError`` for a page the table does not have."""
+    if page in (None, ""):
+        number = 1
+    elif page.isdigit() and len(page) <= 6:
+        number = int(page)
+    else:
+        number = 0
+    shown = _shown_table(str(published.folder), str(settings.STORE), name, filters, max(number, 1))
+    if number < 1 or number > shown.pages:
+        raise FilterError(page_parameter(name), f"The table \u201c{shown.title}\u201d has pages 1 to {shown.pages} "
+                                                "for these filters: choose one of them.")
+    return shown
 
 
 @lru_cache(maxsize=TABLES_KEPT)
-def _shown_table(folder: str, store: str, name: str, filters: Filters) -> ShownTable:
+def _shown_table(folder: str, store: str, name: str, filters: Filters, page: int) -> ShownTable:
     from django.utils.html import escape
+
+    from .glossary import about
 
     published = read(folder, store)
     m = published.measure(name)
-    total, rows = filters.rows(View(published, filters.area, filters.year), name, text=True, limit=ROWS_SHOWN)
+    view = View(published, filters.area, filters.year)
+    total, rows = filters.rows(view, name, text=True, limit=ROWS_SHOWN, offset=(page - 1) * ROWS_SHOWN)
+    pages = max(1, -(-total // ROWS_SHOWN))
+    if page > pages:  # refused by the caller; nothing to show
+        return ShownTable(name, m.title, "", "", 0, total, about(name), page, pages, 0)
     columns = [c for c in (rows[0] if rows else {}) if c not in ("area", "year")]
     head = "".join(f'<th scope="col">{escape(m.label(c))}</th>' for c in columns)
     body = "".join("<tr>" + "".join(f"<td>{escape(r[c])}</td>" for c in columns) + "</tr>" for r in rows)
-    from .glossary import about
-
-    return ShownTable(name, m.title, head, body, len(rows), total, about(name))
+    return ShownTable(name, m.title, head, body, len(rows), total, about(name), page, pages,
+                      (page - 1) * ROWS_SHOWN + 1)
 
 
 def breakdowns(published: Published) -> dict[str, list[str]]:

@@ -3,6 +3,8 @@ written to the audit log with its filters; tables are plain HTML, usable without
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import datetime as dt
 import os
 from pathlib import Path
@@ -167,7 +169,12 @@ def page(request, slug: str):
         return _refused(request, problem, about.title)
     record(request.user.get_username(), AuditEvent.PAGE, request.path, filters=filters.as_dict(),
            unsuppressed=unsuppressed, publication=published.version)
-    tables = [data.shown_table(published, filters, name) for name in about.measures if name in published.names]
+    try:
+        tables = [data.shown_table(published, filters, name, request.GET.get(data.page_parameter(name)))
+                  for name in about.measures if name in published.names]
+    except data.FilterError as problem:
+        return _refused(request, _Refused(400, str(problem)), about.title)
+    tables = [_with_page_links(request, t) for t in tables]
     chapter = None
     if not about.measures:  # a chapter across views: the report's own section, from the same publication
         from triangulate.report import build
@@ -188,6 +195,18 @@ def page(request, slug: str):
         charts=[{"src": f"/chart/{slug}{f'-{i}' if i else ''}.svg", "caption": d[1], "description": d[2]}
                 for i, d in enumerate(drawn)],
         **_filter_context(published, filters, unsuppressed, request), **extra))
+
+
+def _with_page_links(request, t: data.ShownTable) -> SimpleNamespace:
+    """The table (kept, so not changed) with the addresses of its pages before and after, every filter and
+    every other table's page kept."""
+    links = {}
+    for label, number in (("previous", t.page - 1), ("next", t.page + 1)):
+        if 1 <= number <= t.pages:
+            query = request.GET.copy()
+            query[data.page_parameter(t.name)] = str(number)
+            links[label] = f"?{query.urlencode()}#h-{t.name}"
+    return SimpleNamespace(**vars(t), links=links, last=t.first + t.shown - 1)
 
 
 @requires("aggregates")
