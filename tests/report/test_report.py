@@ -334,3 +334,20 @@ def test_unmet_need_sets_the_published_recorded_count_against_the_survey_rates_f
                 assert row[4] == f"{float(whole['people_with_need']) / expected * 100:.0f}"
         else:
             assert row[3] == "*" or " to " in row[3] or row[3].replace(",", "").isdigit()
+
+
+def test_charts_name_needs_and_settings_in_words_not_codes(store):
+    """The charts a commissioner reads label needs and settings as the tables do ("Personality disorder",
+    "Prison"), not by their codes ("personality disorder", "prison custody")."""
+    from triangulate.report.build import SECTIONS
+    from triangulate.report.findings import SETTINGS
+    from triangulate.standard import codelist
+
+    published = latest(publications_root(store))
+    view = View(published, "All areas", "All years")
+    needs = SECTIONS["needs"](view).charts[0].spec["data"]["values"]
+    labels = {r["label"] for r in codelist("need").rows} | {"Anxiety or depression", "Any need"}
+    assert needs and {v["category"] for v in needs} <= labels
+    flows = SECTIONS["pathway"](view).charts[0].spec["data"]["values"]
+    assert flows and {v["to"] for v in flows} <= set(SETTINGS.values()) | {"Left the records"}
+    assert not any("_" in v["to"] or v["to"][0].islower() for v in flows)

@@ -169,7 +169,7 @@ def needs_section(data) -> Section:
     if _all_suppressed(rows, "prevalence_percent"):
         s.empty = TOO_FEW
         return s
-    values = [{"category": r["need_code"].replace("_", " "), "setting": SETTINGS.get(r["setting"], r["setting"]),
+    values = [{"category": words("need", r["need_code"]), "setting": SETTINGS.get(r["setting"], r["setting"]),
                "value": number(r["prevalence_percent"]), "lower": number(r["lower_95"]),
                "upper": number(r["upper_95"])}
               for r in rows if number(r["prevalence_percent"]) is not None
@@ -238,7 +238,8 @@ def pathway_section(data) -> Section:
     if flows is None:
         s.empty = "Pathway flows were not measured for this report."
         return s
-    values = [{"from": SETTINGS.get(r["from_setting"], r["from_setting"]), "to": r["to_setting"].replace("_", " "),
+    values = [{"from": SETTINGS.get(r["from_setting"], r["from_setting"]),
+               "to": SETTINGS.get(r["to_setting"], words("setting", r["to_setting"])),
                "people": number(r["people"])} for r in flows if number(r["people"])]
     if not values:
         s.empty = TOO_FEW
