@@ -196,17 +196,17 @@ def spine(rows: list[dict], *, width: int = 360) -> dict | None:
         "facet": {"row": {"field": "area", "type": "nominal", "sort": areas, "title": None,
                           "header": {"labelAngle": 0, "labelAlign": "left", "labelOrient": "top",
                                      "labelFontSize": 12, "labelFontWeight": "bold"}}},
-        "spacing": 14,
+        "spacing": 8,
         "spec": {
-            "width": width,
+            "width": width, "height": {"step": 16},  # compact: a chapter's table and chart fit a page together
             "layer": [
-                {"mark": {"type": "bar", "color": "#e8edee", "height": 14},
+                {"mark": {"type": "bar", "color": "#e8edee", "height": 11},
                  "encoding": {"y": y, "x": {"field": "low", **x}, "x2": {"field": "high"}}},
-                {"mark": {"type": "bar", "color": "#aeb7bd", "height": 14},
+                {"mark": {"type": "bar", "color": "#aeb7bd", "height": 11},
                  "encoding": {"y": y, "x": {"field": "q1", **x}, "x2": {"field": "q3"}}},
-                {"mark": {"type": "tick", "color": "#212b32", "thickness": 2, "size": 20},
+                {"mark": {"type": "tick", "color": "#212b32", "thickness": 2, "size": 16},
                  "encoding": {"y": y, "x": {"datum": 0.5, **x}}},
-                {"mark": {"type": "point", "filled": True, "size": 110, "stroke": "#212b32", "strokeWidth": 0.8},
+                {"mark": {"type": "point", "filled": True, "size": 90, "stroke": "#212b32", "strokeWidth": 0.8},
                  "encoding": {"y": y, "x": {"field": "x", **x},
                               "color": {"field": "verdict", "type": "nominal", "scale": verdict_scale,
                                         "legend": {"title": "Against all areas", "orient": "bottom"}},
