@@ -3,11 +3,10 @@ written to the audit log with its filters; tables are plain HTML, usable without
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import datetime as dt
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
