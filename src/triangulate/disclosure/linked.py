@@ -137,6 +137,28 @@ def _quiet_stdout():
         os.close(devnull)
 
 
+def highs_model(cost: np.ndarray, lower: np.ndarray, upper: np.ndarray, matrix, row_lower: np.ndarray,
+                row_upper: np.ndarray):
+    """A ``highspy.Highs`` holding the linear programme min cost·x, row_lower <= matrix x <= row_upper,
+    lower <= x <= upper (``matrix`` in CSC; infinite bounds as they are: ``highspy.kHighsInf`` is inf),
+    with HiGHS's own output off. Used by the protection here and by the audit (``publish/audit.py``)."""
+    import highspy
+
+    with _quiet_stdout():  # the first Highs of a process prints its banner before any option is set
+        h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    model = highspy.HighsLp()
+    model.num_col_, model.num_row_ = len(cost), matrix.shape[0]
+    model.col_cost_ = np.asarray(cost, dtype=float)
+    model.col_lower_, model.col_upper_ = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+    model.row_lower_, model.row_upper_ = np.asarray(row_lower, dtype=float), np.asarray(row_upper, dtype=float)
+    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    model.a_matrix_.start_, model.a_matrix_.index_, model.a_matrix_.value_ = matrix.indptr, matrix.indices, matrix.data
+    model.a_matrix_.num_col_, model.a_matrix_.num_row_ = len(cost), matrix.shape[0]
+    h.passModel(model)
+    return h
+
+
 def _solve_lp(cost: np.ndarray, constraints, lower: np.ndarray, upper: np.ndarray,
               presolve: bool) -> np.ndarray | None:
     """The optimum of a linear programme (no integer variables), or None if it has none.
@@ -148,32 +170,17 @@ def _solve_lp(cost: np.ndarray, constraints, lower: np.ndarray, upper: np.ndarra
     presolve costs more than it saves (68.6 s with, 59.5 s without).
     """
     import highspy
-    from scipy.sparse import vstack
+    from scipy.sparse import csc_matrix, vstack
 
-    matrix = vstack([c.A for c in constraints]).tocsc() if constraints else None
-    rows = matrix.shape[0] if matrix is not None else 0
-    inf = highspy.kHighsInf
-    with _quiet_stdout():  # the first Highs of a process prints its banner before any option is set
-        h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    matrix = vstack([c.A for c in constraints]).tocsc() if constraints else csc_matrix((0, len(cost)))
+
+    def bounds(side: str) -> np.ndarray:
+        return np.concatenate([np.broadcast_to(np.asarray(getattr(c, side), dtype=float), (c.A.shape[0],))
+                               for c in constraints]) if constraints else np.zeros(0)
+
+    h = highs_model(cost, lower, upper, matrix, bounds("lb"), bounds("ub"))
     h.setOptionValue("time_limit", _PROGRAMME_SECONDS)
     h.setOptionValue("presolve", "on" if presolve else "off")
-    model = highspy.HighsLp()
-    model.num_col_, model.num_row_ = len(cost), rows
-    model.col_cost_ = np.asarray(cost, dtype=float)
-    model.col_lower_ = np.where(np.isinf(lower), -inf, lower).astype(float)
-    model.col_upper_ = np.where(np.isinf(upper), inf, upper).astype(float)
-    if matrix is not None:
-        row_lo = np.concatenate([np.broadcast_to(np.asarray(c.lb, dtype=float), (c.A.shape[0],)) for c in constraints])
-        row_hi = np.concatenate([np.broadcast_to(np.asarray(c.ub, dtype=float), (c.A.shape[0],)) for c in constraints])
-        model.row_lower_ = np.where(np.isinf(row_lo), -inf, row_lo)
-        model.row_upper_ = np.where(np.isinf(row_hi), inf, row_hi)
-        model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        model.a_matrix_.start_ = matrix.indptr
-        model.a_matrix_.index_ = matrix.indices
-        model.a_matrix_.value_ = matrix.data
-        model.a_matrix_.num_col_, model.a_matrix_.num_row_ = len(cost), rows
-    h.passModel(model)
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None

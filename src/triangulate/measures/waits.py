@@ -29,9 +29,15 @@ MENTAL_HEALTH_DESTINATIONS = ("community_mental_health", "crisis", "talking_ther
 #: extra band is another linked count to protect (with 14 and 56 as well, the waits took 8.3 s of one
 #: worker's disclosure control at 1,000,000 people, against 1.5 s with these three).
 WITHIN_DAYS = (7, 28, 91)
-DAYS_TEXT = ", ".join(str(d) for d in WITHIN_DAYS[:-1]) + f" and {WITHIN_DAYS[-1]}"
-_BANDS_TEXT = ", ".join(f"{a + 1 if a else 0}-{b}" for a, b in zip((0, *WITHIN_DAYS[:-2]), WITHIN_DAYS[:-1])) + \
-    f" or {WITHIN_DAYS[-2] + 1}-{WITHIN_DAYS[-1]}"
+
+
+def _listed(items: list[str], last: str) -> str:
+    return ", ".join(items[:-1]) + f" {last} {items[-1]}"
+
+
+#: "7, 28 and 91" and "0-7, 8-28 or 29-91": the days and the bands in the measure's words.
+DAYS_TEXT = _listed([str(d) for d in WITHIN_DAYS], "and")
+_BANDS_TEXT = _listed([f"{a + 1 if a else 0}-{b}" for a, b in zip((0, *WITHIN_DAYS), WITHIN_DAYS)], "or")
 FOLLOW_UP_DAYS = WITHIN_DAYS[-1]
 #: The share reported with its interval: seen within 4 weeks (the community mental health waiting
 #: time standard NHS England consulted on in 2021 is four weeks from referral).

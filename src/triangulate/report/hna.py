@@ -207,9 +207,8 @@ def areas_section(data) -> Section:
         for k in AREA_INDICATORS:
             i, v = by_key[k], by_area[a][k]
             text = _shown(v, i.kind) or SUPPRESSED
-            if a != published.areas[0] and i.kind != "count":  # a ratio against 1, a percentage the whole
-                benchmark = 1.0 if i.kind == "ratio" else whole[k]["value"]
-                verdict = compare_to_benchmark(_nan(v["lower"]), _nan(v["upper"]), _nan(benchmark))
+            if a != published.areas[0] and i.kind != "count":
+                verdict = _verdict(v, _benchmark(i, whole))
                 text = f"{text} ({verdict})" if verdict != "not compared" else text
             row.append(text)
         rows.append(row)
@@ -262,7 +261,7 @@ def spine_rows(by_area: dict[str, dict[str, dict]], whole: dict[str, dict]) -> l
         i = by_key[k]
         if i.kind == "count":
             continue
-        bench = 1.0 if i.kind == "ratio" else whole[k]["value"]
+        bench = _benchmark(i, whole)
         shown = {a: v[k] for a, v in by_area.items() if v[k]["value"] is not None}
         if bench is None or not shown:
             continue
@@ -276,10 +275,20 @@ def spine_rows(by_area: dict[str, dict[str, dict]], whole: dict[str, dict]) -> l
         for a, v in shown.items():
             out.append({"area": a, "indicator": i.heading, "x": at(v["value"]),
                         "low": at(values.min()), "q1": at(q1), "q3": at(q3), "high": at(values.max()),
-                        "verdict": compare_to_benchmark(_nan(v["lower"]), _nan(v["upper"]), bench)})
+                        "verdict": _verdict(v, bench)})
     order = list(by_area)
     out.sort(key=lambda r: order.index(r["area"]))
     return out
+
+
+def _benchmark(i: Indicator, whole: dict[str, dict]) -> float | None:
+    """What an area's figure is compared with: 1 for a ratio, the figure for all areas otherwise."""
+    return 1.0 if i.kind == "ratio" else whole[i.key]["value"]
+
+
+def _verdict(v: dict, benchmark: float | None) -> str:
+    """Higher / similar / lower (or not compared) of a figure's 95% interval against the benchmark."""
+    return compare_to_benchmark(_nan(v["lower"]), _nan(v["upper"]), _nan(benchmark))
 
 
 def _nan(x: float | None) -> float:

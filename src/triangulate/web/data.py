@@ -139,11 +139,11 @@ def _shown_table(folder: str, store: str, name: str, filters: Filters, page: int
     total, rows = filters.rows(view, name, text=True, limit=ROWS_SHOWN, offset=(page - 1) * ROWS_SHOWN)
     pages = max(1, -(-total // ROWS_SHOWN))
     if page > pages:  # refused by the caller; nothing to show
-        return ShownTable(name, m.title, "", "", 0, total, about(name), page, pages, 0)
+        return ShownTable(name, m.title, "", "", 0, total, about(m), page, pages, 0)
     columns = [c for c in (rows[0] if rows else {}) if c not in ("area", "year")]
     head = "".join(f'<th scope="col">{escape(m.label(c))}</th>' for c in columns)
     body = "".join("<tr>" + "".join(f"<td>{escape(r[c])}</td>" for c in columns) + "</tr>" for r in rows)
-    return ShownTable(name, m.title, head, body, len(rows), total, about(name), page, pages,
+    return ShownTable(name, m.title, head, body, len(rows), total, about(m), page, pages,
                       (page - 1) * ROWS_SHOWN + 1)
 
 

@@ -7,7 +7,7 @@ here too, so the two never differ.
 
 from __future__ import annotations
 
-from triangulate.measures import measures
+from triangulate.measures import Measure, measures
 from triangulate.publish.pages import PAGES
 
 #: (term, meaning), in alphabetical order of the term.
@@ -62,9 +62,8 @@ def measure_pages() -> dict[str, tuple[str, str]]:
     return out
 
 
-def about(name: str) -> tuple[tuple[str, str], ...]:
+def about(m: Measure) -> tuple[tuple[str, str], ...]:
     """A measure's registration as (heading, text) pairs, in the order an analyst reads them."""
-    m = next(m for m in measures() if m.name == name)
     return (("Definition", m.definition), ("Numerator", m.numerator), ("Denominator", m.denominator),
             ("Method", m.method), ("Caveats", m.caveats), ("National definition and source", m.source))
 
@@ -72,5 +71,5 @@ def about(name: str) -> tuple[tuple[str, str], ...]:
 def entries() -> list[dict]:
     """Every registered measure with its page and its registration, in registry order."""
     pages = measure_pages()
-    return [{"name": m.name, "title": m.title, "page": pages.get(m.name), "about": about(m.name)}
+    return [{"name": m.name, "title": m.title, "page": pages.get(m.name), "about": about(m)}
             for m in measures()]
