@@ -77,3 +77,29 @@ def test_the_spine_chart_puts_all_areas_at_the_centre_and_the_furthest_area_at_a
     spec = spine(rows)
     assert spec["facet"]["row"]["sort"] == ["A", "B", "C"]
     assert spine([]) is None
+
+
+def test_the_summary_at_a_glance_names_what_differs_from_all_areas_and_what_has_changed():
+    from triangulate.report.hna import Glance, glance_sentences
+
+    def g(label, kind, compared, trend, shown="5.0", interval="4.0 to 6.0"):
+        return Glance(label, label, kind, shown, interval, compared, "", (), trend)
+
+    rows = [g("People in prison", "count", "", ""),
+            g("Self-harm, people in police custody (%)", "percent", "higher", "no clear change"),
+            g("Psychosis, people in prison (%)", "percent", "lower", "lower"),
+            g("Reoffending (%)", "percent", "similar", "higher"),
+            g("RRI, Black people (against White)", "ratio", "higher", "", "2.10", "1.80 to 2.45")]
+    text = glance_sentences(rows, "2024/25")
+    assert text[0] == ("Compared with all areas (2024/25): higher than all areas for Self-harm, people in police "
+                       "custody, and lower for Psychosis, people in prison. The others are similar to all areas "
+                       "(95% intervals that span the figure for all areas).")
+    assert text[1].startswith("RRI, Black people: 2.10 (95% CI 1.80 to 2.45), higher than 1")
+    assert text[2].startswith("Over the financial years: up for Reoffending, and down for Psychosis, people in prison")
+    similar = [g("A (%)", "percent", "similar", "no clear change"), g("B (%)", "percent", "not compared", "")]
+    assert glance_sentences(similar, "all years pooled") == [
+        "Compared with all areas (all years pooled): every figure that can be compared is similar (its 95% interval "
+        "spans the figure for all areas).",
+        "Over the financial years, no figure has clearly changed (first against last year shown: their 95% intervals "
+        "overlap)."]
+    assert glance_sentences([g("C (%)", "percent", "not compared", "")], "2024/25") == []

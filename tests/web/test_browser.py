@@ -86,6 +86,62 @@ def test_a_viewer_changes_a_filter_sees_chart_and_table_change_exports_and_is_re
     ctx.close()
 
 
+def _check_glance(page) -> dict[str, str]:
+    """Every verdict of the overview's headline table read back against the figures beside it (Fingertips'
+    rule for the comparison; first and last shown year for the trend); the verdicts by figure."""
+    import re
+
+    verdicts = {}
+    rows = page.locator("#headline tbody tr")
+    years = page.locator("#headline thead th").all_inner_texts()[4:]
+    assert len(years) == 2  # the site's two financial years, each a column
+    for i in range(rows.count()):
+        cells = rows.nth(i).locator("th, td").all_inner_texts()
+        label, value, compared, trend, by_year = cells[0], cells[1], cells[2], cells[3], cells[4:]
+        assert len(by_year) == len(years)
+        interval = re.search(r"\(([-\d.]+) to ([-\d.]+)\)", value)
+        against = re.search(r"all areas: ([-\d.]+)", compared)
+        verdict = compared.split("\n")[0].strip()
+        if "(%)" in label:
+            assert verdict in ("higher", "similar", "lower", "not compared"), (label, compared)
+        if interval and against:
+            low, high, whole = float(interval[1]), float(interval[2]), float(against[1])
+            expected = "higher" if low > whole else "lower" if high < whole else "similar"
+            assert verdict == expected, (label, value, compared)
+        shown = [float(v.replace(",", "")) for v in by_year if v not in ("*", "")]
+        if trend.strip() == "higher":
+            assert shown[-1] > shown[0], (label, by_year)
+        elif trend.strip() == "lower":
+            assert shown[-1] < shown[0], (label, by_year)
+        verdicts[label] = verdict
+    return verdicts
+
+
+@pytest.mark.parametrize("role,start", [("viewer", "/"), ("analyst", "/?unsuppressed=1")])
+def test_a_new_user_sees_how_their_area_compares_and_whether_it_is_changing_in_one_click(browser, server, site,
+                                                                                        role, start):
+    """Issue 16's question, "how does my area compare, and is it getting better?": from the page a user
+    lands on, one click on their area shows each headline figure beside all areas and by financial year,
+    with a verdict in words (and colour) that agrees with the figures shown."""
+    ctx, page = _login(browser, server, role)
+    if start != "/":
+        page.goto(f"{server}{start}")
+    area = site["areas"][0]
+    page.click(f".area-links a[href*='area={area}']")  # the one click
+    page.wait_for_load_state()
+    assert f"area={area}" in page.url and "at a glance" in page.locator("#h-summary").inner_text()
+    assert area in page.locator("#h-summary").inner_text()  # the area's label holds its code
+    assert page.locator(".summary p").count() >= 1
+    verdicts = _check_glance(page)
+    if role == "analyst":  # unsuppressed: every percentage is compared, and the sentences name what differs
+        assert all(v in ("higher", "similar", "lower") for k, v in verdicts.items() if "(%)" in k), verdicts
+        summary = page.locator(".summary").inner_text()
+        for k, v in verdicts.items():
+            if v in ("higher", "lower") and "(%)" in k:
+                assert k.replace(" (%)", "") in summary
+    ctx.close()
+
+
 def test_a_screener_uploads_a_court_list(browser, server, site, tmp_path):
     with site["population"].files["court_appearance"].open(encoding="utf-8", newline="") as fh:
         court = [r for r in csv.DictReader(fh) if r["family_name"] and len(r["date_of_birth"]) == 10][:8]

@@ -301,32 +301,52 @@ def test_the_breakdown_filter_shows_one_breakdown_and_its_groups(client_for):
     assert "<td>Female; White</td>" in women and "<td>Male; White</td>" not in women
 
 
-def test_the_overview_offers_no_breakdown_and_lists_rris_in_pathway_order(client_for):
+def test_the_overview_offers_no_breakdown_and_shows_the_reports_headline_figures_by_year(client_for, site):
+    """The overview's headline figures are the report's: the same figures in the same order, and each
+    financial year's values those of the report's trends chapter for the same area."""
     from html.parser import HTMLParser
 
-    page = client_for("viewer").get("/").content.decode()
-    assert 'id="breakdown"' not in page and "for all people in this area and period" in page
+    from triangulate.publish.publication import latest, publications_root
+    from triangulate.publish.view import View
+    from triangulate.report.hna import INDICATORS, trends_section
+
+    area = site["areas"][0]
+    page = client_for("viewer").get(f"/?area={area}").content.decode()
+    assert 'id="breakdown"' not in page and 'id="headline"' in page
     assert 'id="breakdown"' in client_for("viewer").get("/needs/").content.decode()
 
-    class Heads(HTMLParser):
+    class Rows(HTMLParser):
         def __init__(self):
             super().__init__()
-            self.heads, self._in = [], False
+            self.rows, self._cell, self._in_body = [], None, False
 
         def handle_starttag(self, tag, attrs):
-            self._in = tag == "th" and ("scope", "row") in attrs
+            if tag == "tbody":
+                self._in_body = True
+            elif tag == "tr" and self._in_body:
+                self.rows.append([])
+            elif tag in ("th", "td") and self._in_body:
+                self._cell = []
+
+        def handle_endtag(self, tag):
+            if tag in ("th", "td") and self._cell is not None and self.rows:
+                self.rows[-1].append(" ".join("".join(self._cell).split()))
+                self._cell = None
+            elif tag == "tbody":
+                self._in_body = False
 
         def handle_data(self, data):
-            if self._in:
-                self.heads.append(data)
-                self._in = False
+            if self._cell is not None:
+                self._cell.append(data)
 
-    parser = Heads()
-    parser.feed(page)
-    order = ["Police custody", "s136 detention", "Remand in custody", "Prison reception"]
-    shown = [next(d for d in order if h.endswith(d)) for h in parser.heads if h.startswith("RRI")]
-    assert shown, "no RRI in the overview"
-    assert shown == sorted(shown, key=order.index)
+    table = page[page.index('id="headline"'):page.index("</table>", page.index('id="headline"'))]
+    parser = Rows()
+    parser.feed("<table " + table + "</table>")
+    assert [r[0] for r in parser.rows] == [i.label for i in INDICATORS]
+    published = latest(publications_root(site["store"]))
+    report = trends_section(View(published, area, published.years[0])).tables[0]
+    years = len(published.years) - 1
+    assert [r[4:4 + years] for r in parser.rows] == [[c or "*" for c in r[1:1 + years]] for r in report.rows]
 
 
 def test_the_areas_page_is_the_report_chapter_from_the_same_publication(client_for, site):

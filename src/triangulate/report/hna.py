@@ -437,3 +437,100 @@ def unmet_section(data) -> Section:
                    "shortfall is expected even where services are good, and the size of the gap is what to watch.")
     s.notes.append("Sources: " + "; ".join(sorted(sources)) + ".")
     return s
+
+
+@dataclass(frozen=True)
+class Glance:
+    """One headline figure of one area at a glance: its value, how it compares with all areas, and its
+    trend over the financial years of the publication (the dashboard's overview reads these)."""
+
+    key: str
+    label: str
+    kind: str
+    shown: str  # the value as published ("" where there is none, "*" where withheld)
+    interval: str  # "7.2 to 9.0", or ""
+    compared: str  # higher / similar / lower / not compared ("" for all areas or a count)
+    against: str  # what it is compared with, in words ("all areas: 6.5%", "1 (no difference)")
+    years: tuple[tuple[str, str], ...]  # (financial year, value shown)
+    trend: str  # higher / lower / no clear change / "" (too few shown years, or a count)
+
+
+def _interval(v: dict, kind: str) -> str:
+    if v["lower"] is None or v["upper"] is None:
+        return ""
+    digits = 2 if kind == "ratio" else 1
+    return f"{v['lower']:.{digits}f} to {v['upper']:.{digits}f}"
+
+
+def glance(published, area: str, year: str) -> list[Glance]:
+    """Every headline indicator (``INDICATORS``) for ``area`` in ``year``: beside all areas in the same
+    year (Fingertips' rule: the area's 95% interval above, spanning or below the figure for all areas;
+    for a ratio, 1) and over each financial year (first against last shown year, intervals not
+    overlapping). Six views of the publication are read, each measure once per view."""
+    from triangulate.publish.view import View
+
+    whole_area = published.areas[0]
+    here = headline(View(published, area, year))
+    whole = headline(View(published, whole_area, year)) if area != whole_area else here
+    years = list(published.years[1:])
+    by_year = {y: (here if y == year else headline(View(published, area, y))) for y in years}
+    out = []
+    for i in INDICATORS:
+        v = here[i.key]
+        compared = against = ""
+        if i.kind != "count" and (area != whole_area or i.kind == "ratio"):
+            bench = _benchmark(i, whole)
+            if i.kind == "ratio":
+                against = "1 (the reference group's rate)"
+            elif bench is not None:
+                against = f"all areas: {_shown(whole[i.key], i.kind)}"
+            compared = _verdict(v, bench) if v["value"] is not None else "not compared"
+        shown_years = [(y, by_year[y][i.key]) for y in years if by_year[y][i.key]["value"] is not None]
+        trend = ""
+        if i.kind != "count" and len(shown_years) >= 2:
+            verdict = change(shown_years[0][1], shown_years[-1][1])
+            trend = {"higher": "higher", "lower": "lower", "similar": "no clear change"}.get(verdict, "")
+        out.append(Glance(i.key, i.label, i.kind, _shown(v, i.kind) or (SUPPRESSED if i.measure in published.names
+                                                                        else ""),
+                          _interval(v, i.kind), compared, against,
+                          tuple((y, _shown(by_year[y][i.key], i.kind) or SUPPRESSED) for y in years), trend))
+    return out
+
+
+def glance_sentences(rows: list[Glance], year_label: str) -> list[str]:
+    """What the figures at a glance say, in sentences: which are higher or lower than all areas (or, for
+    a ratio, than 1) and which have changed over the years; said plainly when none has."""
+    def named(items: list[Glance]) -> str:
+        words = [g.label.replace(" (%)", "") for g in items]
+        return words[0] if len(words) == 1 else "; ".join(words[:-1]) + "; and " + words[-1]
+
+    out = []
+    compared = [g for g in rows if g.compared in ("higher", "similar", "lower") and g.kind != "ratio"]
+    higher = [g for g in compared if g.compared == "higher"]
+    lower = [g for g in compared if g.compared == "lower"]
+    if compared:
+        if higher or lower:
+            parts = []
+            if higher:
+                parts.append(f"higher than all areas for {named(higher)}")
+            if lower:
+                parts.append(f"lower for {named(lower)}")
+            out.append(f"Compared with all areas ({year_label}): " + ", and ".join(parts) + ". The others are "
+                       "similar to all areas (95% intervals that span the figure for all areas).")
+        else:
+            out.append(f"Compared with all areas ({year_label}): every figure that can be compared is similar "
+                       "(its 95% interval spans the figure for all areas).")
+    ratios = [g for g in rows if g.kind == "ratio" and g.compared in ("higher", "lower")]
+    for g in ratios:
+        out.append(f"{g.label.split(' (')[0]}: {g.shown} (95% CI {g.interval}), {g.compared} than 1, so the rates "
+                   "differ beyond chance.")
+    up = [g for g in rows if g.trend == "higher"]
+    down = [g for g in rows if g.trend == "lower"]
+    if up or down:
+        parts = ([f"up for {named(up)}"] if up else []) + ([f"down for {named(down)}"] if down else [])
+        out.append("Over the financial years: " + ", and ".join(parts) + " (first against last year shown; "
+                   "the 95% intervals do not overlap).")
+    elif any(g.trend for g in rows):
+        out.append("Over the financial years, no figure has clearly changed (first against last year shown: "
+                   "their 95% intervals overlap).")
+    return out

@@ -139,21 +139,16 @@ def overview(request):
         return _refused(request, problem, "Overview")
     record(request.user.get_username(), AuditEvent.PAGE, request.path, filters=filters.as_dict(),
            unsuppressed=unsuppressed, publication=published.version)
-    view = data.view(filters, published)
-    headline = []
-    decisions = ("Police custody", "s136 detention", "Remand in custody", "Prison reception")  # pathway order
-    rri_rows = [r for r in view.text_rows("disproportionality", ("ethnic_group_5",)) if r["decision_point"] in decisions]
-    for r in sorted(rri_rows, key=lambda r: decisions.index(r["decision_point"])):
-        raw_group = r["group"]
-        if raw_group.startswith("Black") and r["significance"] != "reference group":
-            headline.append({"what": f"RRI, {raw_group.split(',')[0]} against {r['reference_group']}: "
-                                     f"{r['decision_point']}",
-                             "value": r["rri"], "ci": f"{r['lower_95']} to {r['upper_95']}"})
-    for r in view.text_rows("continuity_of_care", ("all",)):
-        headline.append({"what": f"Continuity of care after prison within {r['window']} (%)",
-                         "value": r["percent_with_contact"], "ci": f"{r['lower_95']} to {r['upper_95']}"})
+    from triangulate.report.hna import glance, glance_sentences, year_heading
+
+    rows = glance(published, filters.area, filters.year)
+    where = published.area_label(filters.area)
+    when = "all years pooled" if filters.year == published.years[0] else filters.year
+    choices = [(a, published.area_label(a), _with_query(request, area=a if a != published.areas[0] else ""))
+               for a in published.areas]
     return render(request, "web/overview.html", _context(
-        request, title="Overview", headline=headline, overview=True,
+        request, title="Overview", glance=rows, sentences=glance_sentences(rows, when), where=where,
+        when=when, area_links=choices, year_headings=[year_heading(y, published.manifest) for y, _ in rows[0].years] if rows else [], overview=True,
         **_filter_context(published, filters, unsuppressed, request)))
 
 
@@ -194,6 +189,17 @@ def page(request, slug: str):
         charts=[{"src": f"/chart/{slug}{f'-{i}' if i else ''}.svg", "caption": d[1], "description": d[2]}
                 for i, d in enumerate(drawn)],
         **_filter_context(published, filters, unsuppressed, request), **extra))
+
+
+def _with_query(request, **changed: str) -> str:
+    """The address of this page with some filters changed (an empty value drops the filter)."""
+    query = request.GET.copy()
+    for name, value in changed.items():
+        if value:
+            query[name] = value
+        else:
+            query.pop(name, None)
+    return f"?{query.urlencode()}" if query else request.path
 
 
 def _with_page_links(request, t: data.ShownTable) -> SimpleNamespace:
