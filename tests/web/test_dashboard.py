@@ -374,7 +374,7 @@ def test_the_areas_page_is_the_report_chapter_from_the_same_publication(client_f
     drawn = data.charts("areas", data.Filters(), unsuppressed)
     assert len(drawn) >= 2 and "spine chart" in drawn[0][1]
     html = analyst.get("/areas/?unsuppressed=1").content.decode()
-    for i, (svg, caption, _) in enumerate(drawn):
+    for i, (svg, caption, _, _) in enumerate(drawn):
         src = f"/chart/areas{f'-{i}' if i else ''}.svg"
         assert f'<img src="{src}?' in html and escape(caption, quote=True) in html
         got = analyst.get(f"{src}?unsuppressed=1").content.decode()
@@ -470,10 +470,108 @@ def test_a_long_table_is_paged_and_its_pages_hold_every_row_once_in_order(client
                              "need_prevalence", text=True)
     assert len(rows) == total
     columns = [k for k in rows[0] if k not in ("area", "year")]
-    assert seen == ["".join(f"<td>{escape(r[k], quote=True)}</td>" for k in columns) for r in rows]
+    figures = {"people_with_need", "people", "prevalence_percent", "lower_95", "upper_95"}  # right-aligned
+    assert seen == ["".join(f'<td class="num">{escape(r[k], quote=True)}</td>' if k in figures
+                            else f"<td>{escape(r[k], quote=True)}</td>" for k in columns) for r in rows]
     # The links keep every other filter; a page the table does not have is refused, saying which pages it has.
     html = c.get("/needs/?year=All+years&page-need_prevalence=2").content.decode()
     assert "year=All+years" in html.split("nhsuk-pagination__link--next")[1].split(">")[0]
     for bad in (str(pages + 1), "0", "x", "-1"):
         response = c.get(f"/needs/?page-need_prevalence={bad}")
         assert response.status_code == 400 and f"pages 1 to {pages}" in response.content.decode()
+
+
+def test_a_table_is_ordered_by_a_figure_across_all_its_pages_largest_first_then_smallest(client_for):
+    """A figure's heading is a link: the first click orders every row of the table (not only the page shown)
+    by it, largest first and withheld figures last, and says so (aria-sort); the next click, smallest first.
+    Any other order asked for is refused with the parameter named."""
+    import re
+
+    c = client_for("analyst")
+
+    def column(html: str, index: int) -> list[str]:
+        body = html.split('id="table-need_prevalence"')[1].split("</tbody>")[0].split("<tbody>")[1]
+        return [re.findall(r"<td[^>]*>(.*?)</td>", row)[index] for row in re.findall(r"<tr>(.*?)</tr>", body)]
+
+    def value(text: str) -> float | None:
+        return None if text in ("*", "") else float(text.replace(",", ""))
+
+    plain = c.get("/needs/?unsuppressed=1").content.decode()
+    head = plain.split('id="table-need_prevalence"')[1].split("</thead>")[0]
+    headings = re.findall(r"<th[^>]*>(.*?)</th>", head)
+    index = next(i for i, h in enumerate(headings) if h.startswith('<a href') and "Prevalence (%)" in h)
+    link = re.search(r'href="([^"]+)"', headings[index]).group(1).replace("&amp;", "&")
+    assert "sort-need_prevalence=-prevalence_percent" in link and "aria-sort" not in head
+    largest = c.get("/needs/" + link.split("#")[0]).content.decode()
+    assert 'aria-sort="descending"' in largest
+    shown = [value(v) for v in column(largest, index)]
+    numbers = [v for v in shown if v is not None]
+    assert len(numbers) > 10 and numbers == sorted(numbers, reverse=True)
+    assert shown[:len(numbers)] == numbers  # withheld last
+    # the largest of the whole table, not of the first page: no row of any later page is larger
+    everything = c.get("/export/need_prevalence.csv?unsuppressed=1").content.decode("utf-8-sig")
+    exported = [float(r["prevalence_percent"]) for r in csv.DictReader(io.StringIO(everything))
+                if r["prevalence_percent"] not in ("", "*")]
+    assert numbers[0] == max(exported)
+    again = re.search(r'href="([^"]*sort-need_prevalence=prevalence_percent[^"]*)"', largest).group(1)
+    smallest = c.get("/needs/" + again.replace("&amp;", "&").split("#")[0]).content.decode()
+    assert 'aria-sort="ascending"' in smallest
+    numbers = [v for v in (value(x) for x in column(smallest, index)) if v is not None]
+    assert numbers == sorted(numbers) and numbers[0] == min(exported)
+    for bad in ("need_code", "-nothing", "prevalence_percent;drop"):
+        response = c.get(f"/needs/?unsuppressed=1&sort-need_prevalence={bad}")
+        assert response.status_code == 400 and "ordered by one of its figures" in response.content.decode()
+
+
+def test_each_chart_is_also_a_vega_specification_with_tooltips_from_the_same_figures(client_for, site):
+    """"Explore this chart" fetches /chart/<page>[-n].json: the Vega specification compiled from the chart the
+    publication holds (its Vega-Lite specification was kept beside the SVG), every mark with a tooltip; the
+    request is audited, its filters checked like a page's, and a chart that is not there is a 404."""
+    import json
+    import re
+
+    from triangulate.publish.publication import latest, publications_root
+    from triangulate.web.models import AuditEvent
+
+    published = latest(publications_root(site["store"]))
+    held = published.charts_of("needs", "All areas", "All years")
+    assert held and held[0]["spec"]
+    viewer = client_for("viewer")
+    page = viewer.get("/needs/").content.decode()
+    link = re.search(r'data-spec="(/chart/needs\.json\?[^"]*)"', page).group(1).replace("&amp;", "&")
+    before = AuditEvent.objects.filter(event=AuditEvent.CHART).count()
+    response = viewer.get(link)
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
+    spec = json.loads(response.content)
+    assert "vega/v6" in spec["$schema"] and spec["marks"]
+    assert '"tooltip"' in response.content.decode()  # every mark carries its figures
+    # the figures are the publication's chart's own: every value of its data is in the Vega data
+    source = json.loads(held[0]["spec"])
+    values = source["data"]["values"] if "data" in source and "values" in source["data"] else []
+    carried = set()
+
+    def numbers(x):
+        if isinstance(x, dict):
+            for v in x.values():
+                numbers(v)
+        elif isinstance(x, list):
+            for v in x:
+                numbers(v)
+        elif isinstance(x, (int, float)) and not isinstance(x, bool):
+            carried.add(float(x))
+
+    numbers([d.get("values") for d in spec["data"]])
+    assert values
+    for row in values:
+        for v in row.values():
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                assert float(v) in carried, v
+    assert AuditEvent.objects.filter(event=AuditEvent.CHART).count() == before + 1
+    assert viewer.get("/chart/needs-9.json").status_code == 404
+    assert viewer.get("/chart/nowhere.json").status_code == 404
+    bad = viewer.get("/chart/needs.json?area=E99999999")
+    assert bad.status_code == 400 and "area" in bad.content.decode()
+    # The analysts' publication holds no drawings: its chart is compiled from the section drawn on demand.
+    analyst = client_for("analyst").get("/chart/needs.json?unsuppressed=1")
+    assert analyst.status_code == 200 and json.loads(analyst.content)["marks"]
+    assert client_for("viewer").get("/chart/needs.json?unsuppressed=1").status_code == 403

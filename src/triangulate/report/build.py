@@ -52,6 +52,14 @@ class Chart:
             self.drawn = charts.svg(self.spec)
         return self.drawn
 
+    @property
+    def spec_text(self) -> str:
+        """The whole Vega-Lite specification as JSON (what the dashboard's interactive chart is compiled
+        from), or "" for a chart drawn another way (the intercept map)."""
+        import json
+
+        return json.dumps(charts.full(self.spec), separators=(",", ":"), allow_nan=False) if self.spec else ""
+
 
 @dataclass
 class Section:
@@ -409,7 +417,7 @@ SECTIONS = {"needs": needs_section, "disproportionality": disproportionality_sec
 
 
 #: The columns of a publication's drawings (``charts.parquet``): one row per chart of each page and view.
-CHART_COLUMNS = ("page", "area", "year", "chart", "svg", "caption", "description")
+CHART_COLUMNS = ("page", "area", "year", "chart", "svg", "caption", "description", "spec")
 
 
 def view_charts(published, area: str, year: str) -> list[dict]:
@@ -422,7 +430,7 @@ def view_charts(published, area: str, year: str) -> list[dict]:
         for i, c in enumerate(build_section(data).charts):
             if c.spec or c.drawn:  # drawn already: the intercept map, drawn with the gap analysis
                 rows.append({"page": slug, "area": area, "year": year, "chart": i, "svg": c.svg,
-                             "caption": c.caption, "description": c.description})
+                             "caption": c.caption, "description": c.description, "spec": c.spec_text})
     return rows
 
 

@@ -17,10 +17,9 @@ FONT = "DejaVu Sans, Arial, sans-serif"
 PALETTE = ["#005eb8", "#ed8b00", "#009639", "#7c2855", "#425563", "#00a499", "#ae2573", "#768692"]
 
 
-def svg(spec: dict | None) -> str:
-    if not spec:
-        return ""
-    spec = {
+def full(spec: dict) -> dict:
+    """A chart's whole Vega-Lite specification: the house style (fonts, palette) around ``spec``."""
+    return {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
         "config": {"font": FONT, "axis": {"labelFontSize": 11, "titleFontSize": 12},
                    "legend": {"labelFontSize": 11, "titleFontSize": 12, "labelLimit": 320},
@@ -28,9 +27,25 @@ def svg(spec: dict | None) -> str:
                    "range": {"category": PALETTE}, "view": {"stroke": None}},
         **spec,
     }
-    text = vlc.vegalite_to_svg(spec)
+
+
+def svg(spec: dict | None) -> str:
+    if not spec:
+        return ""
+    text = vlc.vegalite_to_svg(full(spec))
     # The SVG is inlined in the page: its role and label come from the figure around it.
     return text.replace("<svg ", '<svg role="img" aria-hidden="true" focusable="false" ', 1)
+
+
+def interactive(whole: dict) -> dict:
+    """The Vega specification the dashboard draws in the browser from a chart's whole Vega-Lite
+    specification (``full``): the same chart, every mark with a tooltip of its figures. Compiled here by
+    the same vl-convert (and so the same Vega) that draws the SVG, so the browser needs Vega only."""
+    spec = dict(whole)
+    config = dict(spec.get("config") or {})
+    config["mark"] = {**(config.get("mark") or {}), "tooltip": {"content": "data"}}
+    spec["config"] = config
+    return vlc.vegalite_to_vega(spec)
 
 
 def short_group(label: str) -> str:

@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/audit.csv", views.audit_export, name="audit-export"),
     path("admin/users/", views.users, name="users"),
     re_path(r"^chart/(?P<slug>[a-z_]+)(?:-(?P<index>[1-9][0-9]?))?\.svg$", views.chart_svg, name="chart"),
+    re_path(r"^chart/(?P<slug>[a-z_]+)(?:-(?P<index>[1-9][0-9]?))?\.json$", views.chart_json, name="chart-json"),
     re_path(r"^export/(?P<name>[a-z_]+)\.(?P<fmt>csv|xlsx)$", views.export, name="export"),
     path("provision/plan/", plan.save, name="plan-save"),
     re_path(r"^provision/plan\.(?P<fmt>csv|xlsx|json)$", plan.export, name="plan-export"),

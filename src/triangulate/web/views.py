@@ -164,7 +164,8 @@ def page(request, slug: str):
     record(request.user.get_username(), AuditEvent.PAGE, request.path, filters=filters.as_dict(),
            unsuppressed=unsuppressed, publication=published.version)
     try:
-        tables = [data.shown_table(published, filters, name, request.GET.get(data.page_parameter(name)))
+        tables = [data.shown_table(published, filters, name, request.GET.get(data.page_parameter(name)),
+                                   request.GET.get(data.sort_parameter(name)))
                   for name in about.measures if name in published.names]
     except data.FilterError as problem:
         return _refused(request, _Refused(400, str(problem)), about.title)
@@ -186,7 +187,8 @@ def page(request, slug: str):
         extra = plan.context(request, published, filters)
     return render(request, "web/page.html", _context(
         request, title=about.title, about=about.about, slug=slug, current=slug, tables=tables, chapter=chapter,
-        charts=[{"src": f"/chart/{slug}{f'-{i}' if i else ''}.svg", "caption": d[1], "description": d[2]}
+        charts=[{"src": f"/chart/{slug}{f'-{i}' if i else ''}.svg", "caption": d[1], "description": d[2],
+                 "json": f"/chart/{slug}{f'-{i}' if i else ''}.json" if d[3] else "", "n": i}
                 for i, d in enumerate(drawn)],
         **_filter_context(published, filters, unsuppressed, request), **extra))
 
@@ -204,14 +206,32 @@ def _with_query(request, **changed: str) -> str:
 
 def _with_page_links(request, t: data.ShownTable) -> SimpleNamespace:
     """The table (kept, so not changed) with the addresses of its pages before and after, every filter and
-    every other table's page kept."""
+    every other table's page kept; and its head, each figure's heading a link that orders the rows by it
+    (largest first, then smallest first: ``aria-sort`` says which), back on the first page."""
+    from django.utils.html import escape
+
     links = {}
     for label, number in (("previous", t.page - 1), ("next", t.page + 1)):
         if 1 <= number <= t.pages:
             query = request.GET.copy()
             query[data.page_parameter(t.name)] = str(number)
             links[label] = f"?{query.urlencode()}#h-{t.name}"
-    return SimpleNamespace(**vars(t), links=links, last=t.first + t.shown - 1)
+    cells = []
+    for column, label, sortable in t.columns:
+        if not sortable:
+            cells.append(f'<th scope="col">{escape(label)}</th>')
+            continue
+        current = t.sort[1] if t.sort and t.sort[0] == column else None  # True: largest first
+        query = request.GET.copy()
+        query.pop(data.page_parameter(t.name), None)
+        query[data.sort_parameter(t.name)] = column if current else f"-{column}"
+        state = "" if current is None else f' aria-sort="{"descending" if current else "ascending"}"'
+        then = "smallest first" if current else "largest first"
+        cells.append(f'<th scope="col" class="num"{state}><a href="?{escape(query.urlencode())}#h-{t.name}">'
+                     f'{escape(label)}<span class="nhsuk-u-visually-hidden"> (order by this, {then})</span></a>'
+                     f'{"" if current is None else (" ▼" if current else " ▲")}</th>')
+    head = "".join(cells) if t.columns else t.head
+    return SimpleNamespace(**{**vars(t), "head": head}, links=links, last=t.first + t.shown - 1)
 
 
 @requires("aggregates")
@@ -243,6 +263,28 @@ def chart_svg(request, slug: str, index: str | None = None):
            unsuppressed=unsuppressed, publication=published.version)
     response = HttpResponse(drawn[0].replace('role="img" aria-hidden="true" focusable="false" ', "", 1),
                             content_type="image/svg+xml; charset=utf-8")
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@requires("aggregates")
+def chart_json(request, slug: str, index: str | None = None):
+    """One of a page's charts as a Vega specification, for the page's "Explore this chart" (drawn in the
+    browser by the vendored Vega with its expression interpreter, so the CSP needs no ``unsafe-eval``):
+    the same published figures as the SVG and the table, with tooltips."""
+    if slug not in PAGES:
+        raise Http404("no such chart")
+    try:
+        filters, unsuppressed, published = _figures(request)
+    except _Refused as problem:
+        return HttpResponse(str(problem), status=problem.status, content_type="text/plain; charset=utf-8")
+    drawings = data.charts(slug, filters, published)
+    n = int(index or 0)
+    if n >= len(drawings) or not drawings[n][3]:
+        raise Http404("no interactive chart here for these filters")
+    record(request.user.get_username(), AuditEvent.CHART, request.path, filters=filters.as_dict(),
+           unsuppressed=unsuppressed, publication=published.version)
+    response = HttpResponse(data.interactive(drawings[n][3]), content_type="application/json")
     response["Cache-Control"] = "private, max-age=300"
     return response
 
