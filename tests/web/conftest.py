@@ -82,11 +82,3 @@ def client_for(site):
 
     return make
 
-
-def pytest_collection_modifyitems(config, items):
-    """Every dashboard test on one xdist worker (``--dist loadgroup`` in the Makefile), so the site above
-    (ingested, linked and published twice) is made once, not once per worker."""
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.xdist_group("web"))

@@ -575,3 +575,25 @@ def test_each_chart_is_also_a_vega_specification_with_tooltips_from_the_same_fig
     analyst = client_for("analyst").get("/chart/needs.json?unsuppressed=1")
     assert analyst.status_code == 200 and json.loads(analyst.content)["marks"]
     assert client_for("viewer").get("/chart/needs.json?unsuppressed=1").status_code == 403
+
+
+def test_a_figure_page_opens_with_its_own_headline_figures_at_a_glance(client_for, site):
+    """Summary first: a figure page whose measures have headline figures opens with them (beside all areas
+    and by year) before its chart and table; a page whose measures have none goes straight to the chart."""
+    import re
+
+    from triangulate.report.hna import INDICATORS
+
+    c = client_for("viewer")
+    area = site["areas"][0]
+    for slug, measure in (("needs", "need_prevalence"), ("continuity", "continuity_of_care"),
+                          ("disproportionality", "disproportionality")):
+        html = c.get(f"/{slug}/?area={area}").content.decode()
+        first = html.index('id="glance"')
+        assert first < html.index(f'id="table-{measure}"')
+        assert "<figure" not in html or first < html.index("<figure")  # (a chart may be withheld here)
+        body = html.split('id="glance"')[1].split("</tbody>")[0]
+        assert re.findall(r'<th scope="row">(.*?)</th>', body) == [
+            escape(i.label, quote=True) for i in INDICATORS if i.measure == measure]
+        assert "At a glance: " in html and area in html.split('id="h-summary"')[1].split("</h2>")[0]
+    assert 'id="glance"' not in c.get("/pathway/").content.decode()

@@ -139,16 +139,10 @@ def overview(request):
         return _refused(request, problem, "Overview")
     record(request.user.get_username(), AuditEvent.PAGE, request.path, filters=filters.as_dict(),
            unsuppressed=unsuppressed, publication=published.version)
-    from triangulate.report.hna import glance, glance_sentences, year_heading
-
-    rows = glance(published, filters.area, filters.year)
-    where = published.area_label(filters.area)
-    when = "all years pooled" if filters.year == published.years[0] else filters.year
     choices = [(a, published.area_label(a), _with_query(request, area=a if a != published.areas[0] else ""))
                for a in published.areas]
     return render(request, "web/overview.html", _context(
-        request, title="Overview", glance=rows, sentences=glance_sentences(rows, when), where=where,
-        when=when, area_links=choices, year_headings=[year_heading(y, published.manifest) for y, _ in rows[0].years] if rows else [], overview=True,
+        request, title="Overview", area_links=choices, overview=True, **_glance(published, filters),
         **_filter_context(published, filters, unsuppressed, request)))
 
 
@@ -187,10 +181,22 @@ def page(request, slug: str):
         extra = plan.context(request, published, filters)
     return render(request, "web/page.html", _context(
         request, title=about.title, about=about.about, slug=slug, current=slug, tables=tables, chapter=chapter,
+        **(_glance(published, filters, about.measures) if about.measures else {}),
         charts=[{"src": f"/chart/{slug}{f'-{i}' if i else ''}.svg", "caption": d[1], "description": d[2],
                  "json": f"/chart/{slug}{f'-{i}' if i else ''}.json" if d[3] else "", "n": i}
                 for i, d in enumerate(drawn)],
         **_filter_context(published, filters, unsuppressed, request), **extra))
+
+
+def _glance(published, filters, measures: tuple[str, ...] | None = None) -> dict:
+    """The headline figures at a glance for the view (of ``measures`` only, on a figure page): beside all
+    areas, by year, with the sentences that say what differs (``triangulate.report.hna.glance``)."""
+    from triangulate.report.hna import glance, glance_sentences, year_heading
+
+    rows = glance(published, filters.area, filters.year, measures)
+    when = "all years pooled" if filters.year == published.years[0] else filters.year
+    return {"glance": rows, "sentences": glance_sentences(rows, when), "where": published.area_label(filters.area),
+            "when": when, "year_headings": [year_heading(y, published.manifest) for y, _ in rows[0].years] if rows else []}
 
 
 def _with_query(request, **changed: str) -> str:
