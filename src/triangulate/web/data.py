@@ -256,3 +256,21 @@ def interactive(spec_text: str) -> str:
     from triangulate.report.charts import interactive as compile_chart
 
     return json.dumps(compile_chart(json.loads(spec_text)), separators=(",", ":"))
+
+
+@lru_cache(maxsize=TABLES_KEPT)
+def _glance(folder: str, store: str, area: str, year: str) -> tuple:
+    from triangulate.report.hna import glance as gather
+
+    return tuple(gather(read(folder, store), area, year))
+
+
+def glance(published: Published, filters: Filters, measures: tuple[str, ...] | None = None) -> list:
+    """The headline figures at a glance of a view (``triangulate.report.hna.glance``; those of ``measures``
+    only, for a figure page), gathered once per publication, area and year and kept (seven views of the
+    publication are read to make them)."""
+    from triangulate.report.hna import INDICATORS
+
+    keys = {i.key for i in INDICATORS if measures is None or i.measure in measures}
+    return [g for g in _glance(str(published.folder), str(settings.STORE), filters.area, filters.year)
+            if g.key in keys]

@@ -191,9 +191,9 @@ def page(request, slug: str):
 def _glance(published, filters, measures: tuple[str, ...] | None = None) -> dict:
     """The headline figures at a glance for the view (of ``measures`` only, on a figure page): beside all
     areas, by year, with the sentences that say what differs (``triangulate.report.hna.glance``)."""
-    from triangulate.report.hna import glance, glance_sentences, year_heading
+    from triangulate.report.hna import glance_sentences, year_heading
 
-    rows = glance(published, filters.area, filters.year, measures)
+    rows = data.glance(published, filters, measures)
     when = "all years pooled" if filters.year == published.years[0] else filters.year
     return {"glance": rows, "sentences": glance_sentences(rows, when), "where": published.area_label(filters.area),
             "when": when, "year_headings": [year_heading(y, published.manifest) for y, _ in rows[0].years] if rows else []}
