@@ -94,11 +94,11 @@ INDICATORS: tuple[Indicator, ...] = (
 )
 
 
-def headline(view, indicators: tuple[Indicator, ...] = INDICATORS) -> dict[str, dict]:
+def headline(view) -> dict[str, dict]:
     """Every indicator's figures in one view, each measure's rows read once."""
     rows: dict[tuple[str, str], list[dict]] = {}
     out = {}
-    for i in indicators:
+    for i in INDICATORS:
         if (i.measure, i.breakdown) not in rows:
             rows[(i.measure, i.breakdown)] = view.plain_rows(i.measure, (i.breakdown,))
         out[i.key] = i.read(rows[(i.measure, i.breakdown)])
@@ -462,22 +462,21 @@ def _interval(v: dict, kind: str) -> str:
     return f"{v['lower']:.{digits}f} to {v['upper']:.{digits}f}"
 
 
-def glance(published, area: str, year: str, measures: tuple[str, ...] | None = None) -> list[Glance]:
+def glance(published, area: str, year: str) -> list[Glance]:
     """Every headline indicator (``INDICATORS``) for ``area`` in ``year``: beside all areas in the same
     year (Fingertips' rule: the area's 95% interval above, spanning or below the figure for all areas;
     for a ratio, 1) and over each financial year (first against last shown year, intervals not
-    overlapping). Six views of the publication are read, each measure once per view; ``measures``
-    keeps the indicators of those measures only (a figure page's own)."""
+    overlapping). Six views of the publication are read, each measure once per view (the dashboard
+    keeps the result: ``triangulate.web.data.glance``)."""
     from triangulate.publish.view import View
 
-    chosen = tuple(i for i in INDICATORS if measures is None or i.measure in measures)
     whole_area = published.areas[0]
-    here = headline(View(published, area, year), chosen)
-    whole = headline(View(published, whole_area, year), chosen) if area != whole_area else here
+    here = headline(View(published, area, year))
+    whole = headline(View(published, whole_area, year)) if area != whole_area else here
     years = list(published.years[1:])
-    by_year = {y: (here if y == year else headline(View(published, area, y), chosen)) for y in years}
+    by_year = {y: (here if y == year else headline(View(published, area, y))) for y in years}
     out = []
-    for i in chosen:
+    for i in INDICATORS:
         v = here[i.key]
         compared = against = ""
         if i.kind != "count" and (area != whole_area or i.kind == "ratio"):

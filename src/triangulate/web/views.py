@@ -250,27 +250,39 @@ def glossary(request):
         request, title="Glossary and definitions", current="glossary", terms=words.TERMS, entries=words.entries()))
 
 
-@requires("aggregates")
-def chart_svg(request, slug: str, index: str | None = None):
-    """One of a page's charts (the first, or ``index``) as an SVG image (so the page itself carries no
-    inline styles or scripts)."""
+def _drawing(request, slug: str, index: str | None, interactive: bool = False):
+    """A page's chart ``index`` for the request's view, audited; or the response refusing it (a filter
+    error, or a 404 where the page has no such chart, or none to explore)."""
     if slug not in PAGES:
         raise Http404("no such chart")
     try:
         filters, unsuppressed, published = _figures(request)
     except _Refused as problem:
-        return HttpResponse(str(problem), status=problem.status, content_type="text/plain; charset=utf-8")
+        return None, HttpResponse(str(problem), status=problem.status, content_type="text/plain; charset=utf-8")
     drawings = data.charts(slug, filters, published)
     n = int(index or 0)
-    if n >= len(drawings):
+    if n >= len(drawings) or (interactive and not drawings[n][3]):
         raise Http404("no such chart for these filters")
-    drawn = drawings[n]
     record(request.user.get_username(), AuditEvent.CHART, request.path, filters=filters.as_dict(),
            unsuppressed=unsuppressed, publication=published.version)
-    response = HttpResponse(drawn[0].replace('role="img" aria-hidden="true" focusable="false" ', "", 1),
-                            content_type="image/svg+xml; charset=utf-8")
+    return drawings[n], None
+
+
+def _chart_response(body: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(body, content_type=content_type)
     response["Cache-Control"] = "private, max-age=300"
     return response
+
+
+@requires("aggregates")
+def chart_svg(request, slug: str, index: str | None = None):
+    """One of a page's charts (the first, or ``index``) as an SVG image (so the page itself carries no
+    inline styles or scripts)."""
+    drawn, refused = _drawing(request, slug, index)
+    if refused:
+        return refused
+    return _chart_response(drawn[0].replace('role="img" aria-hidden="true" focusable="false" ', "", 1),
+                           "image/svg+xml; charset=utf-8")
 
 
 @requires("aggregates")
@@ -278,21 +290,10 @@ def chart_json(request, slug: str, index: str | None = None):
     """One of a page's charts as a Vega specification, for the page's "Explore this chart" (drawn in the
     browser by the vendored Vega with its expression interpreter, so the CSP needs no ``unsafe-eval``):
     the same published figures as the SVG and the table, with tooltips."""
-    if slug not in PAGES:
-        raise Http404("no such chart")
-    try:
-        filters, unsuppressed, published = _figures(request)
-    except _Refused as problem:
-        return HttpResponse(str(problem), status=problem.status, content_type="text/plain; charset=utf-8")
-    drawings = data.charts(slug, filters, published)
-    n = int(index or 0)
-    if n >= len(drawings) or not drawings[n][3]:
-        raise Http404("no interactive chart here for these filters")
-    record(request.user.get_username(), AuditEvent.CHART, request.path, filters=filters.as_dict(),
-           unsuppressed=unsuppressed, publication=published.version)
-    response = HttpResponse(data.interactive(drawings[n][3]), content_type="application/json")
-    response["Cache-Control"] = "private, max-age=300"
-    return response
+    drawn, refused = _drawing(request, slug, index, interactive=True)
+    if refused:
+        return refused
+    return _chart_response(data.interactive(drawn[3]), "application/json")
 
 
 @requires("aggregates")
