@@ -79,6 +79,46 @@ def test_the_spine_chart_puts_all_areas_at_the_centre_and_the_furthest_area_at_a
     assert spine([]) is None
 
 
+def _tooltip_names(vega: dict) -> list[set[str]]:
+    """The names each mark's tooltip gives its figures, from a compiled Vega specification."""
+    import json
+    import re
+
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            tip = (node.get("tooltip") or {}).get("signal") if isinstance(node.get("tooltip"), dict) else None
+            if tip:
+                found.append(set(re.findall(r'"([^"]+)": ', tip)))
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(json.loads(json.dumps(vega)))
+    return found
+
+
+def test_an_explored_chart_names_its_figures_as_the_table_does_not_by_its_field_names():
+    """The tooltip of each mark reads "Relative rate index: 1.9", "Ethnic group: Black", not "rri" and
+    "group"; a spine chart's mark gives the area's published figure and the benchmark, not its scaled
+    position (which is not a figure)."""
+    from triangulate.report.charts import forest, full, interactive, spine
+
+    names = _tooltip_names(interactive(full(forest(
+        [{"decision": "Police custody", "group": "Black", "rri": 1.9, "lower": 1.8, "upper": 2.0}]))))
+    assert {"Decision point", "Ethnic group", "Relative rate index"} in names
+    assert {"Decision point", "Ethnic group", "Lower limit", "Upper limit"} in names
+    assert not {"rri", "group", "lower", "upper", "decision"} & set().union(*names)
+    rows = [{"area": "A", "indicator": "Self-harm, custody (%)", "x": 0.75, "low": 0.0, "q1": 0.25, "q3": 0.6,
+             "high": 0.75, "verdict": "higher", "shown": "12.0", "benchmark": "10.0"}]
+    names = _tooltip_names(interactive(full(spine(rows))))
+    assert {"Area", "Figure", "Against all areas", "Value", "All areas"} in names
+    assert not {"x", "q1", "q3", "low", "high"} & set().union(*names)
+
+
 def test_the_summary_at_a_glance_names_what_differs_from_all_areas_and_what_has_changed():
     from triangulate.report.hna import Glance, glance_sentences
 

@@ -37,14 +37,66 @@ def svg(spec: dict | None) -> str:
     return text.replace("<svg ", '<svg role="img" aria-hidden="true" focusable="false" ', 1)
 
 
+#: A tooltip's name for each field the charts draw from (the encoding's own title wins where it has one);
+#: scaled positions and drawing aids are not figures and are left out of the tooltip.
+TOOLTIP_LABELS = {
+    "area": "Area", "indicator": "Figure", "decision": "Decision point", "group": "Ethnic group",
+    "category": "Group", "setting": "Setting", "window": "Period", "year": "Financial year",
+    "from": "From", "to": "To", "people": "People", "value": "Value", "lower": "Lower limit",
+    "upper": "Upper limit", "rri": "Relative rate index", "n": "People (denominator)", "level": "Control limits",
+    "centre": "All areas", "verdict": "Against all areas", "shown": "Value", "benchmark": "All areas",
+}
+#: Fields whose tooltip name is the chart's axis title where it has one (it says what the value is).
+TOOLTIP_TITLED = {"value", "people"}
+TOOLTIP_HIDDEN = {"x", "low", "q1", "q3", "high"}
+#: Figures in a tooltip: to two decimal places at most, trailing zeros dropped (12.3, 1.85, 300), which is
+#: never more precise than the published figure (percentages to 1 dp, ratios to 2 dp, counts whole).
+TOOLTIP_FORMAT = ",.2~f"
+
+
+def _tooltips(node: dict, facets: tuple[str, ...] = ()) -> None:
+    """Give every mark of a Vega-Lite specification a tooltip of its figures under readable names: the
+    facet's fields, then each encoded field (and any listed in ``usermeta.tooltip``), once each."""
+    facet = node.get("facet")
+    if isinstance(facet, dict):
+        fields = [facet["field"]] if "field" in facet else [f["field"] for f in facet.values()
+                                                           if isinstance(f, dict) and "field" in f]
+        facets = facets + tuple(fields)
+    extra = tuple((node.get("usermeta") or {}).get("tooltip") or ())
+    own = [(c["field"], c.get("title"), c.get("type", "quantitative" if channel in ("x2", "y2") else "nominal"))
+           for channel, c in (node.get("encoding") or {}).items() if isinstance(c, dict) and "field" in c]
+    if "mark" in node and [f for f, _, _ in own if f not in TOOLTIP_HIDDEN]:  # a mark that carries a figure
+        seen, tips = set(), []
+        for field, title, kind in ([(f, None, "nominal") for f in facets] + own
+                                   + [(f, None, "nominal") for f in extra]):
+            if field in seen or field in TOOLTIP_HIDDEN:
+                continue
+            seen.add(field)
+            named = title if field in TOOLTIP_TITLED and isinstance(title, str) else None
+            tip = {"field": field, "type": kind,
+                   "title": named or TOOLTIP_LABELS.get(field, field.replace("_", " ").capitalize())}
+            if kind == "quantitative":
+                tip["format"] = TOOLTIP_FORMAT
+            tips.append(tip)
+        if tips:
+            node["encoding"] = {**node["encoding"], "tooltip": tips}
+    for key in ("layer", "spec"):
+        child = node.get(key)
+        for c in child if isinstance(child, list) else [child] if isinstance(child, dict) else []:
+            if extra and "usermeta" not in c:
+                c["usermeta"] = {"tooltip": list(extra)}
+            _tooltips(c, facets)
+
+
 def interactive(whole: dict) -> dict:
     """The Vega specification the dashboard draws in the browser from a chart's whole Vega-Lite
-    specification (``full``): the same chart, every mark with a tooltip of its figures. Compiled here by
-    the same vl-convert (and so the same Vega) that draws the SVG, so the browser needs Vega only."""
-    spec = dict(whole)
-    config = dict(spec.get("config") or {})
-    config["mark"] = {**(config.get("mark") or {}), "tooltip": {"content": "data"}}
-    spec["config"] = config
+    specification (``full``): the same chart, every mark with a tooltip of its figures under the names a
+    reader knows (``TOOLTIP_LABELS``), not the chart's field names. Compiled here by the same vl-convert
+    (and so the same Vega) that draws the SVG, so the browser needs Vega only."""
+    import copy
+
+    spec = copy.deepcopy(whole)
+    _tooltips(spec)
     return vlc.vegalite_to_vega(spec)
 
 
@@ -173,9 +225,9 @@ def funnel(points: list[dict], limits: list[dict], centre: float, *, title: str,
             {"data": {"values": [{"centre": centre}]}, "mark": {"type": "rule", "color": PALETTE[4]},
              "encoding": {"y": {"field": "centre", "type": "quantitative"}}},
             {"data": {"values": points}, "mark": {"type": "point", "filled": True, "size": 70, "color": PALETTE[0]},
-             "encoding": {"x": x, "y": {"field": "value", **limit_y}}},
+             "encoding": {"x": x, "y": {"field": "value", **limit_y}}, "usermeta": {"tooltip": ["area"]}},
             {"data": {"values": points}, "mark": {"type": "text", "dx": 6, "align": "left", "fontSize": 10},
-             "encoding": {"x": x, "y": {"field": "value", "type": "quantitative"}, "text": {"field": "area"}}},
+             "encoding": {"x": x, "y": {"field": "value", **limit_y}, "text": {"field": "area"}}},
         ],
     }
 
@@ -193,7 +245,8 @@ def spine(rows: list[dict], *, width: int = 360) -> dict | None:
     an end; the area's own value as a mark, coloured and shaped by its verdict against the benchmark.
 
     ``rows``: one per area and indicator with ``area``, ``indicator``, ``verdict`` and the scaled
-    positions ``low``, ``q1``, ``q3``, ``high``, ``x`` (0 to 1, the benchmark at 0.5).
+    positions ``low``, ``q1``, ``q3``, ``high``, ``x`` (0 to 1, the benchmark at 0.5); ``shown`` and
+    ``benchmark``, where given, are the area's figure and the benchmark as published (the tooltip's).
     """
     if not rows:
         return None
@@ -211,7 +264,7 @@ def spine(rows: list[dict], *, width: int = 360) -> dict | None:
         "facet": {"row": {"field": "area", "type": "nominal", "sort": areas, "title": None,
                           "header": {"labelAngle": 0, "labelAlign": "left", "labelOrient": "top",
                                      "labelFontSize": 12, "labelFontWeight": "bold"}}},
-        "spacing": 8,
+        "spacing": 8, "usermeta": {"tooltip": [f for f in ("shown", "benchmark") if f in rows[0]]},
         "spec": {
             "width": width, "height": {"step": 16},  # compact: a chapter's table and chart fit a page together
             "layer": [

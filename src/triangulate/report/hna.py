@@ -106,7 +106,7 @@ def headline(view) -> dict[str, dict]:
 
 
 def _shown(v: dict, kind: str) -> str:
-    return _cell(v["shown"], kind) if v["shown"] else ""
+    return _cell(v["shown"], kind) if v.get("shown") else ""
 
 
 def change(first: dict, last: dict) -> str | None:
@@ -273,7 +273,8 @@ def spine_rows(by_area: dict[str, dict[str, dict]], whole: dict[str, dict]) -> l
 
         q1, q3 = np.percentile(values, [25, 75])
         for a, v in shown.items():
-            out.append({"area": a, "indicator": i.heading, "x": at(v["value"]),
+            out.append({"area": a, "indicator": i.heading, "x": at(v["value"]), "shown": _shown(v, i.kind),
+                        "benchmark": f"{bench:.{2 if i.kind == 'ratio' else 1}f}",
                         "low": at(values.min()), "q1": at(q1), "q3": at(q3), "high": at(values.max()),
                         "verdict": _verdict(v, bench)})
     order = list(by_area)
