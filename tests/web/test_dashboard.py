@@ -241,6 +241,26 @@ def test_forms_need_csrf_and_responses_carry_security_headers(site):
     assert response.cookies["sessionid"]["httponly"]
 
 
+def test_style_sheets_scripts_and_charts_are_compressed_but_pages_are_not(client_for):
+    """The page weight: static files and chart drawings travel gzipped (the NHS.UK style sheet is most of a
+    page); a page is sent uncompressed, since a compressed page carrying the CSRF token or the session's
+    figures leaks them through its length (BREACH)."""
+    import gzip
+
+    c = client_for("viewer")
+    for path in ("/static/web/vendor/nhsuk.css", "/static/web/charts.js", "/chart/needs.svg"):
+        response = c.get(path, HTTP_ACCEPT_ENCODING="gzip, deflate")
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        assert response.status_code == 200 and response["Content-Encoding"] == "gzip", path
+        plain = c.get(path)  # a client that does not ask for gzip gets the file as it is
+        whole = b"".join(plain.streaming_content) if plain.streaming else plain.content
+        assert not plain.has_header("Content-Encoding") and gzip.decompress(body) == whole, path
+        assert len(body) < len(whole) / 2, path
+    for path in ("/needs/", "/export/need_prevalence.csv", "/login/"):
+        response = c.get(path, HTTP_ACCEPT_ENCODING="gzip, deflate")
+        assert response.status_code == 200 and not response.has_header("Content-Encoding"), path
+
+
 def test_production_settings_pass_check_deploy(tmp_path):
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "triangulate.web.settings",
            "TRIANGULATE_STORE": str(tmp_path / "s.duckdb"), "TRIANGULATE_WEB_DB": str(tmp_path / "app.sqlite3"),
