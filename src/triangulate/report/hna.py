@@ -232,10 +232,13 @@ def areas_section(data) -> Section:
             continue
         limits = funnel_limits([v["numerator"] for _, v in shown], [v["denominator"] for _, v in shown],
                                statistic="proportion", multiplier=100)
+        # The limits drawn from half the smallest area's number of people: below it they only widen to 0
+        # and 100%, and drawing them there squeezed the areas into a flat line at the chart's middle.
+        start = 0.5 * min(float(v["denominator"]) for _, v in shown)
         lines = [{"n": float(n), "lower": float(lo), "upper": float(hi), "level": level}
                  for level, lower, upper in (("95%", limits.lower_95, limits.upper_95),
                                              ("99.8%", limits.lower_998, limits.upper_998))
-                 for n, lo, hi in zip(limits.points, lower, upper)]
+                 for n, lo, hi in zip(limits.points, lower, upper) if n >= start]
         points = [{"area": published.area_name(a), "n": v["denominator"], "value": v["value"]} for a, v in shown]
         s.charts.append(Chart(charts.funnel(points, lines, limits.baseline, title=_short(i.label)),
                               f"{i.label}, by area, against all areas",
