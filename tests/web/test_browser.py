@@ -170,7 +170,9 @@ def test_a_chart_is_explored_in_the_page_under_the_csp_with_tooltips_and_the_key
             if page.evaluate(titled):
                 break
     title = page.evaluate("() => (document.querySelector('.chart-live [title], .chart-live[title]') || {}).title")
-    assert title and ": " in title  # "category: Depression\nsetting: Police custody\nvalue: 23.5 ..."
+    assert title and ": " in title  # "Group: Depression\nSetting: Police custody\nLower limit: 18.2 ..."
+    names = {line.split(": ")[0] for line in title.splitlines()}
+    assert not names & {"category", "setting", "value", "lower", "upper", "group"}, title  # a reader's words
     # the keyboard: focus the chart, arrow right, and the first figure is read out
     figure.locator(".chart-live").focus()
     page.keyboard.press("ArrowRight")
@@ -263,13 +265,18 @@ def test_every_page_fits_its_width_and_is_photographed(browser, server, width):
     own region, which is labelled and focusable); each page is photographed whole for a person to look at."""
     folder = ARTEFACTS / "screenshots" / width
     folder.mkdir(parents=True, exist_ok=True)
-    too_wide = []
+    too_wide, carded = [], 0
     for role in ("viewer", "analyst"):
         ctx, page = _login(browser, server, role, viewport=WIDTHS[width])
         for url in PAGES_BY_ROLE[role]:
             page.goto(f"{server}{url}")
             page.wait_for_load_state("networkidle")
             overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+            cards = page.evaluate("() => [...document.querySelectorAll('.nhsuk-table-responsive tbody tr')]"
+                                  ".map(r => getComputedStyle(r).display)")
+            # the headline figures at a glance: a card per figure on a phone, a table row on a desktop
+            assert set(cards) <= ({"block"} if width == "mobile" else {"table-row"}), (url, cards)
+            carded += len(cards)
             if overflow > 0:
                 too_wide.append((url, overflow))
             name = url.strip("/").replace("/", "-").replace("?", "-").replace("=", "-") or "overview"
@@ -277,4 +284,4 @@ def test_every_page_fits_its_width_and_is_photographed(browser, server, width):
             page.screenshot(path=str(shot), full_page=True)
             assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", url
         ctx.close()
-    assert too_wide == []
+    assert too_wide == [] and carded > 0
