@@ -338,10 +338,12 @@ def test_the_overview_offers_no_breakdown_and_shows_the_reports_headline_figures
     class Rows(HTMLParser):
         def __init__(self):
             super().__init__()
-            self.rows, self._cell, self._in_body = [], None, False
+            self.rows, self._cell, self._in_body, self._hidden = [], None, False, 0
 
         def handle_starttag(self, tag, attrs):
-            if tag == "tbody":
+            if tag == "span" and (self._hidden or ("aria-hidden", "true") in attrs):
+                self._hidden += 1  # a phone's card heading inside the cell, not the cell's figure
+            elif tag == "tbody":
                 self._in_body = True
             elif tag == "tr" and self._in_body:
                 self.rows.append([])
@@ -349,14 +351,16 @@ def test_the_overview_offers_no_breakdown_and_shows_the_reports_headline_figures
                 self._cell = []
 
         def handle_endtag(self, tag):
-            if tag in ("th", "td") and self._cell is not None and self.rows:
+            if tag == "span" and self._hidden:
+                self._hidden -= 1
+            elif tag in ("th", "td") and self._cell is not None and self.rows:
                 self.rows[-1].append(" ".join("".join(self._cell).split()))
                 self._cell = None
             elif tag == "tbody":
                 self._in_body = False
 
         def handle_data(self, data):
-            if self._cell is not None:
+            if self._cell is not None and not self._hidden:
                 self._cell.append(data)
 
     table = page[page.index('id="headline"'):page.index("</table>", page.index('id="headline"'))]
