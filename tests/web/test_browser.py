@@ -76,6 +76,8 @@ def test_a_viewer_changes_a_filter_sees_chart_and_table_change_exports_and_is_re
                            arg=before_chart)
     assert page.locator("#table-ld_funnel").inner_text() != before_table
     assert f"area={area}" in page.locator("figure.chart img").get_attribute("src")
+    # the new drawing has loaded (its src changes first; on a busy machine the image arrives later)
+    page.wait_for_function("() => document.querySelector('figure.chart img').complete")
     assert page.evaluate("() => document.querySelector('figure.chart img').naturalWidth") > 100
     with page.expect_download() as download:
         page.click("text=CSV >> nth=0")
