@@ -50,6 +50,23 @@ def main() -> None:
     added = sum(took[g] for g in GAP) + control["with"] - control["without"]
     print(f"added by the gap measures: {added:.1f} s (fine counts + disclosure control; one run each, so the "
           "control difference carries run-to-run noise)")
+    # Steadier: the protection of the gap measures' own groups of linked counts, on one worker (the control
+    # runs its groups on every core, so on two cores this adds about half of it to a publish).
+    from triangulate.disclosure import linked
+    from triangulate.publish.compute import _dimensions, gather_cubes
+
+    dims = _dimensions(fine)
+    cubes, _ = gather_cubes({n: fine[n] for n in GAP}, dims)
+    linked._WORK.update(dims=dims.disclosure_dimensions(), cubes=cubes, rule=NHS_ENGLAND,
+                        width=NHS_ENGLAND.protection)
+    t = time.perf_counter()
+    for group in linked._groups(cubes):
+        linked._protect_group(group)
+    own = time.perf_counter() - t
+    linked._WORK.clear()
+    print(f"the gap measures' own protection: {own:.1f} s of one worker (about {own / 2:.1f} s of a publish on "
+          f"two cores); with their fine counts: about {sum(took[g] for g in GAP) + own / 2:.1f} s added, before "
+          "the derived gap tables")
     print(f"peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024:.2f} GB")
 
 
