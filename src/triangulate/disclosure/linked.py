@@ -35,8 +35,9 @@ count that can is suppressed. Then, for each suppressed cell not yet proven: the
 siblings sharing the move, or the cell with its total), whose outer product balances every line;
 the cheapest valid one wins. Where no hypercube is cheap, a *local mixed-integer programme* over the
 values near the cell finds the cheapest certificate (Fischetti and Salazar's model, as Tau-Argus's
-optimal method uses: one yes-or-no per shown count, costing the whole count if it must be hidden),
-its window widening while the answer is dear; as a last resort the cell and all its totals rise
+optimal method uses: one yes-or-no per shown count, costing the whole count if it must be hidden)
+over three siblings at each level, then every value while the answer is dear (a free linear programme
+first there too); as a last resort the cell and all its totals rise
 together with the cubes containing it, which always fits. Published counts are then
 rounded by the rule.
 """
@@ -768,7 +769,7 @@ class _Linked:
         # certificate a local programme can find: hiding one count of 40,000 to protect a count of 3 is
         # what the programme exists to avoid. Its window is three siblings at each level (``MILP_WINDOWS``):
         # windows of one and two were tried first until the 1M publication showed that almost every cell
-        # that needs an integer programme needs the window of three (below).
+        # that needs an integer programme needs the window of three.
         for k in MILP_WINDOWS:
             if found:
                 best = min(found, key=lambda r: r[0])
