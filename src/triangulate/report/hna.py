@@ -277,7 +277,7 @@ def spine_rows(by_area: dict[str, dict[str, dict]], whole: dict[str, dict]) -> l
         q1, q3 = np.percentile(values, [25, 75])
         for a, v in shown.items():
             out.append({"area": a, "indicator": i.heading, "x": at(v["value"]), "shown": _shown(v, i.kind),
-                        "benchmark": f"{bench:.{2 if i.kind == 'ratio' else 1}f}",
+                        "benchmark": _cell(str(bench), i.kind),
                         "low": at(values.min()), "q1": at(q1), "q3": at(q3), "high": at(values.max()),
                         "verdict": _verdict(v, bench)})
     order = list(by_area)
