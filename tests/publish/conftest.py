@@ -8,7 +8,7 @@ import datetime as dt
 import duckdb
 import pytest
 
-from triangulate.disclosure import NHS_ENGLAND
+from triangulate.disclosure import NHS_ENGLAND, ONS_SRO
 from triangulate.ingest import ingest
 from triangulate.publish.publication import write_publication
 from triangulate.standard import AGENCY_TABLES
@@ -18,7 +18,7 @@ from triangulate.synth import write_synthetic_extracts
 KEY = b"publish-test-key-".ljust(64, b"p")
 
 
-def make_store(folder, *, people: int, seed: int):
+def make_store(folder, *, people: int, seed: int, start=dt.date(2024, 4, 1), end=dt.date(2025, 3, 31)):
     result = write_synthetic_extracts(folder / "synth", people=people, seed=seed)
     store = folder / "store.duckdb"
     ingest([result.out_dir / "extracts", result.files["population"]], store, key=KEY)
@@ -31,7 +31,7 @@ def make_store(folder, *, people: int, seed: int):
     area = con.sql("SELECT area_code FROM content.police_custody GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
                    ).fetchall()[0][0]
     con.close()
-    restrict(store, areas=[area], start=dt.date(2024, 4, 1), end=dt.date(2025, 3, 31))
+    restrict(store, areas=[area], start=start, end=end)
     return store
 
 
@@ -41,3 +41,12 @@ def publication(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp(f"publication-{request.param}")
     store = make_store(folder, people=1500, seed=request.param)
     return store, write_publication(store, rule=NHS_ENGLAND)
+
+
+@pytest.fixture(scope="session")
+def pooled_publication(tmp_path_factory):
+    """(store, the ONS rule's publication: no rounding, so a sum gives back a count exactly) of one area
+    over four financial years (2021/22 to 2024/25): the last three pooled, beside the years and the whole."""
+    folder = tmp_path_factory.mktemp("publication-pooled")
+    store = make_store(folder, people=1200, seed=7, start=dt.date(2021, 4, 1), end=dt.date(2025, 3, 31))
+    return store, write_publication(store, rule=ONS_SRO)

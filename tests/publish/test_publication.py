@@ -79,3 +79,41 @@ def test_every_suppressed_count_is_protected_without_raising_every_total_above_i
     protection = published.manifest["protection"]
     assert protection["fallbacks"] == 0
     assert protection["secondary"] < protection["primary"]
+
+
+def test_years_are_pooled_in_threes_back_from_the_latest_without_overlap():
+    from triangulate.publish.dimensions import pooled_periods
+
+    years = [f"{2016 + i}/{(17 + i) % 100:02d}" for i in range(8)]
+    assert pooled_periods(years[:3]) == ()  # the one period would be the whole period
+    assert pooled_periods(years[:4]) == (("2017/18", "2018/19", "2019/20"),)
+    assert pooled_periods(years[:5]) == (("2016/17", "2017/18"), ("2018/19", "2019/20", "2020/21"))
+    assert pooled_periods(years) == (("2016/17", "2017/18"), ("2018/19", "2019/20", "2020/21"),
+                                     ("2021/22", "2022/23", "2023/24"))
+    assert pooled_periods(["2016/17", "2017/18", "2019/20", "2020/21", "2021/22"]) == (
+        ("2016/17", "2017/18"), ("2019/20", "2020/21", "2021/22"))
+    # a gap in the years: no period across it
+    assert pooled_periods(["2016/17", "2017/18", "2018/19", "2020/21"]) == ()
+
+
+def test_a_pooled_period_is_the_sum_of_its_years_in_every_row(pooled_publication):
+    from triangulate.publish.compute import compute_publication
+
+    store, published = pooled_publication
+    truth = compute_publication(store, rule=None)
+    assert truth.dimensions.pooled == ("2022/23 to 2024/25",)
+    checked = 0
+    for name, table in truth.tables.items():
+        m = published.measure(name)
+        keys = ["area", "breakdown", "group", *m.keys]
+        counts = [c.name for c in m.counts]
+        rows = {(r["year"], *(r[k] for k in keys)): r for r in table.to_pylist()}
+        for (year, *rest), row in rows.items():
+            if year != "2022/23 to 2024/25":
+                continue
+            assert row["breakdown"] == "all"
+            parts = [rows.get((y, *rest)) for y in ("2022/23", "2023/24", "2024/25")]
+            for c in counts:
+                assert row[c] == sum(p[c] for p in parts if p), (name, c, rest)
+                checked += 1
+    assert checked > 500

@@ -18,6 +18,8 @@ def publish(
     engine: str = typer.Option("duckdb", "--engine", help="duckdb (default) or spark."),
     years: Optional[str] = typer.Option(None, "--years", help="Financial years to publish, comma-separated "
                                                               "(e.g. 2023/24,2024/25); default: every year."),
+    pooled: bool = typer.Option(True, "--pooled/--no-pooled", help="Also publish periods of three financial years "
+                                "(all people), for trends in small areas; --no-pooled is quicker on large stores."),
     unsuppressed: bool = typer.Option(False, "--unsuppressed",
                                       help="The analysts' unsuppressed publication (never for release)."),
     audit: bool = typer.Option(False, "--audit", help="Attack the new publication and report every suppressed "
@@ -67,7 +69,7 @@ def publish(
     try:
         with progress_bars() as progress:
             published = write_publication(store, root, rule=chosen, engine=engine, progress=progress, charts=draw_charts,
-                                          directory=published_directory, derived=derived_tables,
+                                          directory=published_directory, derived=derived_tables, pooled=pooled,
                                           years=[y.strip() for y in years.split(",") if y.strip()] if years else None)
     except (PublicationError, MeasuresError) as problem:
         err_console.print(f"Not published: {problem}", markup=False)

@@ -104,7 +104,7 @@ class _Knowledge:
 
         self.published = published
         self.rule = rule
-        dims = Dimensions(tuple(published.areas), tuple(published.years))
+        dims = Dimensions(tuple(published.areas), tuple(published.years), tuple(published.pooled))
         self.dims = dims
         self.dimensions = dims.disclosure_dimensions()
         self.shape = dims.shape
@@ -115,7 +115,7 @@ class _Knowledge:
         self.derived_leaks = 0
         self.tightened: dict[str, dict[tuple, tuple[float, float]]] = {}
         area_index = {a: i for i, a in enumerate(dims.areas)}
-        year_index = {y: i for i, y in enumerate(dims.years)}
+        year_index = {y: i for i, y in enumerate(dims.periods)}
         group_index = dims.group_index
         for name in published.names:
             m = published.measure(name)
@@ -340,7 +340,7 @@ def audit_publication(folder: str | Path, *, sample: int | None = None, progress
                 q = members[int(j) // size]
                 a, y, g = np.unravel_index(int(j) % size, shape)
                 b, v = know.dims.groups[g]
-                result.narrow.append(Finding(q, (know.dims.areas[a], know.dims.years[y], b, v), plo[j], phi[j]))
+                result.narrow.append(Finding(q, (know.dims.areas[a], know.dims.periods[y], b, v), plo[j], phi[j]))
         if sample is not None and len(targets) > sample:
             targets = rng.choice(targets, sample, replace=False)
         if sample == 0:
@@ -413,7 +413,7 @@ def audit_publication(folder: str | Path, *, sample: int | None = None, progress
                 q = members[flat // size]
                 a, y, g = np.unravel_index(flat % size, shape)
                 b, v = know.dims.groups[g]
-                result.narrow.append(Finding(q, (know.dims.areas[a], know.dims.years[y], b, v), low, high))
+                result.narrow.append(Finding(q, (know.dims.areas[a], know.dims.periods[y], b, v), low, high))
     if progress:
         progress("Audit: done", len(group_list), len(group_list))
     result.seconds = time.perf_counter() - started

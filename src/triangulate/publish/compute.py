@@ -114,29 +114,36 @@ def gather_cubes(fine: dict[str, dict[str, pa.Table]], dims: Dimensions) -> tupl
                 else:
                     cubes[q] = Cube(q, values.copy(), made.exists.copy(), controlled,
                                     witness=lambda cell, made=made, k=k: made.witness(k, cell, dims))
+    # Each view's total (all people) is hidden only when nothing else will do; a pooled period's is not
+    # a view's: guarding it too took the control of a 4,000-person area over five years from 71 s to
+    # 108 s for the same counts withheld (4,744 against 4,723).
     everyone = dims.group_index[("all", "All people")]
     for cube in cubes.values():
         cube.precious = np.zeros(cube.values.shape, dtype=bool)
-        cube.precious[:, :, everyone] = True
+        cube.precious[:, :len(dims.years), everyone] = True
     for q, parent in withins.items():
         if q != parent and q in cubes and parent in cubes and cubes[q].controlled and cubes[parent].controlled:
             cubes[q].within = parent
     return cubes, per_count
 
 
-def _dimensions(fine: dict[str, dict[str, pa.Table]]) -> Dimensions:
+def _dimensions(fine: dict[str, dict[str, pa.Table]], pooled: bool = True) -> Dimensions:
     areas, years = set(), set()
     for counts in fine.values():
         for t in counts.values():
             if t.num_rows:
                 areas |= set(pc.unique(t.column("area_code")).to_pylist())
                 years |= set(pc.unique(t.column("year")).to_pylist())
-    return Dimensions.of(areas, years)
+    return Dimensions.of(areas, years, pooled=pooled)
 
 
 def compute_publication(store, *, rule: DisclosureRule | None, engine: str = "duckdb",
-                        progress: Progress | None = None, years: list[str] | None = None) -> Computed:
+                        progress: Progress | None = None, years: list[str] | None = None,
+                        pooled: bool = True) -> Computed:
     """Every measure in every view; ``rule=None`` makes the unsuppressed (analysts') publication.
+
+    ``pooled`` adds the periods of three financial years (``Dimensions.pooled``) for all people; on the
+    1,000,000-person publication they cost about 80 s of control (129 s to 208 s).
 
     ``years`` keeps those financial years only (a publication for a period, e.g. an assessment of the
     last two years); by default every year in the data. The whole period is then the sum of those.
@@ -147,7 +154,7 @@ def compute_publication(store, *, rule: DisclosureRule | None, engine: str = "du
     if years:
         fine = only_years(fine, years)
     timings["fine counts"] = time.perf_counter() - started
-    return compute_from_fine(fine, rule=rule, progress=progress, timings=timings)
+    return compute_from_fine(fine, rule=rule, progress=progress, timings=timings, pooled=pooled)
 
 
 def only_years(fine: dict[str, dict[str, pa.Table]], years: list[str]) -> dict[str, dict[str, pa.Table]]:
@@ -166,10 +173,10 @@ def only_years(fine: dict[str, dict[str, pa.Table]], years: list[str]) -> dict[s
 
 
 def compute_from_fine(fine, *, rule: DisclosureRule | None, progress: Progress | None = None,
-                      timings: dict | None = None) -> Computed:
+                      timings: dict | None = None, pooled: bool = True) -> Computed:
     timings = {} if timings is None else timings
     t0 = time.perf_counter()
-    dims = _dimensions(fine)
+    dims = _dimensions(fine, pooled)
     cubes, per_count = gather_cubes(fine, dims)
     timings["cubes"] = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -222,7 +229,7 @@ def measure_table(m: Measure, dims: Dimensions, cubes: dict[str, Cube], per_coun
         for extra in itertools.product(*domains) if domains else [()]:
             key_map = {**grid_keys, **dict(zip(other_keys, extra))}
             columns["area"].append(np.asarray(dims.areas, dtype=object)[a])
-            columns["year"].append(np.asarray(dims.years, dtype=object)[y])
+            columns["year"].append(np.asarray(dims.periods, dtype=object)[y])
             columns["breakdown"].append(breakdown_names[g])
             columns["group"].append(group_names[g])
             for key in m.keys:

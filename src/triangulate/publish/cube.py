@@ -43,7 +43,9 @@ class CountCubes:
         ok = (groups == g).any(axis=1)
         if a:
             ok &= area == a
-        if y:
+        if y >= len(dims.years):  # a pooled period: someone in one of its years
+            ok &= np.isin(year, dict(dims.pooled_members())[y])
+        elif y:
             ok &= year == y
         hits = np.flatnonzero(ok)
         if len(hits) == 0:
@@ -125,9 +127,11 @@ def build_cubes(measure: Measure, count: Count, fine: pa.Table, dims: Dimensions
     flat = values.reshape(-1)
     cells = np.concatenate([np.ravel_multi_index((ki, ai, yi, g), values.shape) for g in gidx.values()])
     flat += np.bincount(cells, weights=np.tile(n, len(gidx)), minlength=flat.size).round().astype(np.int64)
-    # Totals: all areas and the whole period are the sums of their members.
+    # Totals: all areas, the whole period and each pooled period are the sums of their members.
     values[:, 0] = values[:, 1:].sum(axis=1)
-    values[:, :, 0] = values[:, :, 1:].sum(axis=2)
+    values[:, :, 0] = values[:, :, 1:len(dims.years)].sum(axis=2)
+    for w, members in dims.pooled_members():
+        values[:, :, w] = values[:, :, list(members)].sum(axis=2)
     # Engines return rows in any order; the witnesses (and so the certificates) follow the rows, so one
     # order (by the rows' codes) makes the publication the same on every engine.
     order = np.lexsort([*reversed(list(gidx.values())), yi, ai, ki])

@@ -160,7 +160,7 @@ def _write_parquet(path: Path, table: pa.Table, private: bool) -> dict:
 def write_publication(store: str | Path, root: str | Path | None = None, *, rule: DisclosureRule | None,
                       engine: str = "duckdb", progress: Progress | None = None,
                       computed=None, years: list[str] | None = None, charts=None, directory=None,
-                      derived=None) -> Published:
+                      derived=None, pooled: bool = True) -> Published:
     """Compute and write a new version of the store's publication; returns it, read back.
 
     ``rule=None`` writes the unsuppressed publication (for analysts; private file modes).
@@ -189,7 +189,8 @@ def write_publication(store: str | Path, root: str | Path | None = None, *, rule
                                "with --out.") from None
     if unsuppressed:
         _private(root, folder=True)
-    computed = computed or compute_publication(store, rule=rule, engine=engine, progress=progress, years=years)
+    computed = computed or compute_publication(store, rule=rule, engine=engine, progress=progress, years=years,
+                                               pooled=pooled)
     existing = versions(root)
     number = int(VERSION.match(existing[-1].name).group(1)) + 1 if existing else 1
     name = f"v{number:04d}"
@@ -335,7 +336,16 @@ class Published:
 
     @property
     def years(self) -> list[str]:
+        """The whole period ("All years"), then each financial year: the years a view can be of."""
         return list(self.dimensions["years"])
+
+    @property
+    def pooled(self) -> list[str]:
+        """The pooled periods ("2023/24 to 2025/26"), three financial years each counted back from the
+        latest (``triangulate.publish.dimensions.pooled_periods``), each the sum of its years, shown for
+        all people for trends in small areas; none when the publication has three financial years or
+        fewer, was made with ``--no-pooled`` or before they were."""
+        return list(self.dimensions.get("pooled", ()))
 
     @property
     def groups(self) -> list[tuple[str, str]]:

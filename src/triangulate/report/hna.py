@@ -121,11 +121,31 @@ def change(first: dict, last: dict) -> str | None:
     return "similar"
 
 
+def _trend_rows(by_period: dict[str, dict], periods: list[str]) -> tuple[list[dict], list[dict]]:
+    """Each headline indicator over ``periods`` (table rows, with the first against the last), and the
+    chart's values (figures with an interval only)."""
+    rows, values = [], []
+    for i in INDICATORS:
+        row = {"indicator": i.label}
+        for y in periods:
+            v = by_period[y][i.key]
+            row[y] = _shown(v, i.kind)
+            if i.kind != "count" and v["value"] is not None and v["lower"] is not None:
+                values.append({"indicator": i.heading, "year": y, "value": v["value"], "lower": v["lower"],
+                               "upper": v["upper"]})
+        verdict = change(by_period[periods[0]][i.key], by_period[periods[-1]][i.key]) if i.kind != "count" else None
+        row["change"] = {"higher": "higher", "lower": "lower", "similar": "no clear change"}.get(verdict, "")
+        row["verdict"] = verdict
+        rows.append(row)
+    return rows, values
+
+
 def trends_section(data) -> Section:
     from triangulate.publish.view import View
 
     published = data.published
     years = list(published.years[1:])
+    pooled = list(published.pooled)
     where = "all areas" if data.area == published.areas[0] else published.area_label(data.area)
     s = Section("trends", "Trends by financial year")
     s.intro.append(f"The headline figures for {where} in each financial year of the data, whatever period the rest "
@@ -136,23 +156,13 @@ def trends_section(data) -> Section:
         s.empty = "The publication covers one financial year, so there is no trend to show."
         return s
     by_year = {y: headline(View(published, data.area, y)) for y in years}
-    rows, values = [], []
-    for i in INDICATORS:
-        row = {"indicator": i.label}
-        for y in years:
-            v = by_year[y][i.key]
-            row[y] = _shown(v, i.kind)
-            if i.kind != "count" and v["value"] is not None and v["lower"] is not None:
-                values.append({"indicator": i.heading, "year": y, "value": v["value"], "lower": v["lower"],
-                               "upper": v["upper"]})
-        first, last = by_year[years[0]][i.key], by_year[years[-1]][i.key]
-        verdict = change(first, last) if i.kind != "count" else None
-        row["change"] = {"higher": "higher", "lower": "lower", "similar": "no clear change"}.get(verdict, "")
-        rows.append(row)
-        if verdict in ("higher", "lower"):
-            s.intro.append(f"{i.label.replace(' (%)', '')}: {'up' if verdict == 'higher' else 'down'} from "
+    rows, values = _trend_rows(by_year, years)
+    for i, row in zip(INDICATORS, rows):
+        if row["verdict"] in ("higher", "lower"):
+            first, last = by_year[years[0]][i.key], by_year[years[-1]][i.key]
+            s.intro.append(f"{i.label.replace(' (%)', '')}: {'up' if row['verdict'] == 'higher' else 'down'} from "
                            f"{_shown(first, i.kind)} in {years[0]} to {_shown(last, i.kind)} in {years[-1]}.")
-    if all(all(r[y] in ("", SUPPRESSED) for y in years) for r in rows):
+    if all(all(r[y] in ("", SUPPRESSED) for y in years) for r in rows) and not pooled:
         s.empty = TOO_FEW
         return s
     s.charts.append(Chart(charts.trend(values, order=[i.heading for i in INDICATORS]), "Headline figures by financial year, with 95% confidence intervals",
@@ -163,10 +173,64 @@ def trends_section(data) -> Section:
                            f"{years[-1]} against {years[0]}"],
                           [[r["indicator"], *[r[y] for y in years], r["change"]] for r in rows],
                           [False, *[True] * len(years), False]))
-    s.notes.append("A year whose figure is withheld (*) had too few people to show without risk of identifying "
-                   "someone; the whole-period figures in the other chapters pool every year. Rolling three-year "
-                   "periods are not in the publication yet.")
+    if pooled:
+        _pooled(s, data, pooled, where, rows, years)
+    else:
+        s.notes.append("A year whose figure is withheld (*) had too few people to show without risk of identifying "
+                       "someone; the whole-period figures in the other chapters pool every year. Three-year "
+                       "periods are shown from four financial years of data.")
     return s
+
+
+def _pooled(s: Section, data, pooled: list[str], where: str, year_rows: list[dict], years: list[str]) -> None:
+    """The headline figures over pooled periods of three financial years (``Published.pooled``): an area's
+    figure withheld in single years can often be shown for three years together, and a change read with
+    less noise."""
+    from triangulate.publish.view import View
+
+    published = data.published
+    by_period = {p: headline(View(published, data.area, p)) for p in pooled}
+    rows, values = _trend_rows(by_period, pooled)
+    kept = [k for k, r in enumerate(rows) if any(r[p] for p in pooled)]  # periods show all people only
+    rows, year_rows = [rows[k] for k in kept], [year_rows[k] for k in kept]
+    indicators = [INDICATORS[k] for k in kept]
+    gained = [r["indicator"] for r, yr in zip(rows, year_rows)
+              if any(yr[y] in ("", SUPPRESSED) for y in years) and all(r[p] not in ("", SUPPRESSED) for p in pooled)]
+    short = [p for p in pooled if len(p.split(" to ")) == 2 and _years_in(p) < 3]
+    s.intro.append(f"Below the single years, the same figures over {len(pooled)} periods of three financial years "
+                   f"counted back from the latest ({'; '.join(pooled)}), as Fingertips pools years for small "
+                   "areas: a period adds up three years' people, so a figure too small to show in one year can "
+                   "often be shown, and a change is read with less noise."
+                   + (f" The earliest period, {short[0]}, has two years: the years left over." if short else ""))
+    if gained:
+        s.intro.append("Withheld in at least one single year but shown for every period: "
+                       + "; ".join(g.replace(" (%)", "") for g in gained) + ".")
+    for i, row in zip(indicators, rows):
+        if row["verdict"] in ("higher", "lower"):
+            s.intro.append(f"{i.label.replace(' (%)', '')}, pooled periods: "
+                           f"{'up' if row['verdict'] == 'higher' else 'down'} from {row[pooled[0]]} in "
+                           f"{pooled[0]} to {row[pooled[-1]]} in {pooled[-1]}.")
+    if values and len(pooled) > 1:
+        s.charts.append(Chart(charts.trend(values, order=[i.heading for i in INDICATORS]),
+                              "Headline figures by period of three financial years, with 95% confidence intervals",
+                              "Line charts, one per figure: the value in each period as a dot, its 95% interval "
+                              "as a vertical bar. The figures are in the table below.", "table-pooled"))
+    s.tables.append(Table("table-pooled", f"Headline figures by period of three financial years, {where}",
+                          ["Figure", *pooled, *([f"{pooled[-1]} against {pooled[0]}"] if len(pooled) > 1 else [])],
+                          [[r["indicator"], *[r[p] for p in pooled], *([r["change"]] if len(pooled) > 1 else [])]
+                           for r in rows],
+                          [False, *[True] * len(pooled), *([False] if len(pooled) > 1 else [])]))
+    s.notes.append("A figure withheld (*) had too few people to show without risk of identifying someone. The "
+                   "periods are controlled with the single years and the whole period as one publication, so no "
+                   "withheld year can be worked out from a period less its shown years. A period counts a person "
+                   "once for each year they were seen in it (person-years), as the whole period does. Periods do "
+                   "not overlap: rolling periods (each year in three of them) would give single years back by "
+                   "subtraction and cost many more withheld figures.")
+
+
+def _years_in(period: str) -> int:
+    first, last = period.split(" to ")
+    return int(last[:4]) - int(first[:4]) + 1
 
 
 def year_heading(year: str, manifest: dict) -> str:
