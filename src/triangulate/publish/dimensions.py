@@ -36,7 +36,7 @@ ALL_PEOPLE = "All people"
 POOL_YEARS = 3
 #: Breakdowns shown for a pooled period: all people. The periods exist for trends in small areas,
 #: where single years are withheld; they cost control time for every count (1,000,000 people: 129 s
-#: to 208 s), and each further breakdown would add more for figures the whole period already shows.
+#: to 199 s), and each further breakdown would add more for figures the whole period already shows.
 POOLED_BREAKDOWNS = ("all",)
 #: Breakdowns shown for one area in one financial year.
 AREA_YEAR_BREAKDOWNS = ("all", "ethnic_group_5", "sex", "age_group")

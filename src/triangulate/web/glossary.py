@@ -32,6 +32,9 @@ TERMS: tuple[tuple[str, str], ...] = (
      "4 re-entry from prison, 5 community supervision (probation)."),
     ("Liaison and diversion (L&D)", "NHS England's service that identifies people with vulnerabilities in police "
      "custody and at court, assesses them, and refers them to treatment and support."),
+    ("Pooled period", "Three financial years counted together (the earliest period two, where two are left "
+     "over), counted back from the latest, for all people: a figure too small to show in one year can often be "
+     "shown for three. Periods do not overlap, so no year can be worked out from them."),
     ("Published figure", "A figure that has been through disclosure control: under NHS England's rule counts are "
      "rounded to the nearest 5, and percentages, rates and intervals are worked out from the rounded counts."),
     ("Relative rate index (RRI)", "The rate at which a group reaches a decision point (per resident, or per "
