@@ -885,15 +885,27 @@ def protect(dims: Sequence[Dimension], cubes: dict[str, Cube], rule: DisclosureR
     workers = workers or int(os.environ.get("TRIANGULATE_WORKERS", "0") or 0) or (os.cpu_count() or 1)
     _WORK.update(dims=list(dims), cubes=cubes, rule=rule, width=width)
     try:
-        results = []
+        results, done = [], set()
         if workers > 1 and len(groups) > 1 and "fork" in multiprocessing.get_all_start_methods():
-            with multiprocessing.get_context("fork").Pool(min(workers, len(groups))) as pool:
-                for result in pool.imap_unordered(_protect_group, groups, chunksize=1):
-                    results.append(result)
-                    if progress:
-                        progress("Disclosure control: groups of linked counts", len(results), len(groups))
-        else:
-            for g in groups:
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+            from concurrent.futures.process import BrokenProcessPool
+
+            # An executor, not a multiprocessing pool: a pool whose process dies (HiGHS once crashed in a
+            # forked process whose parent had run Spark and the solver) waits for its task for ever; an
+            # executor says so, and the groups not done are then protected here, in this process.
+            try:
+                with ProcessPoolExecutor(min(workers, len(groups)),
+                                         mp_context=multiprocessing.get_context("fork")) as pool:
+                    futures = {pool.submit(_protect_group, g): i for i, g in enumerate(groups)}
+                    for future in as_completed(futures):
+                        results.append(future.result())
+                        done.add(futures[future])
+                        if progress:
+                            progress("Disclosure control: groups of linked counts", len(results), len(groups))
+            except BrokenProcessPool:
+                pass
+        for i, g in enumerate(groups):
+            if i not in done:
                 results.append(_protect_group(g))
                 if progress:
                     progress("Disclosure control: groups of linked counts", len(results), len(groups))
