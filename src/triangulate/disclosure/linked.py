@@ -294,37 +294,7 @@ def ancestor_pattern(dim: Dimension, c: int, order: Sequence[int],
             if total not in start:
                 start[total] = 1
                 frontier.append(total)
-    closed = _close(dim, start, _chooser(order, witness))
-    if closed is not None and min(closed.values()) >= 0:
-        return closed
-    return _lifted(dim, c, _chooser(order, witness)) or closed
-
-
-def _lifted(dim: Dimension, c: int, choose) -> dict[int, float] | None:
-    """The all-plus pattern where a total is also a member's sibling line (a rolling period of years is
-    the sum of three years, each also in the whole period): raise ``c``, every total above anything
-    raised, and one member (by ``choose``) of every raised total that has none, until every line
-    balances; None if it cannot."""
-    y: dict[int, float] = {}
-
-    def lift(node: int) -> None:
-        stack = [node]
-        while stack:
-            v = stack.pop()
-            if v not in y:
-                y[v] = 1
-                stack.extend(total for total, _ in dim.member_lines(v))
-
-    lift(c)
-    for _ in range(len(dim.lines) + 1):
-        short = [(t, ms) for t, ms in dim.lines if y.get(t) and not any(y.get(m) for m in ms)]
-        if not short:
-            break
-        total, members = short[0]
-        lift(choose(total, list(members), 1)[0])
-    if any(abs(y.get(t, 0) - sum(y.get(m, 0) for m in ms)) > _EPS for t, ms in dim.lines):
-        return None
-    return y
+    return _close(dim, start, _chooser(order, witness))
 
 
 def rounded(values: np.ndarray, rule: DisclosureRule) -> np.ndarray:

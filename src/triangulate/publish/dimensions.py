@@ -71,9 +71,25 @@ def breakdown_title(breakdown: str) -> str:
     return TITLES.get(breakdown, breakdown)
 
 
+PERIOD_JOIN = " to "
+
+
 def period_name(years) -> str:
     """A pooled period's name: its first and last financial year ("2023/24 to 2025/26")."""
-    return f"{years[0]} to {years[-1]}"
+    return f"{years[0]}{PERIOD_JOIN}{years[-1]}"
+
+
+def period_bounds(name: str) -> tuple[str, str] | None:
+    """A pooled period's first and last financial year, from its name; None for a single year (or the
+    whole period). The one place a period's name is read back."""
+    parts = name.split(PERIOD_JOIN)
+    return (parts[0], parts[1]) if len(parts) == 2 else None
+
+
+def period_length(name: str) -> int:
+    """Financial years in a period (1 for a single year)."""
+    bounds = period_bounds(name)
+    return int(bounds[1][:4]) - int(bounds[0][:4]) + 1 if bounds else 1
 
 
 def _consecutive(first: str, second: str) -> bool:
@@ -210,7 +226,7 @@ class Dimensions:
         index = {y: i for i, y in enumerate(self.years)}
         out = []
         for i, name in enumerate(self.pooled):
-            first, last = name.split(" to ")
+            first, last = period_bounds(name)
             a, b = index[first], index[last]
             out.append((len(self.years) + i, tuple(range(a, b + 1))))
         return out

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from triangulate.publish.dimensions import POOL_YEARS, period_length
 from triangulate.stats import compare_to_benchmark, funnel_limits
 
 from . import charts
@@ -196,7 +197,7 @@ def _pooled(s: Section, data, pooled: list[str], where: str, year_rows: list[dic
     indicators = [INDICATORS[k] for k in kept]
     gained = [r["indicator"] for r, yr in zip(rows, year_rows)
               if any(yr[y] in ("", SUPPRESSED) for y in years) and all(r[p] not in ("", SUPPRESSED) for p in pooled)]
-    short = [p for p in pooled if len(p.split(" to ")) == 2 and _years_in(p) < 3]
+    short = [p for p in pooled if period_length(p) < POOL_YEARS]
     s.intro.append(f"Below the single years, the same figures over {len(pooled)} periods of three financial years "
                    f"counted back from the latest ({'; '.join(pooled)}), as Fingertips pools years for small "
                    "areas: a period adds up three years' people, so a figure too small to show in one year can "
@@ -226,11 +227,6 @@ def _pooled(s: Section, data, pooled: list[str], where: str, year_rows: list[dic
                    "once for each year they were seen in it (person-years), as the whole period does. Periods do "
                    "not overlap: rolling periods (each year in three of them) would give single years back by "
                    "subtraction and cost many more withheld figures.")
-
-
-def _years_in(period: str) -> int:
-    first, last = period.split(" to ")
-    return int(last[:4]) - int(first[:4]) + 1
 
 
 def year_heading(year: str, manifest: dict) -> str:
