@@ -15,7 +15,7 @@ import pytest
 
 from triangulate.standard import codelist
 from triangulate.survey import FormError, load_form, redcap_dictionary, write_form
-from triangulate.survey.expressions import ExpressionError, evaluate, parse, to_redcap
+from triangulate.survey.expressions import ExpressionError, compile_expression, evaluate, parse, to_redcap
 
 XF = "{http://www.w3.org/2002/xforms}"
 
@@ -123,7 +123,9 @@ def test_the_redcap_dictionary_has_record_id_first_and_the_skip_logic_as_branchi
     (". <= today()", {}, "not a date", False),
 ])
 def test_the_logic_evaluates_as_odk_does(text, answers, here, expected) -> None:
-    assert evaluate(parse(text), answers, here, today=dt.date(2026, 6, 1)) is expected
+    today = dt.date(2026, 6, 1)
+    assert evaluate(parse(text), answers, here, today=today) is expected
+    assert bool(compile_expression(parse(text))(answers, here, today)) is expected  # what the ingest runs
 
 
 def test_logic_outside_the_forms_part_of_xpath_is_refused() -> None:

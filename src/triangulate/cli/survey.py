@@ -32,3 +32,36 @@ def survey_form(
         raise typer.Exit(code=2) from None
     for what, path in written.items():
         console.print(f"{what}: {path}", markup=False)
+
+
+@survey_app.command("ingest")
+def survey_ingest(
+    path: Path = typer.Argument(..., help="A CSV export of the survey from ODK Central, KoboToolbox or REDCap."),
+    store: Path = typer.Option(Path("triangulate.duckdb"), "--store", help="The DuckDB store file."),
+    key_file: Optional[Path] = typer.Option(
+        None, "--key-file", help="File holding the pseudonymisation key (else TRIANGULATE_KEY)."),
+    rejects: Optional[Path] = typer.Option(
+        None, "--rejects", help="Folder for the rejects file (default: beside the store)."),
+    licensed_text: Optional[Path] = typer.Option(
+        None, "--licensed-text", help="The SWEMWBS text, if the form was collected with it (not needed to ingest)."),
+) -> None:
+    """Check every answer against the form (choices, types, constraints, skip logic) and load the valid
+    responses in one transaction; every row is loaded, already loaded or written to a rejects file."""
+    from triangulate.ingest import IngestRefused, load_key
+    from triangulate.store import StoreError
+    from triangulate.survey import FormError, SurveyRefused, ingest_responses, load_form
+
+    try:
+        key = load_key(key_file)
+        report = ingest_responses(path, store, key, form=load_form(licensed_text),
+                                  rejects_dir=rejects or store.parent / f"{store.stem}.rejects")
+    except (IngestRefused, SurveyRefused, FormError) as refusal:
+        err_console.print(f"Refused, nothing was loaded: {refusal}", markup=False)
+        raise typer.Exit(code=2) from None
+    except StoreError as failure:
+        err_console.print(f"Failed, nothing was loaded: {failure}", markup=False)
+        raise typer.Exit(code=1) from None
+    console.print(f"{report.file} ({report.tool}): {report.rows_in:,} rows in = {report.loaded:,} loaded + "
+                  f"{report.already:,} already loaded + {report.rejected:,} rejected", markup=False)
+    if report.rejects_file:
+        console.print(f"Rejected rows, by row, item and rule (no answers): {report.rejects_file}", markup=False)

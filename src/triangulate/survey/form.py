@@ -111,7 +111,11 @@ class Form:
                        items=tuple(i for i in self.items if i.group != LICENSED_GROUP))
 
     def logic(self, item: Item) -> tuple[Node, ...]:
+        """The item's skip logic: it is asked when every one of these holds."""
         return tuple(_parsed(r) for r in item.relevant)
+
+    def constraint(self, item: Item) -> Node | None:
+        return _parsed(item.constraint) if item.constraint else None
 
 
 @cache
