@@ -39,7 +39,7 @@ def main() -> None:
             store = Path(folder) / f"{tool}.duckdb"
             for run in ("cold", "warm"):
                 t0 = time.perf_counter()
-                report = ingest_responses(path, store, key, form=form)
+                report = ingest_responses(path, store, key, area="E09000022", form=form)
                 seconds = time.perf_counter() - t0
                 print(f"{tool:6s} {run}: {report.rows_in:,} rows in, {report.loaded:,} loaded, {report.already:,} "
                       f"already, {report.rejected:,} rejected in {seconds:.2f} s "

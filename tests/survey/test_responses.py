@@ -17,6 +17,7 @@ from triangulate.survey.exports import Layout, write_export
 from triangulate.survey.synthetic import synthetic_responses
 
 KEY = b"survey-test-key-".ljust(48, b"s")
+AREA = "E09000022"
 TODAY = dt.date(2026, 6, 1)
 FORM = load_form().without_licensed()
 
@@ -44,7 +45,7 @@ def test_each_tools_export_round_trips_answer_for_answer(tmp_path: Path, tool: s
     responses = synthetic_responses(120, seed=3, form=FORM)
     path = write_export(Layout(tool, FORM), responses, tmp_path / f"{tool}.csv")
     store = tmp_path / "store.duckdb"
-    report = ingest_responses(path, store, KEY, form=FORM, today=TODAY)
+    report = ingest_responses(path, store, KEY, area=AREA, form=FORM, today=TODAY)
     assert (report.rows_in, report.loaded, report.already, report.rejected) == (120, 120, 0, 0)
     con = duckdb.connect(str(store), read_only=True)
     stored = {}
@@ -68,9 +69,9 @@ def test_each_tools_export_round_trips_answer_for_answer(tmp_path: Path, tool: s
 def test_loading_the_same_export_again_adds_nothing(tmp_path: Path) -> None:
     path = write_export(Layout("odk", FORM), synthetic_responses(50, seed=4, form=FORM), tmp_path / "odk.csv")
     store = tmp_path / "store.duckdb"
-    ingest_responses(path, store, KEY, form=FORM, today=TODAY)
+    ingest_responses(path, store, KEY, area=AREA, form=FORM, today=TODAY)
     before = _counts(store)
-    again = ingest_responses(path, store, KEY, form=FORM, today=TODAY)
+    again = ingest_responses(path, store, KEY, area=AREA, form=FORM, today=TODAY)
     assert (again.rows_in, again.loaded, again.already, again.rejected) == (50, 0, 50, 0)
     con = duckdb.connect(str(store), read_only=True)
     assert con.execute("SELECT count(*) FROM survey.response").fetchone()[0] == 50
@@ -106,7 +107,7 @@ def test_bad_answers_are_rejected_by_row_item_and_rule_and_never_shown(tmp_path:
     rows[version]["FormVersion"] = "2025010101"  # another form version
     path = _write(tmp_path / "bad.csv", header, rows)
     store = tmp_path / "store.duckdb"
-    report = ingest_responses(path, store, KEY, form=FORM, today=TODAY, rejects_dir=tmp_path / "rejects")
+    report = ingest_responses(path, store, KEY, area=AREA, form=FORM, today=TODAY, rejects_dir=tmp_path / "rejects")
     assert report.rows_in == 40 and report.loaded + report.already + report.rejected == 40
     assert report.rejected == 5 and report.loaded == 35
     found = {(r.row, r.item) for r in report.rejections}
@@ -131,7 +132,7 @@ def test_a_file_from_another_form_version_is_refused_whole(tmp_path: Path) -> No
     _write(path, header, rows, ";")
     store = tmp_path / "store.duckdb"
     with pytest.raises(SurveyRefused) as refused:
-        ingest_responses(path, store, KEY, form=FORM, today=TODAY)
+        ingest_responses(path, store, KEY, area=AREA, form=FORM, today=TODAY)
     message = str(refused.value)
     assert "kobo.csv" in message and "staff/staff_dignity" in message and "staff/staff_respect" in message
     assert not store.exists()
@@ -141,7 +142,7 @@ def test_nothing_naming_or_contacting_anyone_is_kept(tmp_path: Path) -> None:
     responses = synthetic_responses(30, seed=8, form=FORM)
     path = write_export(Layout("odk", FORM), responses, tmp_path / "odk.csv")
     store = tmp_path / "store.duckdb"
-    ingest_responses(path, store, KEY, form=FORM, today=TODAY)
+    ingest_responses(path, store, KEY, area=AREA, form=FORM, today=TODAY)
     kept = _store_text(store)
     assert "interviewer" not in kept and "collect:" not in kept  # submitter names, device ids
     assert not any(r["id"].removeprefix("uuid:") in kept for r in responses)  # submission ids: keys only
@@ -156,7 +157,7 @@ def test_instrument_scores_follow_the_instruments_rules(tmp_path: Path) -> None:
     responses = synthetic_responses(60, seed=9, form=FORM)
     path = write_export(Layout("redcap", FORM), responses, tmp_path / "redcap.csv")
     store = tmp_path / "store.duckdb"
-    ingest_responses(path, store, KEY, form=FORM, today=TODAY)
+    ingest_responses(path, store, KEY, area=AREA, form=FORM, today=TODAY)
     con = duckdb.connect(str(store), read_only=True)
     got = sorted(con.execute("SELECT instrument, score, band, caseness FROM survey.score").fetchall())
     con.close()
@@ -183,7 +184,7 @@ def test_survey_ingest_command_accounts_for_every_row_and_refuses_without_a_trac
     store = tmp_path / "store.duckdb"
 
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "triangulate", "survey", "ingest", *args, "--store", str(store)],
+        return subprocess.run([sys.executable, "-m", "triangulate", "survey", "ingest", *args, "--area", AREA, "--store", str(store)],
                               capture_output=True, text=True, env=env, timeout=120)
 
     done = run(str(path))

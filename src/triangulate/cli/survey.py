@@ -37,6 +37,7 @@ def survey_form(
 @survey_app.command("ingest")
 def survey_ingest(
     path: Path = typer.Argument(..., help="A CSV export of the survey from ODK Central, KoboToolbox or REDCap."),
+    area: str = typer.Option(..., "--area", help="ONS local authority code of the area whose survey this is."),
     store: Path = typer.Option(Path("triangulate.duckdb"), "--store", help="The DuckDB store file."),
     key_file: Optional[Path] = typer.Option(
         None, "--key-file", help="File holding the pseudonymisation key (else TRIANGULATE_KEY)."),
@@ -53,7 +54,7 @@ def survey_ingest(
 
     try:
         key = load_key(key_file)
-        report = ingest_responses(path, store, key, form=load_form(licensed_text),
+        report = ingest_responses(path, store, key, area=area, form=load_form(licensed_text),
                                   rejects_dir=rejects or store.parent / f"{store.stem}.rejects")
     except (IngestRefused, SurveyRefused, FormError) as refusal:
         err_console.print(f"Refused, nothing was loaded: {refusal}", markup=False)

@@ -17,7 +17,8 @@ loaded, and one with different answers is rejected.
 Tables (``survey`` schema):
 - ``survey.load``: one row per ingest: file name, its SHA-256, tool, form version, rows in, loaded,
   already loaded, rejected, when (UTC);
-- ``survey.response``: one row per response: its key, load, tool, form version, setting, organisation,
+- ``survey.response``: one row per response: its key, load, tool, form version, the area whose survey it
+  is (an ONS local authority code, given at ingest: the form does not ask where), setting, organisation,
   mode, interview date, consent, and the respondent's groups as the standard's codes (age group,
   sex, ethnic group, its 5-group, religion, first language);
 - ``survey.answer``: one row per coded answer (item, the choice's name or the date);
@@ -32,6 +33,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,7 +84,7 @@ def ensure_survey_schema(con) -> None:
         tool VARCHAR, form_version VARCHAR, rows_in INTEGER, loaded INTEGER, already INTEGER, rejected INTEGER,
         loaded_at TIMESTAMP)""")
     con.execute(f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.response (response_key VARCHAR, load_id INTEGER,
-        tool VARCHAR, form_version VARCHAR, answers_sha256 VARCHAR, setting VARCHAR, organisation VARCHAR,
+        tool VARCHAR, form_version VARCHAR, answers_sha256 VARCHAR, area_code VARCHAR, setting VARCHAR, organisation VARCHAR,
         mode VARCHAR, interview_date DATE, consent VARCHAR, age_group VARCHAR, sex VARCHAR, ethnic_group VARCHAR,
         ethnic_group_5 VARCHAR, religion VARCHAR, first_language VARCHAR)""")
     con.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA}.answer (response_key VARCHAR, item VARCHAR, answer VARCHAR)")
@@ -210,14 +212,20 @@ def _ethnic_group_5() -> dict[str, str]:
     return {r["code"]: r["high_level_group"] for r in codelist("ons_ethnic_group").rows}
 
 
-def ingest_responses(path: str | Path, store: str | Path, key: bytes, *, rejects_dir: Path | None = None,
+AREA_CODE = re.compile(r"^E0[6-9][0-9]{6}$")
+
+
+def ingest_responses(path: str | Path, store: str | Path, key: bytes, *, area: str, rejects_dir: Path | None = None,
                      form: Form | None = None, today: dt.date | None = None) -> SurveyLoadReport:
-    """Check an export against the form and load its valid rows (all of them, or none if it fails)."""
+    """Check an export against the form and load its valid rows (all of them, or none if it fails) as
+    the survey of ``area`` (an ONS local authority code, as the records' area_code)."""
     from triangulate.ingest.keys import Pseudonymiser
     from triangulate.store import connect
     from triangulate.store.private import private_folder, write_private_text
 
     path = Path(path)
+    if not AREA_CODE.match(area or ""):
+        raise SurveyRefused("the area must be an ONS local authority code: E06, E07, E08 or E09 and six digits")
     form = form or load_form()
     today = today or dt.date.today()
     header, rows = _read(path)
@@ -267,7 +275,7 @@ def ingest_responses(path: str | Path, store: str | Path, key: bytes, *, rejects
                 continue
             fresh.append((response_key, digest, answers))
         report.loaded = len(fresh)
-        _load(con, path, layout, form, fresh, report, group5)
+        _load(con, path, layout, form, fresh, report, group5, area)
     finally:
         con.close()
     if report.rejections and rejects_dir is not None:
@@ -277,12 +285,12 @@ def ingest_responses(path: str | Path, store: str | Path, key: bytes, *, rejects
     return report
 
 
-def _load(con, path: Path, layout: Layout, form: Form, fresh, report: SurveyLoadReport, group5) -> None:
+def _load(con, path: Path, layout: Layout, form: Form, fresh, report: SurveyLoadReport, group5, area: str) -> None:
     texts = {i.name for i in form.items if i.type == "text"}
     responses, answer_rows, text_rows, score_rows = [], [], [], []
     for response_key, digest, answers in fresh:
         code = {name: form.code_of(name, answers[name]) if answers.get(name) else None for name in GROUPS}
-        responses.append((response_key, layout.tool, form.version, digest, answers["setting"],
+        responses.append((response_key, layout.tool, form.version, digest, area, answers["setting"],
                           answers["organisation"], answers["mode"], answers["interview_date"][:10],
                           answers["consent"], code["age_group"], code["sex"], code["ethnic_group"],
                           group5.get(code["ethnic_group"] or "", "Not stated" if code["ethnic_group"] else None),
@@ -299,7 +307,7 @@ def _load(con, path: Path, layout: Layout, form: Form, fresh, report: SurveyLoad
                     [load_id, path.name, hashlib.sha256(path.read_bytes()).hexdigest(), layout.tool, form.version,
                      report.rows_in, report.loaded, report.already, report.rejected,
                      dt.datetime.now(dt.UTC).replace(tzinfo=None)])
-        columns = ("response_key", "tool", "form_version", "answers_sha256", "setting", "organisation", "mode",
+        columns = ("response_key", "tool", "form_version", "answers_sha256", "area_code", "setting", "organisation", "mode",
                    "interview_date", "consent", "age_group", "sex", "ethnic_group", "ethnic_group_5", "religion",
                    "first_language")
         _insert(con, "response", columns, responses, extra=("load_id", load_id))
