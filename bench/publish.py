@@ -116,11 +116,8 @@ print(json.dumps({"seconds": time.perf_counter() - t0, "load": loaded, **out}))
 
 
 def build(people: int, store: Path) -> None:
-    import duckdb
-
     from triangulate.ingest import ingest
-    from triangulate.standard import AGENCY_TABLES
-    from triangulate.synth import write_synthetic_extracts
+    from triangulate.synth import link_from_truth, write_synthetic_extracts
 
     with tempfile.TemporaryDirectory(prefix="publish-bench-") as tmp:
         t0 = time.perf_counter()
@@ -129,17 +126,7 @@ def build(people: int, store: Path) -> None:
         t0 = time.perf_counter()
         ingest([result.out_dir / "extracts", result.files["population"]], store, KEY)
         print(f"  ingested in {time.perf_counter() - t0:.0f} s", flush=True)
-        con = duckdb.connect(str(store))
-        truth = result.truth_file
-        reader = (f"read_parquet('{truth}')" if truth.suffix == ".parquet"
-                  else f"read_csv('{truth}', all_varchar = true)")
-        con.execute(f"CREATE TEMP TABLE truth AS SELECT * FROM {reader}")
-        for t in AGENCY_TABLES:
-            con.execute(f"""UPDATE content.{t} AS c SET person_key = tr.person_id
-                FROM identity.{t} AS i JOIN truth AS tr ON tr.source_table = '{t}'
-                 AND tr.source_system = i.source_system AND tr.source_record_id = i.source_record_id
-                WHERE i.record_key = c.record_key""")
-        con.close()
+        link_from_truth(store, result.truth_file)
 
 
 def child(code: str, store: Path) -> dict:

@@ -22,23 +22,12 @@ from triangulate.ingest import ingest
 from triangulate.standard import AGENCY_TABLES, schema
 from triangulate.store import connect as store_connect
 from triangulate.store import ensure_schema
-from triangulate.synth import write_synthetic_extracts
+from triangulate.survey import ingest_responses, load_form
+from triangulate.survey.exports import Layout, write_export
+from triangulate.survey.synthetic import synthetic_responses
+from triangulate.synth import link_from_truth, write_synthetic_extracts
 
 KEY = b"measures-test-key-".ljust(64, b"k")
-
-
-def link_from_truth(store: Path, truth: Path) -> None:
-    con = duckdb.connect(str(store))
-    con.execute(f"CREATE TEMP TABLE truth AS SELECT * FROM read_csv('{truth}', all_varchar = true)")
-    for t in AGENCY_TABLES:
-        con.execute(
-            f"""UPDATE content.{t} AS c SET person_key = tr.person_id
-                FROM identity.{t} AS i
-                JOIN truth AS tr ON tr.source_table = '{t}'
-                 AND tr.source_system = i.source_system AND tr.source_record_id = i.source_record_id
-                WHERE i.record_key = c.record_key"""
-        )
-    con.close()
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +40,16 @@ def synthetic(tmp_path_factory) -> dict:
     linked = folder / "linked.duckdb"
     shutil.copy(unlinked, linked)
     link_from_truth(linked, result.truth_file)
-    return {"store": linked, "unlinked": unlinked, "truth": result.truth_file}
+    # And a needs and experience survey of the busiest area, so the survey's measure has answers to count.
+    con = duckdb.connect(str(linked), read_only=True)
+    area = con.sql("SELECT area_code FROM content.police_custody GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+                   ).fetchall()[0][0]
+    con.close()
+    form = load_form().without_licensed()
+    responses = synthetic_responses(150, seed=2024, form=form, start=dt.date(2024, 4, 1), days=364)
+    export = write_export(Layout("odk", form), responses, folder / "survey.csv")
+    ingest_responses(export, linked, KEY, area=area, form=form, today=dt.date(2026, 1, 1))
+    return {"store": linked, "unlinked": unlinked, "truth": result.truth_file, "survey": responses}
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ and test nothing the engines do.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import pytest
@@ -17,9 +18,12 @@ import pytest
 from triangulate.ingest import ingest
 from triangulate.measures import measures
 from triangulate.publish.compute import compute_from_fine, fine_counts
-from triangulate.synth import write_synthetic_extracts
+from triangulate.survey import ingest_responses, load_form
+from triangulate.survey.exports import Layout, write_export
+from triangulate.survey.synthetic import synthetic_responses
+from triangulate.synth import link_from_truth, write_synthetic_extracts
 
-from .conftest import KEY, link_from_truth
+from .conftest import KEY
 
 pytestmark = pytest.mark.spark
 
@@ -31,6 +35,10 @@ def engines(tmp_path_factory):
     store = folder / "store.duckdb"
     ingest([result.out_dir / "extracts", result.files["population"]], store, key=KEY)
     link_from_truth(store, result.truth_file)
+    form = load_form().without_licensed()  # and survey answers, which Spark reads from the survey schema
+    export = write_export(Layout("redcap", form), synthetic_responses(60, seed=7, form=form, start=dt.date(2024, 4, 1)),
+                          folder / "survey.csv")
+    ingest_responses(export, store, KEY, area="E09000022", form=form, today=dt.date(2026, 1, 1))
     return fine_counts(store, "duckdb"), fine_counts(store, "spark")
 
 

@@ -11,9 +11,8 @@ import pytest
 from triangulate.disclosure import NHS_ENGLAND, ONS_SRO
 from triangulate.ingest import ingest
 from triangulate.publish.publication import write_publication
-from triangulate.standard import AGENCY_TABLES
 from triangulate.store.subset import restrict
-from triangulate.synth import write_synthetic_extracts
+from triangulate.synth import link_from_truth, write_synthetic_extracts
 
 KEY = b"publish-test-key-".ljust(64, b"p")
 
@@ -22,12 +21,8 @@ def make_store(folder, *, people: int, seed: int, start=dt.date(2024, 4, 1), end
     result = write_synthetic_extracts(folder / "synth", people=people, seed=seed)
     store = folder / "store.duckdb"
     ingest([result.out_dir / "extracts", result.files["population"]], store, key=KEY)
+    link_from_truth(store, result.truth_file)  # a perfect linkage: person keys from the synthetic truth
     con = duckdb.connect(str(store))
-    con.execute(f"CREATE TEMP TABLE truth AS SELECT * FROM read_csv('{result.truth_file}', all_varchar = true)")
-    for t in AGENCY_TABLES:  # a perfect linkage: person keys from the synthetic truth
-        con.execute(f"""UPDATE content.{t} AS c SET person_key = tr.person_id FROM identity.{t} AS i
-            JOIN truth AS tr ON tr.source_table = '{t}' AND tr.source_system = i.source_system
-             AND tr.source_record_id = i.source_record_id WHERE i.record_key = c.record_key""")
     area = con.sql("SELECT area_code FROM content.police_custody GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
                    ).fetchall()[0][0]
     con.close()

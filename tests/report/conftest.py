@@ -12,9 +12,8 @@ from triangulate.disclosure import NHS_ENGLAND
 from triangulate.ingest import ingest
 from triangulate.publish.publication import write_publication
 from triangulate.report.build import draw_charts
-from triangulate.standard import AGENCY_TABLES
 from triangulate.store.subset import restrict
-from triangulate.synth import write_synthetic_extracts
+from triangulate.synth import link_from_truth, write_synthetic_extracts
 
 KEY = b"report-test-key-".ljust(64, b"r")
 
@@ -25,13 +24,7 @@ def store(tmp_path_factory) -> Path:
     result = write_synthetic_extracts(folder / "synth", people=3000, seed=2024)
     path = folder / "store.duckdb"
     ingest([result.out_dir / "extracts", result.files["population"]], path, key=KEY)
-    con = duckdb.connect(str(path))
-    con.execute(f"CREATE TEMP TABLE truth AS SELECT * FROM read_csv('{result.truth_file}', all_varchar = true)")
-    for t in AGENCY_TABLES:
-        con.execute(f"""UPDATE content.{t} AS c SET person_key = tr.person_id FROM identity.{t} AS i
-            JOIN truth AS tr ON tr.source_table = '{t}' AND tr.source_system = i.source_system
-             AND tr.source_record_id = i.source_record_id WHERE i.record_key = c.record_key""")
-    con.close()
+    link_from_truth(path, result.truth_file)
     # One area and two financial years keep publishing quick.
     con = duckdb.connect(str(path), read_only=True)
     areas = [r[0] for r in con.sql("SELECT area_code FROM content.prison_custody GROUP BY 1 ORDER BY count(*) DESC, 1")

@@ -133,7 +133,7 @@ def _words(value):
 
 REGISTRY: dict[str, Measure] = {}
 # The modules whose measures are registered, in the order they are written and documented.
-MODULES = ("needs", "disproportionality", "funnel", "journeys", "waits", "coverage")
+MODULES = ("needs", "disproportionality", "funnel", "journeys", "waits", "coverage", "survey")
 
 #: Columns every published table starts with: the view and the group.
 VIEW_COLUMNS = (

@@ -75,6 +75,10 @@ def words(kind: str, value) -> str:
         return breakdown_title(value)
     if kind == "language":
         return _code_labels("language").get(value, value.capitalize())
+    if kind == "indicator":
+        from triangulate.measures.survey import INDICATOR_LABELS
+
+        return INDICATOR_LABELS.get(value, value)
     if kind == "reference":  # a published figure from elsewhere, at the precision its source gives
         return f"{float(value):g}"
     return value

@@ -131,11 +131,18 @@ def spark_session(scratch: str, *, app_name: str, jars: tuple[str, ...] = (), se
     return session
 
 
+#: The store's schemas the measures read: the content zone and the survey's coded answers.
+SPARK_ZONES = ("content", "survey")
+#: Tables of those schemas no measure reads, never copied out of the store (free-text answers).
+NOT_MEASURED = {("survey", "free_text")}
+
+
 def ibis_backend(store: str | Path, engine: str = "duckdb"):
     """The store's content zone as an Ibis backend, read-only, on ``engine``.
 
-    On Spark the content zone is copied into in-memory Spark tables under a database named like the
-    zone, so that ``con.table(name, database="content")`` resolves the same way on both engines.
+    On Spark the content zone (and the survey's coded answers) are copied into in-memory Spark tables
+    under a database named like the schema, so that ``con.table(name, database="content")`` resolves
+    the same way on both engines.
     """
     import ibis
 
@@ -156,16 +163,20 @@ def ibis_backend(store: str | Path, engine: str = "duckdb"):
         weakref.finalize(con, shutil.rmtree, scratch, ignore_errors=True)
         return con
     session = spark_session(tempfile.mkdtemp(prefix="triangulate-spark-"), app_name="triangulate-measures")
-    session.sql("CREATE DATABASE IF NOT EXISTS content")
     source = connect(path, read_only=True)
     try:
-        names = source.sql(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'content'"
-        ).to_arrow_table().column("table_name").to_pylist()
-        for name in names:
-            frame = source.sql(f'SELECT * FROM content."{name}"').to_arrow_table()
-            session.sql(f"DROP TABLE IF EXISTS content.{name}")
-            session.createDataFrame(frame).write.saveAsTable(f"content.{name}")
+        for zone in SPARK_ZONES:
+            names = source.sql(
+                f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{zone}'"
+            ).to_arrow_table().column("table_name").to_pylist()
+            if names:
+                session.sql(f"CREATE DATABASE IF NOT EXISTS {zone}")
+            for name in names:
+                if (zone, name) in NOT_MEASURED:
+                    continue
+                frame = source.sql(f'SELECT * FROM {zone}."{name}"').to_arrow_table()
+                session.sql(f"DROP TABLE IF EXISTS {zone}.{name}")
+                session.createDataFrame(frame).write.saveAsTable(f"{zone}.{name}")
     finally:
         source.close()
     return ibis.pyspark.connect(session)

@@ -20,7 +20,7 @@ Tables (``survey`` schema):
 - ``survey.response``: one row per response: its key, load, tool, form version, the area whose survey it
   is (an ONS local authority code, given at ingest: the form does not ask where), setting, organisation,
   mode, interview date, consent, and the respondent's groups as the standard's codes (age group,
-  sex, ethnic group, its 5-group, religion, first language);
+  sex, ethnic group, its 5-group, religion, first language, disability);
 - ``survey.answer``: one row per coded answer (item, the choice's name or the date);
 - ``survey.free_text``: one row per free-text answer;
 - ``survey.score``: one row per response and instrument scored (see ``triangulate.survey.scoring``).
@@ -48,7 +48,7 @@ from triangulate.survey.scoring import score_response
 SCHEMA = "survey"
 #: The respondent's groups kept on ``survey.response`` (item -> column).
 GROUPS = {"age_group": "age_group", "sex": "sex", "ethnic_group": "ethnic_group", "religion": "religion",
-          "first_language": "first_language"}
+          "first_language": "first_language", "disability": "disability"}
 MAX_TEXT = 2000
 
 
@@ -86,7 +86,7 @@ def ensure_survey_schema(con) -> None:
     con.execute(f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.response (response_key VARCHAR, load_id INTEGER,
         tool VARCHAR, form_version VARCHAR, answers_sha256 VARCHAR, area_code VARCHAR, setting VARCHAR, organisation VARCHAR,
         mode VARCHAR, interview_date DATE, consent VARCHAR, age_group VARCHAR, sex VARCHAR, ethnic_group VARCHAR,
-        ethnic_group_5 VARCHAR, religion VARCHAR, first_language VARCHAR)""")
+        ethnic_group_5 VARCHAR, religion VARCHAR, first_language VARCHAR, disability VARCHAR)""")
     con.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA}.answer (response_key VARCHAR, item VARCHAR, answer VARCHAR)")
     con.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA}.free_text (response_key VARCHAR, item VARCHAR, text VARCHAR)")
     con.execute(f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.score (response_key VARCHAR, instrument VARCHAR,
@@ -294,7 +294,7 @@ def _load(con, path: Path, layout: Layout, form: Form, fresh, report: SurveyLoad
                           answers["organisation"], answers["mode"], answers["interview_date"][:10],
                           answers["consent"], code["age_group"], code["sex"], code["ethnic_group"],
                           group5.get(code["ethnic_group"] or "", "Not stated" if code["ethnic_group"] else None),
-                          code["religion"], code["first_language"]))
+                          code["religion"], code["first_language"], code["disability"]))
         for item, value in answers.items():
             if not value:
                 continue
@@ -309,7 +309,7 @@ def _load(con, path: Path, layout: Layout, form: Form, fresh, report: SurveyLoad
                      dt.datetime.now(dt.UTC).replace(tzinfo=None)])
         columns = ("response_key", "tool", "form_version", "answers_sha256", "area_code", "setting", "organisation", "mode",
                    "interview_date", "consent", "age_group", "sex", "ethnic_group", "ethnic_group_5", "religion",
-                   "first_language")
+                   "first_language", "disability")
         _insert(con, "response", columns, responses, extra=("load_id", load_id))
         _insert(con, "answer", ("response_key", "item", "answer"), answer_rows)
         _insert(con, "free_text", ("response_key", "item", "text"), text_rows)

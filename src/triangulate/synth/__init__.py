@@ -266,3 +266,23 @@ def write_synthetic_extracts(
         invalid_rows_file=invalid_rows_file,
         seconds=time.perf_counter() - began,
     )
+
+
+def link_from_truth(store: str | Path, truth: str | Path) -> None:
+    """Give every record of an ingested synthetic store its true person as its person key: a perfect
+    linkage, for tests and benchmarks of what comes after linkage (the measures, the publication)."""
+    import duckdb
+
+    truth = Path(truth)
+    reader = (f"read_parquet('{truth}')" if truth.suffix == ".parquet"
+              else f"read_csv('{truth}', all_varchar = true)")
+    con = duckdb.connect(str(store))
+    try:
+        con.execute(f"CREATE TEMP TABLE truth AS SELECT * FROM {reader}")
+        for t in AGENCY_TABLES:
+            con.execute(f"""UPDATE content.{t} AS c SET person_key = tr.person_id
+                FROM identity.{t} AS i JOIN truth AS tr ON tr.source_table = '{t}'
+                 AND tr.source_system = i.source_system AND tr.source_record_id = i.source_record_id
+                WHERE i.record_key = c.record_key""")
+    finally:
+        con.close()

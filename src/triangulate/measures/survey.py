@@ -1,0 +1,160 @@
+"""What people told us: the needs and experience survey's answers as a registered measure, so that
+they go through the publication and its disclosure control like every record-based figure.
+
+The survey room loads responses into the store's ``survey`` schema (``triangulate survey ingest``);
+this module reads them. A store without survey responses publishes the measure with no rows.
+"""
+
+from __future__ import annotations
+
+import ibis
+
+from triangulate.measures import base
+from triangulate.measures.registry import Column, Count, register
+from triangulate.measures.tables import proportion
+
+SETTINGS = ("prison", "secure_hospital", "community")
+SETTING_LABELS = {"prison": "Prison", "secure_hospital": "Secure hospital", "community": "Community"}
+#: Each published indicator: (name, what it counts, the item it reads, the answers that count).
+#: Instrument scores are read from ``survey.score`` (item: the instrument; answers: caseness).
+INDICATORS = (
+    ("told_about_support", "Told about mental health support on arrival", "info_given", ("yes",)),
+    ("information_understood", "Could understand the information", "info_understood", ("yes",)),
+    ("staff_understand_culture", "Agree staff understand my culture and background", "staff_culture",
+     ("agree", "strongly_agree")),
+    ("staff_respect", "Agree staff treat me with respect", "staff_respect", ("agree", "strongly_agree")),
+    ("treated_unfairly", "Treated unfairly because of ethnicity, religion or culture", "unfair_treatment", ("yes",)),
+    ("bme_group_available", "A support group for minority ethnic people is available", "bme_group_available",
+     ("yes",)),
+    ("wants_mentor", "Would like a mentor from a similar background", "mentor_wanted", ("yes",)),
+    ("family_involved", "Family involved in decisions about care (fully or partly)", "family_involved",
+     ("fully", "partly")),
+    ("knows_where_living", "Knows where they will live on leaving", "housing_plan", ("yes",)),
+    ("gp_on_leaving", "Will be registered with a GP on leaving", "gp_on_leaving", ("yes",)),
+    ("mh_support_arranged", "Mental health support arranged for leaving", "mh_support_arranged", ("yes",)),
+    ("can_practise_faith", "Able to practise faith or beliefs as they wish", "faith_practice", ("yes",)),
+    ("wants_work_or_training", "Would like work, education or training (of those without)", "work_wanted", ("yes",)),
+    ("knows_community_services", "Knows of community services that suit their culture", "community_known",
+     ("yes",)),
+    ("experience_good", "Experience of the service good or very good (Friends and Family Test)", "fft", ("1", "2")),
+    ("probable_depression", "Probable depression (PHQ-9 score 10 or more)", "phq9", None),
+    ("probable_anxiety", "Probable anxiety disorder (GAD-7 score 10 or more)", "gad7", None),
+)
+INDICATOR_LABELS = {name: label for name, label, _, _ in INDICATORS}
+_SEX = {"1": "Male", "2": "Female"}
+_DISABILITY = {"yes": "Yes", "no": "No"}
+
+
+def _survey_table(con, name: str) -> ibis.Table | None:
+    try:
+        return con.table(name, database="survey")
+    except Exception:  # noqa: BLE001 - no survey loaded into this store (or an engine without the schema)
+        return None
+
+
+def _answered(b: base.Base) -> ibis.Table | None:
+    """One row per response and indicator it answered: response_key, indicator, positive."""
+    answers, scores = _survey_table(b.con, "answer"), _survey_table(b.con, "score")
+    if answers is None or scores is None:
+        return None
+    parts = []
+    for name, _, item, positive in INDICATORS:
+        if positive is None:
+            s = scores.filter(scores.instrument == item)
+            parts.append(s.select("response_key", indicator=ibis.literal(name), positive=s.caseness.cast("boolean")))
+        else:
+            a = answers.filter(answers.item == item)
+            parts.append(a.select("response_key", indicator=ibis.literal(name), positive=a.answer.isin(positive)))
+    return ibis.union(*parts)
+
+
+def _respondents(b: base.Base) -> ibis.Table | None:
+    """One row per consenting response: its area, financial year, setting and the respondent's groups as
+    the publication's group labels (unknown where the respondent preferred not to say)."""
+    r = _survey_table(b.con, "response")
+    if r is None:
+        return None
+    r = r.filter(r.consent == "yes")
+    groups19 = ibis.memtable(base.ons_groups()).select(
+        ons=ibis._.ons_ethnic_group.cast("string"), ethnic_group_19=ibis._.ethnic_group_19)
+    religions = ibis.memtable(base.labels("religion")).filter(ibis._.code != "NS")
+    ages = [row["code"] for row in base.codelist("age_group").rows]
+    joined = r.left_join(groups19, r.ethnic_group == groups19.ons).left_join(
+        religions, r.religion == religions.code)
+    return joined.select(
+        "response_key", "setting", area_code=joined.area_code,
+        year=base.financial_year(joined.interview_date.cast("date")),
+        sex=joined.sex.substitute(_SEX, else_=base.NOT_KNOWN),
+        age_group=ibis.ifelse(joined.age_group.isin(ages), joined.age_group, base.NOT_KNOWN),
+        ethnic_group_19=joined.ethnic_group_19.fill_null(base.UNKNOWN_ETHNICITY),
+        religion=joined.label.fill_null(base.NOT_KNOWN),
+        disability=joined.disability.substitute(_DISABILITY, else_=base.NOT_KNOWN))
+
+
+def _empty() -> dict[str, ibis.Table]:
+    schema = {c: "string" for c in (*base.VIEW, "setting", "indicator", *base.FINE)} | {"n": "int64"}
+    empty = ibis.memtable({c: [] for c in schema}, schema=schema)
+    return {"asked": empty, "positive": empty}
+
+
+@register(
+    name="survey_experience",
+    title="What people told us: needs and experience survey answers by setting",
+    definition=(
+        "Of the people interviewed in the setting (prison, secure hospital, community) in the area and financial "
+        "year who agreed to take part and answered the question, those giving the answer the indicator counts: "
+        "for example, told about mental health support on arrival; agreeing that staff understand their culture; "
+        "a PHQ-9 score of 10 or more (probable depression) or a GAD-7 score of 10 or more (probable anxiety)."
+    ),
+    numerator="Respondents giving the answer the indicator counts (or reaching the instrument's threshold).",
+    denominator="Respondents in the setting who were asked the question and answered it (including 'don't know').",
+    method=(
+        "Wilson score interval at 95% from the published (rounded) counts, treating respondents as a simple "
+        "random sample of the setting's population (unweighted). PHQ-9 and GAD-7 scored by their own rules "
+        "(sums of items 0-3; threshold 10 for probable depression or anxiety); the Friends and Family Test "
+        "positive share is 'very good' plus 'good' of all answers, as NHS England reports it."
+    ),
+    caveats=(
+        "The people interviewed are those who could be reached and agreed, not a random sample, and the "
+        "interviewing organisation differs by setting (a peer or community organisation in one, NHS staff in "
+        "another): people may answer differently to different interviewers, so a difference between settings "
+        "or groups may be partly who asked. Self-reported, not clinical diagnoses. Respondents are not linked "
+        "to the records, so these figures sit beside the record-based ones, not within them. Groups are as the "
+        "respondent stated them; 'prefer not to say' counts as not known."
+    ),
+    source=(
+        "Local survey measure. PHQ-9: Kroenke, Spitzer and Williams (2001); GAD-7: Spitzer et al. (2006); "
+        "Friends and Family Test: NHS England guidance (2019). Questions on information, cultural awareness, "
+        "support groups, visits, resettlement and faith follow the race equality work in prisons, secure "
+        "hospitals and the community that this survey grows from."
+    ),
+    keys=("setting", "indicator"),
+    key_domains={"setting": lambda: list(SETTINGS), "indicator": lambda: [n for n, _, _, _ in INDICATORS]},
+    counts=(
+        Count("asked", "survey_asked:{setting}:{indicator}", unit="respondents"),
+        Count("positive", "survey_positive:{setting}:{indicator}", within="asked", unit="respondents"),
+    ),
+    breakdowns=("all", "ethnic_group_5", "ethnic_group_19", "sex", "age_group", "religion", "disability"),
+    intersections=False,
+    finish=lambda t: proportion(t, "positive", "asked", "percent"),
+    columns=(
+        Column("setting", "Setting", "setting"),
+        Column("indicator", "What people told us", "indicator"),
+        Column("asked", "Respondents answering", "count"),
+        Column("positive", "Respondents giving this answer", "count"),
+        Column("percent", "Of those answering (%)", "percent"),
+        Column("lower_95", "Lower 95% limit", "percent"),
+        Column("upper_95", "Upper 95% limit", "percent"),
+    ),
+)
+def survey_experience(b: base.Base) -> dict[str, ibis.Table]:
+    respondents, answered = _respondents(b), _answered(b)
+    if respondents is None or answered is None:
+        return _empty()
+    rows = b.kept("survey_experience:rows", lambda: answered.join(respondents, "response_key"))
+    groups = [*base.VIEW, "setting", "indicator", *base.FINE]
+    out = {}
+    for name, kept in (("asked", rows), ("positive", rows.filter(rows.positive))):
+        counted = kept.group_by(groups).aggregate(n=kept.count())
+        out[name] = counted.select(*groups, n=counted.n.cast("int64"))
+    return out

@@ -1,0 +1,115 @@
+"""The survey's measure, through the publication: its counts against the same counts worked in plain
+Python from the responses themselves, and the synthetic survey's built-in rates recovered."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from triangulate.disclosure import NHS_ENGLAND
+from triangulate.ingest import ingest
+from triangulate.measures.survey import INDICATORS
+from triangulate.publish.publication import write_publication
+from triangulate.stats import proportion
+from triangulate.store.subset import restrict
+from triangulate.survey import ingest_responses, load_form
+from triangulate.survey.exports import Layout, write_export
+from triangulate.survey.synthetic import TRUTH, synthetic_responses
+from triangulate.synth import link_from_truth, write_synthetic_extracts
+
+KEY = b"survey-measure-key-".ljust(48, b"m")
+FORM = load_form().without_licensed()
+UNKNOWN = "Not stated/unknown"
+
+
+@pytest.fixture(scope="module")
+def surveyed(tmp_path_factory):
+    """(responses, unsuppressed publication, NHS England publication) of a one-area store with 3,000
+    synthetic survey responses in 2024/25."""
+    folder = tmp_path_factory.mktemp("survey-measure")
+    result = write_synthetic_extracts(folder / "synth", people=300, seed=5)
+    store = folder / "store.duckdb"
+    ingest([result.out_dir / "extracts", result.files["population"]], store, key=KEY)
+    link_from_truth(store, result.truth_file)
+    con = duckdb.connect(str(store), read_only=True)
+    area = con.sql("SELECT area_code FROM content.police_custody GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+                   ).fetchall()[0][0]
+    con.close()
+    restrict(store, areas=[area], start=dt.date(2024, 4, 1), end=dt.date(2025, 3, 31))
+    responses = synthetic_responses(3000, seed=12, form=FORM, start=dt.date(2024, 4, 1), days=364)
+    path = write_export(Layout("kobo", FORM), responses, folder / "kobo.csv")
+    assert ingest_responses(path, store, KEY, area=area, form=FORM, today=dt.date(2026, 1, 1)).loaded == 3000
+    return responses, write_publication(store, rule=None), write_publication(store, rule=NHS_ENGLAND)
+
+
+def _expected(responses) -> dict[tuple[str, str, str], list[int]]:
+    """(setting, indicator, 5-group or All people) -> [asked, positive], worked from the answers."""
+    out: dict[tuple[str, str, str], list[int]] = {}
+    for r in responses:
+        a = r["answers"]
+        if a["consent"] != "yes":
+            continue
+        group = UNKNOWN if a["ethnic_group"] == "prefer_not" else r["ethnic_group_5"]
+        for name, _, item, positive in INDICATORS:
+            if positive is None:
+                items = [a[f"{item}_{k}"] for k in range(1, 10 if item == "phq9" else 8)]
+                if not all(items):
+                    continue
+                hit = sum(int(x) for x in items) >= 10
+            elif a[item]:
+                hit = a[item] in positive
+            else:
+                continue
+            for g in (group, "All people"):
+                cell = out.setdefault((a["setting"], name, g), [0, 0])
+                cell[0] += 1
+                cell[1] += hit
+    return out
+
+
+def test_the_measure_counts_what_the_answers_say(surveyed) -> None:
+    responses, unsuppressed, _ = surveyed
+    expected = _expected(responses)
+    got = {}
+    for row in unsuppressed.table("survey_experience").to_pylist():
+        if row["area"] == "All areas" and row["year"] == "All years" and row["breakdown"] in ("all", "ethnic_group_5"):
+            if row["asked"]:
+                got[(row["setting"], row["indicator"], row["group"])] = [row["asked"], row["positive"]]
+    assert got == expected
+    assert len(expected) > 17 * 3 * 5  # every indicator in every setting, by group
+
+
+def test_the_built_in_rates_are_recovered_within_their_limits(surveyed) -> None:
+    responses, unsuppressed, _ = surveyed
+    for indicator, truth_key in (("told_about_support", "info_given=yes"),
+                                 ("staff_understand_culture", "staff_culture=agree or strongly_agree")):
+        sums: dict[str, list[int]] = {}
+        for row in unsuppressed.table("survey_experience").to_pylist():
+            if (row["area"], row["year"], row["breakdown"], row["indicator"]) == (
+                    "All areas", "All years", "ethnic_group_5", indicator) and row["asked"]:
+                cell = sums.setdefault(row["group"], [0, 0])
+                cell[0] += row["asked"]
+                cell[1] += row["positive"]
+        for group, rate in TRUTH[truth_key].items():
+            n, x = sums[group]
+            e = proportion(x, n, confidence=0.998)
+            assert float(e.lower) <= rate <= float(e.upper), (indicator, group, x, n, rate)
+
+
+def test_small_survey_cells_are_withheld_in_the_release(surveyed) -> None:
+    _, unsuppressed, released = surveyed
+    raw = {(r["area"], r["year"], r["breakdown"], r["group"], r["setting"], r["indicator"]): r
+           for r in unsuppressed.table("survey_experience").to_pylist()}
+    withheld = shown_small = 0
+    for r in released.table("survey_experience").to_pylist():
+        key = (r["area"], r["year"], r["breakdown"], r["group"], r["setting"], r["indicator"])
+        true = raw[key]["positive"]
+        if true is not None and 1 <= true <= 7:
+            if r["positive"] is None:
+                withheld += 1
+            else:
+                shown_small += 1
+    assert withheld > 0 and shown_small == 0
