@@ -11,7 +11,7 @@ import pytest
 
 from triangulate.disclosure import NHS_ENGLAND
 from triangulate.ingest import ingest
-from triangulate.measures.survey import INDICATORS
+from triangulate.measures.survey import INDICATOR_LABELS, INDICATORS
 from triangulate.publish.publication import write_publication
 from triangulate.stats import proportion
 from triangulate.store.subset import restrict
@@ -113,3 +113,36 @@ def test_small_survey_cells_are_withheld_in_the_release(surveyed) -> None:
             else:
                 shown_small += 1
     assert withheld > 0 and shown_small == 0
+
+
+def test_the_report_chapter_shows_the_survey_beside_the_records(surveyed) -> None:
+    from triangulate.publish.view import View
+    from triangulate.report.survey import NO_SURVEY, SHORT, survey_section
+
+    _, _, released = surveyed
+    section = survey_section(View(released, "All areas", "All years"))
+    assert section.empty is None
+    assert section.charts and section.charts[0].spec is not None
+    table = section.tables[0]
+    indicators = {row[0] for row in table.rows}
+    assert "Told about mental health support on arrival" in indicators
+    assert {row[1] for row in table.rows} == {"Prison", "Secure hospital", "Community"}
+    beside = section.tables[1]
+    assert beside.rows[0][0] == "All people" and beside.rows[0][2] != "*"  # the survey's all-people count shown
+    assert all(len(label) <= 32 for label in SHORT.values()) and set(SHORT) == set(INDICATOR_LABELS)
+    assert NO_SURVEY not in " ".join(section.intro)
+
+
+def test_without_a_survey_the_chapter_says_so(tmp_path) -> None:
+    from triangulate.publish.view import View
+    from triangulate.report.survey import NO_SURVEY, survey_section
+
+    result = write_synthetic_extracts(tmp_path / "synth", people=150, seed=3)
+    store = tmp_path / "store.duckdb"
+    ingest([result.out_dir / "extracts", result.files["population"]], store, key=KEY)
+    link_from_truth(store, result.truth_file)
+    restrict(store, start=dt.date(2024, 4, 1), end=dt.date(2025, 3, 31))
+    published = write_publication(store, rule=NHS_ENGLAND)
+    assert published.table("survey_experience").num_rows == 0 or all(
+        r["asked"] in (0, None) for r in published.table("survey_experience").to_pylist())
+    assert survey_section(View(published, "All areas", "All years")).empty == NO_SURVEY

@@ -195,3 +195,30 @@ def test_survey_ingest_command_accounts_for_every_row_and_refuses_without_a_trac
     refused = run(str(other))
     assert refused.returncode == 2
     assert "other.csv" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_restricting_a_store_restricts_its_survey_too(tmp_path: Path) -> None:
+    from triangulate.store import connect, ensure_schema
+    from triangulate.store.subset import restrict
+
+    responses = synthetic_responses(80, seed=11, form=FORM, start=dt.date(2024, 10, 1), days=180)
+    path = write_export(Layout("odk", FORM), responses, tmp_path / "odk.csv")
+    store = tmp_path / "store.duckdb"
+    con = connect(store)
+    ensure_schema(con)  # an empty warehouse beside the survey
+    con.close()
+    ingest_responses(path, store, KEY, area=AREA, form=FORM, today=TODAY)
+    restrict(store, start=dt.date(2025, 1, 1), end=dt.date(2025, 3, 31))
+    con = duckdb.connect(str(store), read_only=True)
+    kept = con.execute("SELECT count(*), min(interview_date), max(interview_date) FROM survey.response").fetchone()
+    orphans = con.execute("SELECT count(*) FROM survey.answer WHERE response_key NOT IN "
+                          "(SELECT response_key FROM survey.response)").fetchone()[0]
+    con.close()
+    inside = sum(dt.date(2025, 1, 1) <= dt.date.fromisoformat(r["answers"]["interview_date"]) <= dt.date(2025, 3, 31)
+                 for r in responses)
+    assert kept[0] == inside > 0 and orphans == 0
+    assert kept[1] >= dt.date(2025, 1, 1) and kept[2] <= dt.date(2025, 3, 31)
+    restrict(store, areas=["E09000001"])
+    con = duckdb.connect(str(store), read_only=True)
+    assert con.execute("SELECT count(*) FROM survey.response").fetchone()[0] == 0
+    con.close()

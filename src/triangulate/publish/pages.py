@@ -39,6 +39,10 @@ PAGES: tuple[Page, ...] = (
     Page("repeat", "Repeat contact and reoffending", ("repeat_contact", "proven_reoffending"),
          "People by number of police custody arrivals, and of days at court, in the year and their needs; proven "
          "reoffending within a year."),
+    Page("survey", "What people told us", ("survey_experience",),
+         "The needs and experience survey in prison, secure hospital and community settings: information, staff "
+         "understanding of culture, support, wellbeing (PHQ-9, GAD-7), leaving and experience of services, beside "
+         "the needs the records show."),
     Page("provision", "Provision and gaps", (),
          "Services on the Sequential Intercept Model against the needs seen at each intercept: where there is no "
          "service, where services are short of capacity, and which groups no service is open to."),

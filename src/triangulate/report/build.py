@@ -615,6 +615,7 @@ def render_html(title: str, data, metadata: dict, findings: Findings, sections: 
 from .hna import areas_section, intersections_section, trends_section, unmet_section  # noqa: E402
 
 from .provision import provision_section  # noqa: E402
+from .survey import survey_section  # noqa: E402
 
 SECTIONS.update(intersections=intersections_section, trends=trends_section, areas=areas_section,
-                unmet=unmet_section, provision=provision_section)
+                unmet=unmet_section, provision=provision_section, survey=survey_section)

@@ -136,13 +136,16 @@ def forest(values: list[dict], *, width: int = 250) -> dict | None:
 
 
 def intervals(values: list[dict], *, category: str, colour: str | None = None, title: str,
-              width: int = 420) -> dict | None:
-    """Percentages with 95% intervals as points and bars, one row per category."""
+              width: int = 420, colour_order: list[str] | None = None) -> dict | None:
+    """Percentages with 95% intervals as points and bars, one row per category; ``colour_order``: the
+    colours' order in the legend and within each row (default: alphabetical)."""
     if not values:
         return None
-    encoding_colour = {"color": {"field": colour, "type": "nominal", "title": None}} if colour else {}
+    encoding_colour = {"color": {"field": colour, "type": "nominal", "title": None,
+                                 **({"scale": {"domain": colour_order}} if colour_order else {})}} if colour else {}
     y = {"field": category, "type": "nominal", "title": None, "sort": None}
-    offset = {"yOffset": {"field": colour, "type": "nominal"}} if colour else {}
+    offset = {"yOffset": {"field": colour, "type": "nominal", **({"sort": colour_order} if colour_order else {})}} \
+        if colour else {}
     return {
         "data": {"values": values}, "width": width, "height": {"step": 14 if colour else 20},
         "layer": [

@@ -17,8 +17,8 @@ from triangulate.store.connection import connect
 
 def restrict(store: str | Path, *, areas: Sequence[str] | None = None, start: dt.date | None = None,
              end: dt.date | None = None) -> dict[str, int]:
-    """Delete records outside ``areas`` and outside ``start``..``end`` (event dates, inclusive);
-    returns the records kept per agency table."""
+    """Delete records outside ``areas`` and outside ``start``..``end`` (event dates, inclusive), and the
+    survey responses outside them (interview dates); returns the records kept per agency table."""
     con = connect(store)
     kept = {}
     try:
@@ -44,6 +44,7 @@ def restrict(store: str | Path, *, areas: Sequence[str] | None = None, start: dt
         if areas is not None:
             con.execute(f"DELETE FROM content.population WHERE area_code NOT IN ({', '.join('?' for _ in areas)})",
                         list(areas))
+        _restrict_survey(con, areas, start, end)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -51,3 +52,24 @@ def restrict(store: str | Path, *, areas: Sequence[str] | None = None, start: dt
     finally:
         con.close()
     return kept
+
+
+def _restrict_survey(con, areas, start, end) -> None:
+    if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'survey' "
+                       "AND table_name = 'response'").fetchone()[0]:
+        return
+    where, params = [], []
+    if areas is not None:
+        where.append(f"area_code NOT IN ({', '.join('?' for _ in areas)})")
+        params += list(areas)
+    if start is not None:
+        where.append("interview_date < ?")
+        params.append(start)
+    if end is not None:
+        where.append("interview_date > ?")
+        params.append(end)
+    if not where:
+        return
+    con.execute("DELETE FROM survey.response WHERE " + " OR ".join(f"({w})" for w in where), params)
+    for table in ("answer", "free_text", "score"):
+        con.execute(f"DELETE FROM survey.{table} WHERE response_key NOT IN (SELECT response_key FROM survey.response)")

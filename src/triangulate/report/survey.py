@@ -1,0 +1,104 @@
+"""The "What people told us" chapter: the needs and experience survey's indicators by setting, and
+self-reported distress beside the needs the records show, by ethnic group. Read from the publication
+(the ``survey_experience`` measure), so the report and the dashboard show the same figures."""
+
+from __future__ import annotations
+
+from triangulate.measures.survey import INDICATOR_LABELS, SETTING_LABELS
+from triangulate.publish.pages import page
+
+from . import charts
+from .build import Chart, Section, _table
+from .findings import SUPPRESSED, number, read_published
+
+NO_SURVEY = ("No needs and experience survey has been loaded for this area and period. The survey form, and how "
+             "to load its answers, are described in the survey guide that comes with Triangulate.")
+#: Each indicator's words in a chart's row label (the table gives them in full).
+SHORT = {
+    "told_about_support": "Told about support", "information_understood": "Understood the information",
+    "staff_understand_culture": "Staff understand my culture", "staff_respect": "Staff treat me with respect",
+    "treated_unfairly": "Treated unfairly", "bme_group_available": "Minority ethnic group available",
+    "wants_mentor": "Would like a mentor", "family_involved": "Family involved in care",
+    "knows_where_living": "Knows where will live", "gp_on_leaving": "GP on leaving",
+    "mh_support_arranged": "Mental health support arranged", "can_practise_faith": "Can practise faith",
+    "wants_work_or_training": "Would like work or training", "knows_community_services": "Knows community services",
+    "experience_good": "Experience good (FFT)", "probable_depression": "Probable depression (PHQ-9)",
+    "probable_anxiety": "Probable anxiety (GAD-7)",
+}
+#: Survey settings beside the record setting whose recorded needs they are compared with.
+RECORD_SETTING = {"prison": "prison_custody", "community": "probation_supervision"}
+
+
+def survey_section(data) -> Section:
+    s = Section("survey", page("survey").title)
+    rows = [r for r in read_published(data, "survey_experience") or [] if r["breakdown"] == "all"]
+    if not any(r["asked"] == SUPPRESSED or (number(r["asked"]) or 0) > 0 for r in rows):
+        s.empty = NO_SURVEY
+        return s
+    answered = {}
+    for r in sorted(rows, key=lambda r: list(SETTING_LABELS).index(r["setting"]) if r["setting"] in SETTING_LABELS else 9):
+        if r["indicator"] == "probable_depression" and number(r["asked"]) is not None:
+            answered[r["setting"]] = int(number(r["asked"]))
+    counts = "; ".join(f"{SETTING_LABELS[k]} {v:,}" for k, v in answered.items())
+    s.intro.append("People in prison, in secure hospitals and in the community were interviewed with one "
+                   "questionnaire about information on services, staff understanding of their culture, support "
+                   "groups and mentors, their wellbeing, family, leaving, faith, work and services in the community. "
+                   + (f"People completing the wellbeing questions: {counts}. " if counts else "")
+                   + "Each figure is the share of the people who answered that question, with a 95% interval.")
+    s.intro.append("People may answer differently depending on who asks: in this survey the interviewing "
+                   "organisation differs by setting, so part of a difference between settings may be who asked. "
+                   "Those interviewed are the people who could be reached and agreed, not a random sample.")
+    for r in rows:
+        r["indicator_words"] = INDICATOR_LABELS.get(r["indicator"], r["indicator"])
+        r["setting_words"] = SETTING_LABELS.get(r["setting"], r["setting"])
+    order = list(INDICATOR_LABELS)
+    rows.sort(key=lambda r: (order.index(r["indicator"]) if r["indicator"] in order else 99,
+                             list(SETTING_LABELS).index(r["setting"]) if r["setting"] in SETTING_LABELS else 9))
+    values = [{"category": SHORT.get(r["indicator"], r["indicator_words"]), "setting": r["setting_words"], "value": number(r["percent"]),
+               "lower": number(r["lower_95"]), "upper": number(r["upper_95"])}
+              for r in rows if number(r["percent"]) is not None]
+    if values:
+        s.charts.append(Chart(charts.intervals(values, category="category", colour="setting",
+                                               title="% of those answering (95% CI)",
+                                               colour_order=list(SETTING_LABELS.values())),
+                              "What people told us, by setting, with 95% confidence intervals",
+                              "Dot and interval chart: for each question, the percentage of people answering who gave "
+                              "the answer named, in prison, secure hospital and community settings. The figures are "
+                              "in the table below.", "table-survey"))
+    s.tables.append(_table("table-survey", "What people told us, by setting (all people)", rows, [
+        ("indicator_words", "What people told us", "text"), ("setting_words", "Setting", "text"),
+        ("positive", "People", "count"), ("asked", "Answering", "count"), ("percent", "%", "percent"),
+        ("lower_95", "95% CI lower", "percent"), ("upper_95", "95% CI upper", "percent")]))
+    beside = _beside_records(data)
+    if beside:
+        s.tables.append(beside)
+    s.notes.append("PHQ-9 and GAD-7 are scored by their own rules: a score of 10 or more is the usual threshold "
+                   "for probable depression or anxiety disorder, not a diagnosis. The Friends and Family Test share "
+                   "is 'very good' or 'good' of all answers, as NHS England reports it.")
+    s.notes.append("Answers in people's own words are not published here: they are coded into themes first, and "
+                   "a quotation is shown only after a reviewer has checked that it identifies nobody.")
+    return s
+
+
+def _beside_records(data):
+    """Probable depression (PHQ-9 10 or more) said by people in prison, by ethnic group, beside the share of
+    people in prison with depression or anxiety recorded by an agency: two views of one need."""
+    said = [r for r in read_published(data, "survey_experience") or []
+            if r["breakdown"] in ("all", "ethnic_group_5") and r["indicator"] == "probable_depression"
+            and r["setting"] == "prison"]
+    recorded = {r["group"]: r for r in read_published(data, "need_prevalence") or []
+                if r["breakdown"] in ("all", "ethnic_group_5") and r["setting"] == "prison_custody"
+                and r["need_code"] == "anxiety_or_depression"}
+    if not said:
+        return None
+    rows = []
+    for r in said:
+        other = recorded.get(r["group"], {})
+        rows.append({"group": r["group"], "said": r["percent"], "said_n": r["asked"],
+                     "recorded": other.get("prevalence_percent", ""), "recorded_n": other.get("people", "")})
+    rows.sort(key=lambda r: (r["group"] != "All people", r["group"]))
+    return _table("table-survey-records", "In prison: probable depression said in the survey (PHQ-9 10 or more) "
+                  "beside depression or anxiety recorded by any agency, by ethnic group", rows, [
+                      ("group", "Ethnic group", "text"), ("said", "Survey: probable depression %", "percent"),
+                      ("said_n", "Survey: answering", "count"), ("recorded", "Records: depression or anxiety %", "percent"),
+                      ("recorded_n", "Records: people in prison", "count")])
