@@ -226,7 +226,10 @@ def _pooled(s: Section, data, pooled: list[str], where: str, year_rows: list[dic
                    "withheld year can be worked out from a period less its shown years. A period counts a person "
                    "once for each year they were seen in it (person-years), as the whole period does. Periods do "
                    "not overlap: rolling periods (each year in three of them) would give single years back by "
-                   "subtraction and cost many more withheld figures.")
+                   "subtraction and cost many more withheld figures. A period can be withheld even where each of its "
+                   "years is shown: the shown counts are rounded to 5, so adding the years gives only a range, and "
+                   "the disclosure control may rely on that range to protect a small count elsewhere (the same "
+                   "period in another area).")
 
 
 def year_heading(year: str, manifest: dict) -> str:
