@@ -57,7 +57,7 @@ def test_demo_synthesises_ingests_and_summarises(tmp_path: Path) -> None:
     assert "weasyprint" not in (result.stdout + result.stderr).lower()  # its progress log stays out of the output
     text = result.stdout
     for heading in ("Synthesise", "Ingest", "Link", "What is in the store", "Records per table", "Ethnic mix",
-                    "Needs recorded", "The service directory", "Publish", "Relative rate index", "People with each need",
+                    "Needs recorded", "The service directory", "The needs and experience survey", "Publish", "Relative rate index", "People with each need",
                     "Continuity of care", "Report", "Health needs assessment"):
         assert heading in text, heading
     # The report is written and its path printed whole.
@@ -83,6 +83,10 @@ def test_demo_synthesises_ingests_and_summarises(tmp_path: Path) -> None:
     published = latest(publications_root(out / "triangulate.duckdb"))
     assert published.manifest["directory"]["services"] > 20
     assert published.derived("provision_gaps").num_rows > 0
+    # The synthetic survey is loaded and published: answers counted in the year shown.
+    survey = [r for r in published.table("survey_experience").to_pylist()
+              if (r["area"], r["year"], r["breakdown"]) == ("All areas", "2024/25", "all")]
+    assert sum(r["asked"] or 0 for r in survey) > 0 and "240 synthetic survey responses" in text
     # The dashboard is set up with one demo user per role, its address printed.
     for role in ("viewer", "analyst", "screener", "admin"):
         assert f"demo-{role}" in text
