@@ -49,7 +49,29 @@ def synthetic(tmp_path_factory) -> dict:
     responses = synthetic_responses(150, seed=2024, form=form, start=dt.date(2024, 4, 1), days=364)
     export = write_export(Layout("odk", form), responses, folder / "survey.csv")
     ingest_responses(export, linked, KEY, area=area, form=form, today=dt.date(2026, 1, 1))
+    _code_free_text(linked, folder)
     return {"store": linked, "unlinked": unlinked, "truth": result.truth_file, "survey": responses}
+
+
+def _code_free_text(store: Path, folder: Path) -> None:
+    """Code the survey's free text as a coder would in a qualitative tool: answers about family under
+    "family", then read the themes back (triangulate survey qda-export / qda-import)."""
+    import uuid
+
+    from pyrefiqda import RefiProject
+    from pyrefiqda.models import project as m
+
+    from triangulate.survey.qda import export_free_text, import_themes
+
+    qdpx = folder / "free-text.qdpx"
+    export_free_text(store, qdpx)
+    project = RefiProject.load(qdpx, extract_dir=str(folder / "qdpx"))
+    family = next(c.guid for c in project.code_book.codes.code if c.name == "family")
+    for source in project.sources.text_source:
+        if "family" in source.plain_text_content:
+            source.coding.append(m.CodingType(guid=str(uuid.uuid4()), code_ref=m.CodeRefType(target_guid=family)))
+    RefiProject.save(project, qdpx)
+    import_themes(qdpx, store)
 
 
 @pytest.fixture(scope="session")

@@ -66,3 +66,44 @@ def survey_ingest(
                   f"{report.already:,} already loaded + {report.rejected:,} rejected", markup=False)
     if report.rejects_file:
         console.print(f"Rejected rows, by row, item and rule (no answers): {report.rejects_file}", markup=False)
+
+
+@survey_app.command("qda-export")
+def survey_qda_export(
+    out: Path = typer.Option(..., "--out", help="The REFI-QDA project to write (.qdpx), for NVivo, MAXQDA or ATLAS.ti."),
+    store: Path = typer.Option(Path("triangulate.duckdb"), "--store", help="The DuckDB store file."),
+) -> None:
+    """Write the free-text answers, with the survey's code book of themes, for coding in a qualitative tool.
+    The file holds what people wrote: keep it as you keep the store (it is written mode 600)."""
+    from triangulate.store import StoreError
+    from triangulate.survey.qda import export_free_text
+
+    try:
+        count = export_free_text(store, out)
+    except StoreError as failure:
+        err_console.print(f"Failed: {failure}", markup=False)
+        raise typer.Exit(code=1) from None
+    console.print(f"{count:,} free-text answers written to {out} (mode 600; code them with the themes in its code "
+                  "book, mark quotations a reviewer has cleared, then `triangulate survey qda-import`)", markup=False)
+
+
+@survey_app.command("qda-import")
+def survey_qda_import(
+    path: Path = typer.Argument(..., help="The coded REFI-QDA project (.qdpx)."),
+    store: Path = typer.Option(Path("triangulate.duckdb"), "--store", help="The DuckDB store file."),
+) -> None:
+    """Read coded themes (and quotations cleared by a reviewer) back; they are counted by the survey_themes
+    measure at the next publish."""
+    from triangulate.store import StoreError
+    from triangulate.survey.qda import QdaRefused, import_themes
+
+    try:
+        result = import_themes(path, store)
+    except QdaRefused as refused:
+        err_console.print(f"Refused, nothing was imported: {refused}", markup=False)
+        raise typer.Exit(code=2) from None
+    except StoreError as failure:
+        err_console.print(f"Failed, nothing was imported: {failure}", markup=False)
+        raise typer.Exit(code=1) from None
+    console.print(f"{path.name}: {result.sources:,} coded answers, {result.themes:,} themes, {result.quotes:,} "
+                  "quotations cleared by a reviewer", markup=False)

@@ -158,3 +158,68 @@ def survey_experience(b: base.Base) -> dict[str, ibis.Table]:
         counted = kept.group_by(groups).aggregate(n=kept.count())
         out[name] = counted.select(*groups, n=counted.n.cast("int64"))
     return out
+
+
+#: The code book of free-text themes (as ``triangulate.survey.qda.THEMES``, which the import checks
+#: codes against; a test keeps the two lists the same).
+THEMES = ("information", "culture_and_respect", "language", "support_groups", "family", "leaving", "faith",
+          "work_and_activity", "timely_help", "medication")
+THEME_LABELS = {
+    "information": "Information about services", "culture_and_respect": "Culture and respect",
+    "language": "Language and interpreters", "support_groups": "Support groups and mentors",
+    "family": "Family and visits", "leaving": "Leaving: housing, GP, support", "faith": "Faith and beliefs",
+    "work_and_activity": "Work, training and activity", "timely_help": "Timely help", "medication": "Medication",
+}
+
+
+@register(
+    name="survey_themes",
+    title="What people told us in their own words: themes of the free-text answers by setting",
+    definition=(
+        "Of the people interviewed in the setting in the area and financial year whose free-text answers were "
+        "coded (in a qualitative tool, through the REFI-QDA exchange), the people with at least one answer coded "
+        "with the theme."
+    ),
+    numerator="Respondents with an answer coded with the theme.",
+    denominator="Respondents in the setting with at least one coded free-text answer.",
+    method="Wilson score interval at 95% from the published (rounded) counts; a respondent counts once per theme "
+           "however many of their answers mention it.",
+    caveats=(
+        "Themes are a coder's reading of what people wrote, not a count of how many people hold a view: people "
+        "who did not write about something may still feel it. Only answers coded so far are counted. The words "
+        "themselves are never published; a quotation appears only where a reviewer cleared it."
+    ),
+    source="Local survey measure; themes from the questionnaire's domains (docs/survey.md).",
+    keys=("setting", "theme"),
+    key_domains={"setting": lambda: list(SETTINGS), "theme": lambda: list(THEMES)},
+    counts=(
+        Count("coded", "survey_coded:{setting}", keys=("setting",), unit="respondents"),
+        Count("mentioned", "survey_theme:{setting}:{theme}", within="coded", unit="respondents"),
+    ),
+    breakdowns=("all", "ethnic_group_5", "sex", "age_group"),
+    intersections=False,
+    finish=lambda t: proportion(t, "mentioned", "coded", "percent"),
+    columns=(
+        Column("setting", "Setting", "setting"),
+        Column("theme", "Theme", "theme"),
+        Column("coded", "Respondents with coded answers", "count"),
+        Column("mentioned", "Respondents mentioning the theme", "count"),
+        Column("percent", "Of those with coded answers (%)", "percent"),
+        Column("lower_95", "Lower 95% limit", "percent"),
+        Column("upper_95", "Upper 95% limit", "percent"),
+    ),
+)
+def survey_themes(b: base.Base) -> dict[str, ibis.Table]:
+    respondents, coded, themes = _respondents(b), _survey_table(b.con, "coded"), _survey_table(b.con, "theme")
+    if respondents is None or coded is None or themes is None:
+        schema = {c: "string" for c in (*base.VIEW, "setting", "theme", *base.FINE)} | {"n": "int64"}
+        empty = ibis.memtable({c: [] for c in schema}, schema=schema)
+        return {"coded": empty.drop("theme"), "mentioned": empty}
+    people = coded.select("response_key").distinct().join(respondents, "response_key")
+    mentioned = themes.select("response_key", "theme").distinct().join(respondents, "response_key")
+    out = {}
+    for name, rows, keys in (("coded", people, ()), ("mentioned", mentioned, ("theme",))):
+        groups = [*base.VIEW, "setting", *keys, *base.FINE]
+        counted = rows.group_by(groups).aggregate(n=rows.count())
+        out[name] = counted.select(*groups, n=counted.n.cast("int64"))
+    return out

@@ -79,6 +79,10 @@ def words(kind: str, value) -> str:
         from triangulate.measures.survey import INDICATOR_LABELS
 
         return INDICATOR_LABELS.get(value, value)
+    if kind == "theme":
+        from triangulate.measures.survey import THEME_LABELS
+
+        return THEME_LABELS.get(value, value)
     if kind == "reference":  # a published figure from elsewhere, at the precision its source gives
         return f"{float(value):g}"
     return value

@@ -4,7 +4,7 @@ self-reported distress beside the needs the records show, by ethnic group. Read 
 
 from __future__ import annotations
 
-from triangulate.measures.survey import INDICATOR_LABELS, SETTING_LABELS
+from triangulate.measures.survey import INDICATOR_LABELS, SETTING_LABELS, THEME_LABELS
 from triangulate.publish.pages import page
 
 from . import charts
@@ -72,6 +72,18 @@ def survey_section(data) -> Section:
     beside = _beside_records(data)
     if beside:
         s.tables.append(beside)
+    themes = [r for r in read_published(data, "survey_themes") or [] if r["breakdown"] == "all"
+              and (r["coded"] == SUPPRESSED or (number(r["coded"]) or 0) > 0)]
+    if themes:
+        for r in themes:
+            r["theme_words"] = THEME_LABELS.get(r["theme"], r["theme"])
+            r["setting_words"] = SETTING_LABELS.get(r["setting"], r["setting"])
+        themes.sort(key=lambda r: (list(THEME_LABELS).index(r["theme"]) if r["theme"] in THEME_LABELS else 99,
+                                   list(SETTING_LABELS).index(r["setting"]) if r["setting"] in SETTING_LABELS else 9))
+        s.tables.append(_table("table-survey-themes", "In their own words: themes of the free-text answers, by setting",
+                               themes, [("theme_words", "Theme", "text"), ("setting_words", "Setting", "text"),
+                                        ("mentioned", "People", "count"), ("coded", "With coded answers", "count"),
+                                        ("percent", "%", "percent")]))
     s.notes.append("PHQ-9 and GAD-7 are scored by their own rules: a score of 10 or more is the usual threshold "
                    "for probable depression or anxiety disorder, not a diagnosis. The Friends and Family Test share "
                    "is 'very good' or 'good' of all answers, as NHS England reports it.")

@@ -133,8 +133,8 @@ def spark_session(scratch: str, *, app_name: str, jars: tuple[str, ...] = (), se
 
 #: The store's schemas the measures read: the content zone and the survey's coded answers.
 SPARK_ZONES = ("content", "survey")
-#: Tables of those schemas no measure reads, never copied out of the store (free-text answers).
-NOT_MEASURED = {("survey", "free_text")}
+#: Tables of those schemas no measure reads, never copied out of the store (free-text answers, quotations).
+NOT_MEASURED = {("survey", "free_text"), ("survey", "quote")}
 
 
 def ibis_backend(store: str | Path, engine: str = "duckdb"):
