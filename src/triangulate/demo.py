@@ -122,7 +122,8 @@ def run_demo(out_dir: Path, *, people: int, seed: int, console: Console, progres
     console.print(f"Store: {store}")
 
     console.rule("5. The service directory")
-    from triangulate.provision import derived_tables, import_directory, published_directory
+    from triangulate.derived import derived_tables
+    from triangulate.provision import import_directory, published_directory
     from triangulate.synth.directory import write_synthetic_directory
 
     sheet = write_synthetic_directory(out_dir / "synthetic" / "service-directory.csv", people=people, seed=seed)

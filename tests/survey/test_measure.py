@@ -18,6 +18,7 @@ from triangulate.store.subset import restrict
 from triangulate.survey import ingest_responses, load_form
 from triangulate.survey.exports import Layout, write_export
 from triangulate.survey.synthetic import TRUTH, synthetic_responses
+from triangulate.survey.weights import derived_tables as survey_derived_tables
 from triangulate.synth import link_from_truth, write_synthetic_extracts
 
 KEY = b"survey-measure-key-".ljust(48, b"m")
@@ -42,7 +43,8 @@ def surveyed(tmp_path_factory):
     responses = synthetic_responses(3000, seed=12, form=FORM, start=dt.date(2024, 4, 1), days=364)
     path = write_export(Layout("kobo", FORM), responses, folder / "kobo.csv")
     assert ingest_responses(path, store, KEY, area=area, form=FORM, today=dt.date(2026, 1, 1)).loaded == 3000
-    return responses, write_publication(store, rule=None), write_publication(store, rule=NHS_ENGLAND)
+    return (responses, write_publication(store, rule=None),
+            write_publication(store, rule=NHS_ENGLAND, derived=survey_derived_tables))
 
 
 def _expected(responses) -> dict[tuple[str, str, str], list[int]]:
@@ -127,10 +129,15 @@ def test_the_report_chapter_shows_the_survey_beside_the_records(surveyed) -> Non
     indicators = {row[0] for row in table.rows}
     assert "Told about mental health support on arrival" in indicators
     assert {row[1] for row in table.rows} == {"Prison", "Secure hospital", "Community"}
-    beside = section.tables[1]
+    beside = next(t for t in section.tables if t.id == "table-survey-records")
     assert beside.rows[0][0] == "All people" and beside.rows[0][2] != "*"  # the survey's all-people count shown
     assert all(len(label) <= 32 for label in SHORT.values()) and set(SHORT) == set(INDICATOR_LABELS)
     assert NO_SURVEY not in " ".join(section.intro)
+    weighted = next(t for t in section.tables if t.id == "table-survey-weighted")
+    prison = [row for row in weighted.rows if row[1] == "Prison"]
+    # Weighted with an interval, or (this small store has few people in prison) the reason in words.
+    assert len(prison) == len(INDICATORS)
+    assert all(" to " in row[3] or "population" in row[3] or "groups" in row[3] for row in prison)
 
 
 def test_without_a_survey_the_chapter_says_so(tmp_path) -> None:

@@ -36,7 +36,8 @@ def publish(
     from triangulate.measures import MeasuresError
     from triangulate.publish.publication import (PublicationError, publications_root, read_publication,
                                                  remove_version, versions, write_publication)
-    from triangulate.provision import derived_tables, published_directory
+    from triangulate.derived import derived_tables
+    from triangulate.provision import published_directory
     from triangulate.report.build import draw_charts
 
     root = out or publications_root(store, unsuppressed=unsuppressed)

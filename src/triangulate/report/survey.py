@@ -69,6 +69,13 @@ def survey_section(data) -> Section:
         ("indicator_words", "What people told us", "text"), ("setting_words", "Setting", "text"),
         ("positive", "People", "count"), ("asked", "Answering", "count"), ("percent", "%", "percent"),
         ("lower_95", "95% CI lower", "percent"), ("upper_95", "95% CI upper", "percent")]))
+    weighted = _weighted(data)
+    if weighted:
+        s.tables.append(weighted)
+        s.notes.append("Weighted shares: the people interviewed are not a random sample, so each ethnic group's "
+                       "answers are weighted to that group's share of the people in the same setting in the records "
+                       "(post-stratification; groups too small to show are weighted together). Secure hospitals have "
+                       "no record population to weight to.")
     beside = _beside_records(data)
     if beside:
         s.tables.append(beside)
@@ -114,3 +121,27 @@ def _beside_records(data):
                       ("group", "Ethnic group", "text"), ("said", "Survey: probable depression %", "percent"),
                       ("said_n", "Survey: answering", "count"), ("recorded", "Records: depression or anxiety %", "percent"),
                       ("recorded_n", "Records: people in prison", "count")])
+
+
+def _weighted(data):
+    """The weighted shares of the view (the publication's ``survey_weighted`` table), prison and community."""
+    table = data.published.derived("survey_weighted") if "survey_weighted" in data.published.derived_names() else None
+    if table is None:
+        return None
+    from .provision import view_rows
+
+    rows = [r for r in view_rows(table, data.area, data.year) if r["setting"] in ("prison", "community")]
+    if not rows:
+        return None
+    order = list(INDICATOR_LABELS)
+    rows.sort(key=lambda r: (order.index(r["indicator"]) if r["indicator"] in order else 99, r["setting"] != "prison"))
+    for r in rows:
+        r["indicator_words"] = INDICATOR_LABELS.get(r["indicator"], r["indicator"])
+        r["setting_words"] = SETTING_LABELS.get(r["setting"], r["setting"])
+        r["weighted_text"] = (f"{r['weighted_percent']:.1f} ({r['lower_95']:.1f} to {r['upper_95']:.1f})"
+                              if r["weighted_percent"] is not None else r["note"].removeprefix("not weighted: "))
+        r["unweighted"] = "" if r["unweighted_percent"] is None else f"{r['unweighted_percent']:.1f}"
+    return _table("table-survey-weighted", "What people told us, weighted to the people in the records by ethnic "
+                  "group (% and 95% CI)", rows, [
+                      ("indicator_words", "What people told us", "text"), ("setting_words", "Setting", "text"),
+                      ("unweighted", "Unweighted %", "text"), ("weighted_text", "Weighted % (95% CI)", "text")])
