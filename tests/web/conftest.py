@@ -53,7 +53,8 @@ def site(tmp_path_factory):
 
     # The viewers' publication holds its drawn charts (as `triangulate publish` writes it); the
     # analysts' one does not, so the dashboard draws those on demand.
-    from triangulate.provision import derived_tables, import_directory, published_directory
+    from triangulate.derived import derived_tables
+    from triangulate.provision import import_directory, published_directory
     from triangulate.synth.directory import write_synthetic_directory
 
     import_directory(write_synthetic_directory(folder / "directory.csv", people=800, seed=21), store, by="tests")
