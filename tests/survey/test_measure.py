@@ -153,3 +153,14 @@ def test_without_a_survey_the_chapter_says_so(tmp_path) -> None:
     assert published.table("survey_experience").num_rows == 0 or all(
         r["asked"] in (0, None) for r in published.table("survey_experience").to_pylist())
     assert survey_section(View(published, "All areas", "All years")).empty == NO_SURVEY
+
+
+def test_no_withheld_survey_count_can_be_worked_out_from_the_release(surveyed) -> None:
+    """The audit attacks the release as a reader would (every withheld count by propagation through every
+    line, a sample of them by linear programme): each withheld count's range stays at least the rule's width."""
+    from triangulate.publish.audit import audit_publication
+
+    _, _, released = surveyed
+    result = audit_publication(released.folder, sample=2)
+    assert result.suppressed > 0 and result.checked > 0
+    assert result.narrow == [] and result.derived_leaks == 0 and result.inconsistent == 0
