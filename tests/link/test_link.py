@@ -189,3 +189,39 @@ def test_the_review_sample_neutralises_values_a_spreadsheet_would_run(tmp_path):
     assert [(r["given_name_l"], r["given_name_r"], r["family_name_l"], r["family_name_r"]) for r in rows] == [
         ("'=HYPERLINK(\"http://x\")", "Ann", "'@SUM(A1)", "'+1+1")]
     assert rows[0]["match_probability"] == "0.5"
+
+
+def test_blocking_recall_counts_the_true_pairs_the_rules_compare(linked_store, population):
+    """Blocking recall against the same count worked in Python from the prepared identifiers and the
+    truth: the share of true pairs the date-of-birth-and-postcode rule compares, and all the rules."""
+    import csv
+    from itertools import combinations
+
+    from triangulate.link.evaluate import blocking_recall, quality
+    from triangulate.link.model import PREDICTION_BLOCKING_RULES
+    from triangulate.link.run import identity_tables, prepared_input
+
+    con = duckdb.connect(str(linked_store), read_only=True)
+    try:
+        whole = blocking_recall(con, population.truth_file)
+        dob_postcode = blocking_recall(con, population.truth_file, rules=[PREDICTION_BLOCKING_RULES[-1]])
+        nothing = blocking_recall(con, population.truth_file, rules=["false"])
+        true_pairs = quality(con, population.truth_file)["true_pairs"]
+        records = prepared_input(con, [t for t, n in identity_tables(con).items() if n]).to_pylist()
+    finally:
+        con.close()
+    with open(population.truth_file, encoding="utf-8", newline="") as fh:
+        person = {(r["source_table"], r["source_system"], r["source_record_id"]): r["person_id"]
+                  for r in csv.DictReader(fh)}
+    people: dict[str, list[dict]] = {}
+    for r in records:
+        people.setdefault(person[(r["source_table"], r["source_system"], r["source_record_id"])], []).append(r)
+    pairs = [(a, b) for rs in people.values() for a, b in combinations(rs, 2)]
+    same = sum(1 for a, b in pairs if a["dob"] is not None and a["dob"] == b["dob"]
+               and a["postcode"] is not None and a["postcode"] == b["postcode"])
+    assert whole["true_pairs"] == dob_postcode["true_pairs"] == len(pairs) == true_pairs
+    assert dob_postcode["blocked_true_pairs"] == same
+    assert nothing["blocking_recall"] == 0.0
+    assert 0.99 <= whole["blocking_recall"] <= 1.0
+    assert sum(r["only_this_rule"] for r in whole["rules"]) <= whole["blocked_true_pairs"]
+    assert max(r["true_pairs_compared"] for r in whole["rules"]) <= whole["blocked_true_pairs"]

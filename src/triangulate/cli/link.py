@@ -29,6 +29,13 @@ def link(
         if evaluate is not None:
             result = run_evaluate(store, evaluate, report_dir)
             for name, value in result.items():
+                if name == "blocking_rules":
+                    console.print("blocking rules (true pairs each compares; of them, compared by no other rule):",
+                                  markup=False)
+                    for r in value:
+                        console.print(f"  {r['recall']:.4f}  {r['true_pairs_compared']:>12,}  {r['only_this_rule']:>10,}"
+                                      f"  {r['rule']}", markup=False)
+                    continue
                 console.print(f"{name.replace('_', ' '):<26} {value:,.4f}" if isinstance(value, float)
                               else f"{name.replace('_', ' '):<26} {value:,}" if isinstance(value, int)
                               else f"{name.replace('_', ' '):<26} {value}", markup=False)

@@ -71,6 +71,51 @@ def quality(con: duckdb.DuckDBPyConnection, truth_file: str | Path) -> dict:
     }
 
 
+def rule_sql(rule) -> str:
+    """A prediction blocking rule as the SQL condition on ``l`` and ``r`` that Splink compares pairs by."""
+    return rule if isinstance(rule, str) else rule.get_blocking_rule("duckdb").blocking_rule_sql
+
+
+def blocking_recall(con: duckdb.DuckDBPyConnection, truth_file: str | Path, rules=None) -> dict:
+    """How many of the true pairs (two records of one true person) any prediction blocking rule compares:
+    a true pair no rule compares can never be linked, whatever the model scores. Also each rule's own
+    share, and the true pairs only that rule compares. Worked from the prepared linkage input (the
+    cleaned identifiers the rules read) and the ground truth, in SQL, one row per true pair."""
+    from .model import PREDICTION_BLOCKING_RULES
+
+    rules = PREDICTION_BLOCKING_RULES if rules is None else rules
+    tables = [t for t, n in identity_tables(con).items() if n]
+    con.register("blocking_input", prepared_input(con, tables))
+    try:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE blocking_truth AS SELECT b.*, t.person_id FROM blocking_input b "
+            "JOIN read_csv(?, all_varchar = true) t USING (source_table, source_system, source_record_id)",
+            [str(truth_file)])
+    finally:
+        con.unregister("blocking_input")
+    conditions = [f"coalesce(({rule_sql(r)}), false)" for r in rules]
+    flags = ", ".join(f"{c} AS rule_{k}" for k, c in enumerate(conditions))
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE blocking_pairs AS SELECT {flags}
+        FROM blocking_truth AS l JOIN blocking_truth AS r ON l.person_id = r.person_id AND l.unique_id < r.unique_id""")
+    any_rule = " OR ".join(f"rule_{k}" for k in range(len(rules)))
+    counts = ", ".join(f"count(*) FILTER (WHERE rule_{k})" for k in range(len(rules)))
+    only = ", ".join(
+        f"count(*) FILTER (WHERE rule_{k} AND NOT ({' OR '.join(f'rule_{j}' for j in range(len(rules)) if j != k) or 'false'}))"
+        for k in range(len(rules)))
+    row = con.execute(f"SELECT count(*), count(*) FILTER (WHERE {any_rule}), {counts}, {only} FROM blocking_pairs"
+                      ).fetchall()[0]
+    con.execute("DROP TABLE blocking_pairs")
+    con.execute("DROP TABLE blocking_truth")
+    true, blocked = int(row[0]), int(row[1])
+    by_rule = [int(v) for v in row[2:2 + len(rules)]]
+    alone = [int(v) for v in row[2 + len(rules):]]
+    return {
+        "true_pairs": true, "blocked_true_pairs": blocked, "blocking_recall": blocked / true if true else 1.0,
+        "rules": [{"rule": rule_sql(r), "true_pairs_compared": n, "only_this_rule": a,
+                   "recall": n / true if true else 1.0} for r, n, a in zip(rules, by_rule, alone)],
+    }
+
+
 def evaluate(store: str | Path, truth_file: str | Path, out_dir: str | Path | None = None) -> dict:
     """Measures of the latest link against ``truth_file``; with ``out_dir``, also the charts page
     (``link-charts.html``), the measures as JSON, and the clerical-review sample under
@@ -83,6 +128,10 @@ def evaluate(store: str | Path, truth_file: str | Path, out_dir: str | Path | No
     try:
         run_id, settings = latest_model(con)
         result = {"run_id": run_id, **quality(con, truth_file)}
+        blocking = blocking_recall(con, truth_file)
+        result["blocking_recall"] = blocking["blocking_recall"]
+        result["true_pairs_no_rule_compares"] = blocking["true_pairs"] - blocking["blocked_true_pairs"]
+        result["blocking_rules"] = blocking["rules"]
         if out_dir is not None:
             out = private_folder(out_dir)
             tables = [t for t, n in identity_tables(con).items() if n]
