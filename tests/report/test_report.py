@@ -139,8 +139,14 @@ def test_every_section_is_there_with_charts_beside_tables_and_recommendations_ti
     assert easy.count("<li>") == easy.count("<svg") >= 5
     assert "%" not in re.sub(r"<svg.*?</svg>", "", easy, flags=re.S)
     for table in ("table-flows", "table-continuity", "table-funnel", "table-repeat", "table-coverage",
-                  "table-methods", "table-population-ethnic_group_5"):
+                  "table-population-ethnic_group_5"):
         assert len(page.tables[table]) > 2, table
+    # Methods: every measure's definition as a block of labelled parts, not a table too wide to print.
+    methods = text[text.index('id="methods"'):text.index("</section>", text.index('id="methods"'))]
+    from triangulate.measures import measures
+
+    assert methods.count('class="definition"') == len(measures()) and "<table" not in methods
+    assert methods.count("<dt>Numerator</dt>") == methods.count('class="definition"')
     # Each setting's profile sits beside the area's resident population.
     ethnic = page.tables["table-population-ethnic_group_5"]
     assert ethnic[0][-1] == "Residents aged 10 and over (census)"
@@ -351,3 +357,13 @@ def test_charts_name_needs_and_settings_in_words_not_codes(store):
     flows = SECTIONS["pathway"](view).charts[0].spec["data"]["values"]
     assert flows and {v["to"] for v in flows} <= set(SETTINGS.values()) | {"Left the records"}
     assert not any("_" in v["to"] or v["to"][0].islower() for v in flows)
+
+
+def test_methods_leave_out_pointers_to_our_code_and_docs():
+    from triangulate.report.build import for_readers
+
+    assert for_readers("Wilson score interval at 95% (triangulate.stats.proportion), from the counts.") == \
+        "Wilson score interval at 95%, from the counts."
+    assert for_readers("controlled together (docs/disclosure.md); rates") == "controlled together; rates"
+    kept = "the area of residence (residence_area_code, from data standard 1.1)"
+    assert for_readers(kept) == kept

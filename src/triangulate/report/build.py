@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -70,6 +71,8 @@ class Section:
     tables: list[Table] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     empty: str | None = None
+    #: Blocks of labelled text (a measure's definition, numerator, ...): (heading, [(label, text)]).
+    definitions: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
 
 
 @dataclass
@@ -387,26 +390,34 @@ def quality_section(data, metadata: dict, link_run: dict | None, not_measured: l
     return s
 
 
+_CODE_REFERENCE = re.compile(r"\s*\((?:[^()]*?\b(?:triangulate\.[a-z_.]+|docs/[a-z_-]+\.md)\b[^()]*)\)")
+
+
+def for_readers(text: str) -> str:
+    """A definition as a commissioner reads it: the parenthetical pointers to our code or our docs
+    ("(triangulate.stats.proportion)", "(docs/disclosure.md)") left out; the docs keep them."""
+    return _CODE_REFERENCE.sub("", text)
+
+
 def methods_section(metadata: dict) -> Section:
     s = Section("methods", "Methods and definitions")
     rule = metadata["rule"]
     if rule:
         s.intro.append(f"Disclosure control: {rule['description']} (rule '{rule['name']}'; source: {rule['source']}). "
                        "Counts are controlled across every area, year and group together, so that no suppressed "
-                       "count can be worked out from the others (docs/disclosure.md); rates and intervals are "
+                       "count can be worked out from the others; rates and intervals are "
                        "computed from the published counts and withheld where a count is suppressed. Suppressed "
                        "figures show as *.")
     else:
         s.intro.append("UNSUPPRESSED: these figures are not disclosure-controlled and are not for publication.")
     s.intro.append("Records are linked into people with Splink (Fellegi-Sunter) before anything is counted; people "
-                   "are counted once per setting. Confidence intervals follow the OHID/PHE methods "
-                   "(docs/statistics.md).")
-    rows = [{"title": m["title"], "definition": m["definition"], "numerator": m["numerator"],
-             "denominator": m["denominator"], "method": m["method"], "caveats": m["caveats"]}
-            for m in metadata["measures"]]
-    s.tables.append(_table("table-methods", "Measures used in this report", rows, [
-        ("title", "Measure", "raw"), ("definition", "Definition", "raw"), ("numerator", "Numerator", "raw"),
-        ("denominator", "Denominator", "raw"), ("method", "Method", "raw"), ("caveats", "Caveats", "raw")]))
+                   "are counted once per setting. Confidence intervals follow the OHID/PHE methods.")
+    # One block per measure, its parts one under another: as a six-column table the long definitions
+    # made columns a word wide and the last column ran off the printed page.
+    for m in metadata["measures"]:
+        s.definitions.append((m["title"], [(label, for_readers(m[key])) for key, label in (
+            ("definition", "Definition"), ("numerator", "Numerator"), ("denominator", "Denominator"),
+            ("method", "Method"), ("caveats", "Caveats"), ("source", "Source")) if m.get(key)]))
     return s
 
 
