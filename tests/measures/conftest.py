@@ -49,11 +49,11 @@ def synthetic(tmp_path_factory) -> dict:
     responses = synthetic_responses(150, seed=2024, form=form, start=dt.date(2024, 4, 1), days=364)
     export = write_export(Layout("odk", form), responses, folder / "survey.csv")
     ingest_responses(export, linked, KEY, area=area, form=form, today=dt.date(2026, 1, 1))
-    _code_free_text(linked, folder)
+    code_free_text(linked, folder)
     return {"store": linked, "unlinked": unlinked, "truth": result.truth_file, "survey": responses}
 
 
-def _code_free_text(store: Path, folder: Path) -> None:
+def code_free_text(store: Path, folder: Path) -> None:
     """Code the survey's free text as a coder would in a qualitative tool: answers about family under
     "family", then read the themes back (triangulate survey qda-export / qda-import)."""
     import uuid

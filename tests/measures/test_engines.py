@@ -23,7 +23,7 @@ from triangulate.survey.exports import Layout, write_export
 from triangulate.survey.synthetic import synthetic_responses
 from triangulate.synth import link_from_truth, write_synthetic_extracts
 
-from .conftest import KEY
+from .conftest import KEY, code_free_text
 
 pytestmark = pytest.mark.spark
 
@@ -39,6 +39,7 @@ def engines(tmp_path_factory):
     export = write_export(Layout("redcap", form), synthetic_responses(60, seed=7, form=form, start=dt.date(2024, 4, 1)),
                           folder / "survey.csv")
     ingest_responses(export, store, KEY, area="E09000022", form=form, today=dt.date(2026, 1, 1))
+    code_free_text(store, folder)  # and coded themes, which Spark reads too
     return fine_counts(store, "duckdb"), fine_counts(store, "spark")
 
 
