@@ -70,7 +70,11 @@ def survey_section(data) -> Section:
         ("positive", "People", "count"), ("asked", "Answering", "count"), ("percent", "%", "percent"),
         ("lower_95", "95% CI lower", "percent"), ("upper_95", "95% CI upper", "percent")]))
     weighted = _weighted(data)
-    if weighted:
+    if weighted == "none":
+        s.notes.append("Weighted shares (each ethnic group's answers weighted to its share of the people in the same "
+                       "setting in the records) could not be calculated for this area and period: too few people in "
+                       "the groups, in the survey or in the records, to weight by.")
+    elif weighted:
         s.tables.append(weighted)
         s.notes.append("Weighted shares: the people interviewed are not a random sample, so each ethnic group's "
                        "answers are weighted to that group's share of the people in the same setting in the records "
@@ -133,6 +137,8 @@ def _weighted(data):
     rows = [r for r in view_rows(table, data.area, data.year) if r["setting"] in ("prison", "community")]
     if not rows:
         return None
+    if all(r["weighted_percent"] is None for r in rows):
+        return "none"
     order = list(INDICATOR_LABELS)
     rows.sort(key=lambda r: (order.index(r["indicator"]) if r["indicator"] in order else 99, r["setting"] != "prison"))
     for r in rows:
