@@ -87,6 +87,9 @@ def test_demo_synthesises_ingests_and_summarises(tmp_path: Path) -> None:
     survey = [r for r in published.table("survey_experience").to_pylist()
               if (r["area"], r["year"], r["breakdown"]) == ("All areas", "2024/25", "all")]
     assert sum(r["asked"] or 0 for r in survey) > 0 and "240 synthetic survey responses" in text
+    themes = [r for r in published.table("survey_themes").to_pylist()
+              if (r["area"], r["year"], r["breakdown"]) == ("All areas", "2024/25", "all")]
+    assert sum(r["coded"] or 0 for r in themes) > 0 and "free-text answers coded into" in text
     # The dashboard is set up with one demo user per role, its address printed.
     for role in ("viewer", "analyst", "screener", "admin"):
         assert f"demo-{role}" in text

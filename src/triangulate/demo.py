@@ -51,7 +51,7 @@ def demo_survey(store: Path, folder: Path, *, key: bytes, seed: int, years: list
     from triangulate.store import connect
     from triangulate.survey import ingest_responses, load_form
     from triangulate.survey.exports import Layout, write_export
-    from triangulate.survey.synthetic import synthetic_responses
+    from triangulate.survey.synthetic import code_synthetic_free_text, synthetic_responses
 
     with connect(store, read_only=True) as con:
         area = con.execute("SELECT area_code FROM content.police_custody GROUP BY 1 ORDER BY count(*) DESC, 1 "
@@ -64,10 +64,13 @@ def demo_survey(store: Path, folder: Path, *, key: bytes, seed: int, years: list
     responses = synthetic_responses(DEMO_RESPONSES, seed=seed, form=form, start=last - dt.timedelta(days=364), days=364)
     export = write_export(Layout("odk", form), responses, folder / "survey_odk.csv")
     report = ingest_responses(export, store, key, area=area, form=form, today=last + dt.timedelta(days=1))
+    coded, themes = code_synthetic_free_text(store, folder)
     return (f"{report.rows_in:,} synthetic survey responses for {area} (prison, secure hospital and community "
             f"interviews, {last - dt.timedelta(days=364):%d %b %Y} to {last:%d %b %Y}) as ODK Central exports them: "
             f"{report.loaded:,} loaded, {report.rejected:,} rejected, from {export} "
-            "(`triangulate survey form` writes the questionnaire for ODK, KoboToolbox and REDCap)")
+            "(`triangulate survey form` writes the questionnaire for ODK, KoboToolbox and REDCap); "
+            f"{coded:,} free-text answers coded into {themes:,} themes through a REFI-QDA file, as a coder would "
+            "in NVivo or MAXQDA (`triangulate survey qda-export` / `qda-import`)")
 
 
 def run_demo(out_dir: Path, *, people: int, seed: int, console: Console, progress_bars,

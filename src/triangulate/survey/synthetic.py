@@ -133,3 +133,43 @@ def write_synthetic_survey(out: Path, n: int, *, seed: int = 2026, tool: str = "
     form = form or load_form().without_licensed()
     return write_export(Layout(tool, form), synthetic_responses(n, seed=seed, form=form),
                         out / f"survey_{tool}.csv")
+
+
+#: The themes a coder would give each synthetic free-text answer (the demo codes its own free text with
+#: these, standing in for a person coding in a qualitative tool).
+DEMO_CODING = {
+    "explain what the assessment": ("information",),
+    "family": ("family",),
+    "language": ("language", "medication"),
+    "group for Black men": ("support_groups", "culture_and_respect"),
+    "Faster help": ("timely_help",),
+    "time out of cell": ("work_and_activity",),
+    "housing before release": ("leaving",),
+    "understands my culture": ("culture_and_respect",),
+}
+
+
+def code_synthetic_free_text(store: Path, folder: Path) -> tuple[int, int]:
+    """Export the store's free text (REFI-QDA), code each answer with ``DEMO_CODING`` as a coder would in a
+    qualitative tool, and import the themes back: the round trip a real survey takes, for the demo.
+    Returns (answers coded, themes)."""
+    import uuid as _uuid
+
+    from pyrefiqda import RefiProject
+    from pyrefiqda.models import project as m
+
+    from triangulate.survey.qda import export_free_text, import_themes
+
+    qdpx = folder / "survey-free-text.qdpx"
+    export_free_text(store, qdpx)
+    project = RefiProject.load(qdpx, extract_dir=str(folder / "survey-free-text"))
+    codes = {c.name: c.guid for c in project.code_book.codes.code}
+    for source in project.sources.text_source:
+        for phrase, themes in DEMO_CODING.items():
+            if phrase in (source.plain_text_content or ""):
+                source.coding.extend(m.CodingType(guid=str(_uuid.uuid4()), code_ref=m.CodeRefType(target_guid=codes[t]))
+                                     for t in themes)
+    RefiProject.save(project, qdpx)
+    qdpx.chmod(0o600)
+    result = import_themes(qdpx, store)
+    return result.sources, result.themes
