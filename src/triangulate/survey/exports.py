@@ -11,7 +11,7 @@
 - **REDCap** (raw data export): ``record_id`` first, field names without groups, each checkbox as one
   0/1 column per choice (``info_format___spoken``), ``needs_and_experience_complete`` last.
 
-The ingest reads all three through ``layout_of``; the synthetic responses are written through
+The ingest reads all three through ``layout_of`` (and ``RowChecker`` reads each row by the layout's columns); the synthetic responses are written through
 ``write_export``, so both sides share one description of each tool.
 """
 
@@ -82,14 +82,6 @@ class Layout:
         if self.tool == "kobo":
             return [meta[0], meta[1], *self.answer_columns(), *meta[2:]]
         return [meta[0], *self.answer_columns(), *meta[1:]]
-
-    def answer(self, row: dict[str, str], item: Item) -> str:
-        """An item's answer in one export row, as the form's value ('' when not answered)."""
-        column = self.column(item)
-        if column is not None:
-            return (row.get(column) or "").strip()
-        chosen = [c for c, col in self.choice_columns(item).items() if (row.get(col) or "").strip() == "1"]
-        return " ".join(chosen)
 
     def submission_id(self, row: dict[str, str]) -> str:
         return (row.get(SUBMISSION_ID[self.tool]) or "").strip()

@@ -114,9 +114,6 @@ class Form:
         """The item's skip logic: it is asked when every one of these holds."""
         return tuple(_parsed(r) for r in item.relevant)
 
-    def constraint(self, item: Item) -> Node | None:
-        return _parsed(item.constraint) if item.constraint else None
-
 
 @cache
 def _parsed(text: str) -> Node:
