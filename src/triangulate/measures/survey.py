@@ -91,10 +91,10 @@ def _respondents(b: base.Base) -> ibis.Table | None:
         disability=joined.disability.substitute(_DISABILITY, else_=base.NOT_KNOWN))
 
 
-def _empty() -> dict[str, ibis.Table]:
-    schema = {c: "string" for c in (*base.VIEW, "setting", "indicator", *base.FINE)} | {"n": "int64"}
-    empty = ibis.memtable({c: [] for c in schema}, schema=schema)
-    return {"asked": empty, "positive": empty}
+def _empty(keys: tuple[str, ...]) -> ibis.Table:
+    """A fine count with no rows (a store without a survey, or without coded free text)."""
+    schema = {c: "string" for c in (*base.VIEW, *keys, *base.FINE)} | {"n": "int64"}
+    return ibis.memtable({c: [] for c in schema}, schema=schema)
 
 
 @register(
@@ -150,7 +150,7 @@ def _empty() -> dict[str, ibis.Table]:
 def survey_experience(b: base.Base) -> dict[str, ibis.Table]:
     respondents, answered = _respondents(b), _answered(b)
     if respondents is None or answered is None:
-        return _empty()
+        return {"asked": _empty(("setting", "indicator")), "positive": _empty(("setting", "indicator"))}
     rows = b.kept("survey_experience:rows", lambda: answered.join(respondents, "response_key"))
     groups = [*base.VIEW, "setting", "indicator", *base.FINE]
     out = {}
@@ -212,9 +212,7 @@ THEME_LABELS = {
 def survey_themes(b: base.Base) -> dict[str, ibis.Table]:
     respondents, coded, themes = _respondents(b), _survey_table(b.con, "coded"), _survey_table(b.con, "theme")
     if respondents is None or coded is None or themes is None:
-        schema = {c: "string" for c in (*base.VIEW, "setting", "theme", *base.FINE)} | {"n": "int64"}
-        empty = ibis.memtable({c: [] for c in schema}, schema=schema)
-        return {"coded": empty.drop("theme"), "mentioned": empty}
+        return {"coded": _empty(("setting",)), "mentioned": _empty(("setting", "theme"))}
     people = coded.select("response_key").distinct().join(respondents, "response_key")
     mentioned = themes.select("response_key", "theme").distinct().join(respondents, "response_key")
     out = {}

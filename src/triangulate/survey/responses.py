@@ -39,7 +39,6 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from triangulate.standard import codelist
 from triangulate.survey.exports import METADATA, VERSION_COLUMN, Layout, layout_of
 from triangulate.survey.expressions import compile_expression, parse
 from triangulate.survey.form import LICENSED_GROUP, Form, Item, load_form
@@ -209,7 +208,11 @@ def _type_rule(item: Item, value: str, choices: frozenset[str]) -> str | None:
 
 
 def _ethnic_group_5() -> dict[str, str]:
-    return {r["code"]: r["high_level_group"] for r in codelist("ons_ethnic_group").rows}
+    """Census 2021 ethnic group code -> its 5-group, as the measures read it (``base.ons_groups``)."""
+    from triangulate.measures.base import ons_groups
+
+    t = ons_groups()
+    return dict(zip(map(str, t.column("ons_ethnic_group").to_pylist()), t.column("ethnic_group_5").to_pylist()))
 
 
 AREA_CODE = re.compile(r"^E0[6-9][0-9]{6}$")
