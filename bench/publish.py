@@ -42,11 +42,13 @@ import json, sys, time, tempfile
 from triangulate.disclosure import NHS_ENGLAND
 from triangulate.publish.publication import write_publication
 from triangulate.report.build import draw_charts
-from triangulate.provision import derived_tables, published_directory
+from triangulate.derived import derived_tables
+from triangulate.provision import published_directory
+from triangulate.survey.qda import cleared_quotes
 t0 = time.perf_counter()
 with tempfile.TemporaryDirectory() as out:
     p = write_publication(sys.argv[1], out, rule=NHS_ENGLAND, charts=draw_charts, directory=published_directory,
-                          derived=derived_tables)
+                          derived=derived_tables, quotes=cleared_quotes)
     m = p.manifest
 import resource
 peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)

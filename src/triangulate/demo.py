@@ -126,6 +126,7 @@ def run_demo(out_dir: Path, *, people: int, seed: int, console: Console, progres
 
     console.rule("5. The service directory")
     from triangulate.derived import derived_tables
+    from triangulate.survey.qda import cleared_quotes
     from triangulate.provision import import_directory, published_directory
     from triangulate.synth.directory import write_synthetic_directory
 
@@ -148,7 +149,7 @@ def run_demo(out_dir: Path, *, people: int, seed: int, console: Console, progres
 
     with progress_bars() as progress:
         published = write_publication(store, rule=NHS_ENGLAND, progress=progress, years=years, charts=draw_charts,
-                                      directory=published_directory, derived=derived_tables)
+                                      directory=published_directory, derived=derived_tables, quotes=cleared_quotes)
     protection = published.manifest["protection"]
     console.print(f"Publication {published.version}: every measure for every area, year and group, "
                   f"disclosure-controlled together under the NHS England rule ({protection['primary']:,} small "

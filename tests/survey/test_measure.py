@@ -17,7 +17,8 @@ from triangulate.stats import proportion
 from triangulate.store.subset import restrict
 from triangulate.survey import ingest_responses, load_form
 from triangulate.survey.exports import Layout, write_export
-from triangulate.survey.synthetic import TRUTH, synthetic_responses
+from triangulate.survey.qda import cleared_quotes
+from triangulate.survey.synthetic import DEMO_CODING, TRUTH, code_synthetic_free_text, synthetic_responses
 from triangulate.survey.weights import derived_tables as survey_derived_tables
 from triangulate.synth import link_from_truth, write_synthetic_extracts
 
@@ -43,8 +44,9 @@ def surveyed(tmp_path_factory):
     responses = synthetic_responses(3000, seed=12, form=FORM, start=dt.date(2024, 4, 1), days=364)
     path = write_export(Layout("kobo", FORM), responses, folder / "kobo.csv")
     assert ingest_responses(path, store, KEY, area=area, form=FORM, today=dt.date(2026, 1, 1)).loaded == 3000
+    code_synthetic_free_text(store, folder)  # themes coded, and one answer with each phrase cleared to quote
     return (responses, write_publication(store, rule=None),
-            write_publication(store, rule=NHS_ENGLAND, derived=survey_derived_tables))
+            write_publication(store, rule=NHS_ENGLAND, derived=survey_derived_tables, quotes=cleared_quotes))
 
 
 def _expected(responses) -> dict[tuple[str, str, str], list[int]]:
@@ -139,6 +141,15 @@ def test_the_report_chapter_shows_the_survey_beside_the_records(surveyed) -> Non
     assert all(r["weighted_percent"] is None for r in released.derived("survey_weighted").to_pylist())
     assert not [t for t in section.tables if t.id == "table-survey-weighted"]
     assert any(n.startswith("Weighted shares") and "could not be calculated" in n for n in section.notes)
+    # Quotations: only the answers the reviewer cleared (one with each coded phrase), whole, with the
+    # setting and the question and nothing of the respondent; the unsuppressed release has none (not asked).
+    quotes = next(t for t in section.tables if t.id == "table-survey-quotes")
+    assert quotes.columns == ["Setting", "Asked about", "What they said"]
+    said = [row[2] for row in quotes.rows]
+    assert len(said) <= len(DEMO_CODING) and all(any(p in text for text in said) for p in DEMO_CODING)
+    assert {row[0] for row in quotes.rows} <= {"Prison", "Secure hospital", "Community"}
+    assert released.quotes().column_names == ["area_code", "setting", "question", "text"]
+    assert surveyed[1].quotes() is None
 
 
 def test_without_a_survey_the_chapter_says_so(tmp_path) -> None:

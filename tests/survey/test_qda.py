@@ -149,3 +149,39 @@ def test_the_themes_measure_counts_respondents_per_theme_and_the_code_books_agre
         assert row["theme"] == "family"
         got_family[row["setting"]] = got_family.get(row["setting"], 0) + row["n"]
     assert got_coded == with_text and got_family == with_family
+
+
+def test_only_cleared_quotations_of_consenting_respondents_leave_the_store_and_without_the_respondent(
+        exported, tmp_path) -> None:
+    from triangulate.survey.qda import QUESTION_LABELS, cleared_quotes
+
+    store, qdpx, _, _, _ = exported
+    assert cleared_quotes(store) is None  # nothing cleared yet
+    project = RefiProject.load(qdpx, extract_dir=str(tmp_path / "x"))
+    cleared = _code(project, CLEARED)
+    chosen, seen = [], set()
+    for source in project.sources.text_source:  # three answers with different words
+        if source.plain_text_content not in seen and len(chosen) < 3:
+            seen.add(source.plain_text_content)
+            chosen.append(source)
+    for source in chosen:
+        text = source.plain_text_content
+        source.plain_text_selection.append(m.PlainTextSelectionType(
+            guid=str(uuid.uuid4()), start_position=0, end_position=len(text), coding=[_coding(cleared)]))
+    coded = tmp_path / "coded.qdpx"
+    RefiProject.save(project, coded)
+    import_themes(coded, store)
+    con = duckdb.connect(str(store))
+    keys = [k for (k,) in con.execute("SELECT response_key FROM survey.response").fetchall()]
+    withdrawn = con.execute("SELECT response_key FROM survey.quote ORDER BY text LIMIT 1").fetchone()[0]
+    con.execute("UPDATE survey.response SET consent = 'no' WHERE response_key = ?", [withdrawn])
+    con.close()
+    table = cleared_quotes(store)
+    assert table.column_names == ["area_code", "setting", "question", "text"]
+    rows = table.to_pylist()
+    assert len(rows) == 2  # the withdrawn one is not quoted
+    assert {r["text"] for r in rows} < {s.plain_text_content.strip() for s in chosen}
+    assert {r["question"] for r in rows} <= set(QUESTION_LABELS.values())
+    assert {r["area_code"] for r in rows} == {"E09000022"}
+    flat = repr(rows)
+    assert not any(k in flat for k in keys)

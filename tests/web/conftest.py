@@ -54,12 +54,13 @@ def site(tmp_path_factory):
     # The viewers' publication holds its drawn charts (as `triangulate publish` writes it); the
     # analysts' one does not, so the dashboard draws those on demand.
     from triangulate.derived import derived_tables
+    from triangulate.survey.qda import cleared_quotes
     from triangulate.provision import import_directory, published_directory
     from triangulate.synth.directory import write_synthetic_directory
 
     import_directory(write_synthetic_directory(folder / "directory.csv", people=800, seed=21), store, by="tests")
     write_publication(store, rule=NHS_ENGLAND, charts=draw_charts, directory=published_directory,
-                      derived=derived_tables)
+                      derived=derived_tables, quotes=cleared_quotes)
     write_publication(store, rule=None)
     from triangulate.web import server
 

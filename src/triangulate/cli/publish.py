@@ -37,6 +37,7 @@ def publish(
     from triangulate.publish.publication import (PublicationError, publications_root, read_publication,
                                                  remove_version, versions, write_publication)
     from triangulate.derived import derived_tables
+    from triangulate.survey.qda import cleared_quotes
     from triangulate.provision import published_directory
     from triangulate.report.build import draw_charts
 
@@ -70,7 +71,7 @@ def publish(
     try:
         with progress_bars() as progress:
             published = write_publication(store, root, rule=chosen, engine=engine, progress=progress, charts=draw_charts,
-                                          directory=published_directory, derived=derived_tables, pooled=pooled,
+                                          directory=published_directory, derived=derived_tables, quotes=cleared_quotes, pooled=pooled,
                                           years=[y.strip() for y in years.split(",") if y.strip()] if years else None)
     except (PublicationError, MeasuresError) as problem:
         err_console.print(f"Not published: {problem}", markup=False)

@@ -43,6 +43,7 @@ FORMAT = "triangulate-publication/1"
 #: The drawn charts of every view, when the publication was written with them.
 CHARTS_FILE = "charts.parquet"
 DIRECTORY_FILE = "directory.json"
+QUOTES_FILE = "quotes.parquet"
 VERSION = re.compile(r"^v(\d{4,})$")
 Progress = Callable[[str, int, int], None]
 
@@ -160,7 +161,7 @@ def _write_parquet(path: Path, table: pa.Table, private: bool) -> dict:
 def write_publication(store: str | Path, root: str | Path | None = None, *, rule: DisclosureRule | None,
                       engine: str = "duckdb", progress: Progress | None = None,
                       computed=None, years: list[str] | None = None, charts=None, directory=None,
-                      derived=None, pooled: bool = True) -> Published:
+                      derived=None, quotes=None, pooled: bool = True) -> Published:
     """Compute and write a new version of the store's publication; returns it, read back.
 
     ``rule=None`` writes the unsuppressed publication (for analysts; private file modes).
@@ -174,6 +175,9 @@ def write_publication(store: str | Path, root: str | Path | None = None, *, rule
     tables and directory (``triangulate.provision.derived_tables``: the gap analysis); they are kept
     in it like the measures (``Published.derived(name)``), so they add nothing a reader could not
     work out from what is published.
+    ``quotes(store)``, if given, returns the survey quotations a reviewer cleared for publication
+    (``triangulate.survey.qda.cleared_quotes``: area, setting, question and words, nothing else), kept
+    as ``quotes.parquet`` (``Published.quotes()``); no other words of the free text are published.
     """
     from triangulate.publish.compute import compute_publication
 
@@ -229,6 +233,9 @@ def write_publication(store: str | Path, root: str | Path | None = None, *, rule
             manifest["directory"] = {"file": DIRECTORY_FILE, "version": listing.get("version"),
                                      "services": len(listing.get("services", [])),
                                      "sha256": hashlib.sha256(text).hexdigest()}
+        cleared = quotes(store) if quotes is not None else None
+        if cleared is not None and cleared.num_rows:
+            manifest["quotes"] = _write_parquet(scratch / QUOTES_FILE, cleared, unsuppressed)
         (scratch / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
         if derived is not None:
             started = time.perf_counter()
@@ -407,6 +414,11 @@ class Published:
         entry = self.manifest.get("directory")
         return None if entry is None else json.loads(self._checked_bytes(entry))
 
+    def quotes(self) -> pa.Table | None:
+        """The survey quotations a reviewer cleared (area_code, setting, question, text), or None."""
+        entry = self.manifest.get("quotes")
+        return None if entry is None else self._read_checked(entry)
+
     def derived_names(self) -> list[str]:
         return list(self.manifest.get("derived", {}))
 
@@ -427,6 +439,7 @@ class Published:
             self.table(name)
         self._drawings
         self.directory
+        self.quotes()
         for name in self.derived_names():
             self.derived(name)
 

@@ -95,12 +95,31 @@ def survey_section(data) -> Section:
                                themes, [("theme_words", "Theme", "text"), ("setting_words", "Setting", "text"),
                                         ("mentioned", "People", "count"), ("coded", "With coded answers", "count"),
                                         ("percent", "%", "percent")]))
+    quoted = quotes(data)
+    if quoted:
+        s.tables.append(_table("table-survey-quotes", "In their own words: answers a reviewer cleared for quotation",
+                               quoted, [("setting_words", "Setting", "text"), ("question", "Asked about", "text"),
+                                        ("text", "What they said", "text")]))
     s.notes.append("PHQ-9 and GAD-7 are scored by their own rules: a score of 10 or more is the usual threshold "
                    "for probable depression or anxiety disorder, not a diagnosis. The Friends and Family Test share "
                    "is 'very good' or 'good' of all answers, as NHS England reports it.")
     s.notes.append("Answers in people's own words are not published here: they are coded into themes first, and "
                    "a quotation is shown only after a reviewer has checked that it identifies nobody.")
     return s
+
+
+def quotes(data) -> list[dict]:
+    """The cleared quotations of the view's area (every area's in the view of all areas), by setting. They
+    carry no year: a quotation is shown in every period's view of its area."""
+    table = data.published.quotes()
+    if table is None:
+        return []
+    everywhere = data.area == data.published.areas[0]
+    rows = [r for r in table.to_pylist() if everywhere or r["area_code"] == data.area]
+    for r in rows:
+        r["setting_words"] = SETTING_LABELS.get(r["setting"], r["setting"])
+    return sorted(rows, key=lambda r: (list(SETTING_LABELS).index(r["setting"]) if r["setting"] in SETTING_LABELS
+                                       else 9, r["question"], r["text"]))
 
 
 def _beside_records(data):

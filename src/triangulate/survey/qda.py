@@ -158,3 +158,31 @@ def import_themes(path: str | Path, store: str | Path) -> QdaImport:
             con.execute("ROLLBACK")
             raise
     return QdaImport(len(themes), len(quotes), len(seen))
+
+
+#: The free-text questions, as the report labels a quotation's question.
+QUESTION_LABELS = {"fft_why": "Why they gave that answer about the service",
+                   "improve": "The one thing that would make the most difference"}
+
+
+def cleared_quotes(store: str | Path) -> pa.Table | None:
+    """The quotations a reviewer cleared (``survey.quote``), for ``write_publication(quotes=...)``: the
+    area, the setting, the question and the words, in a fixed order. Nothing else of the respondent goes
+    with them (no key, group, date or interviewer), so a quotation cannot be joined to a counted cell;
+    a respondent who did not consent is never quoted. None when the store has no survey quotations."""
+    from triangulate.store import connect
+
+    with connect(store, read_only=True) as con:
+        present = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'survey' "
+                              "AND table_name IN ('quote', 'response')").fetchone()[0]
+        if present < 2:
+            return None
+        rows = con.execute("""SELECT r.area_code, r.setting, q.item, q.text FROM survey.quote AS q
+            JOIN survey.response AS r USING (response_key) WHERE r.consent = 'yes' AND trim(q.text) <> ''
+            GROUP BY ALL ORDER BY 1, 2, 3, 4""").fetchall()
+    if not rows:
+        return None
+    return pa.table({"area_code": pa.array([r[0] for r in rows], pa.string()),
+                     "setting": pa.array([r[1] for r in rows], pa.string()),
+                     "question": pa.array([QUESTION_LABELS.get(r[2], r[2]) for r in rows], pa.string()),
+                     "text": pa.array([r[3].strip() for r in rows], pa.string())})

@@ -158,17 +158,24 @@ def code_synthetic_free_text(store: Path, folder: Path) -> tuple[int, int]:
     from pyrefiqda import RefiProject
     from pyrefiqda.models import project as m
 
-    from triangulate.survey.qda import export_free_text, import_themes
+    from triangulate.survey.qda import CLEARED, export_free_text, import_themes
 
     qdpx = folder / "survey-free-text.qdpx"
     export_free_text(store, qdpx)
     project = RefiProject.load(qdpx, extract_dir=str(folder / "survey-free-text"))
     codes = {c.name: c.guid for c in project.code_book.codes.code}
+    quoted: set[str] = set()
     for source in project.sources.text_source:
+        text = source.plain_text_content or ""
         for phrase, themes in DEMO_CODING.items():
-            if phrase in (source.plain_text_content or ""):
+            if phrase in text:
                 source.coding.extend(m.CodingType(guid=str(_uuid.uuid4()), code_ref=m.CodeRefType(target_guid=codes[t]))
                                      for t in themes)
+                if phrase not in quoted:  # the reviewer clears one (made-up) answer with each phrase, whole
+                    quoted.add(phrase)
+                    source.plain_text_selection.append(m.PlainTextSelectionType(
+                        guid=str(_uuid.uuid4()), start_position=0, end_position=len(text),
+                        coding=[m.CodingType(guid=str(_uuid.uuid4()), code_ref=m.CodeRefType(target_guid=codes[CLEARED]))]))
     RefiProject.save(project, qdpx)
     qdpx.chmod(0o600)
     result = import_themes(qdpx, store)

@@ -179,6 +179,10 @@ def page(request, slug: str):
         from . import plan
 
         extra = plan.context(request, published, filters)
+    elif slug == "survey":  # the quotations a reviewer cleared, as the report's chapter shows them
+        from triangulate.report.survey import quotes as cleared
+
+        extra = {"quotes": cleared(data.view(filters, published))}
     return render(request, "web/page.html", _context(
         request, title=about.title, about=about.about, slug=slug, current=slug, tables=tables, chapter=chapter,
         **(_glance(published, filters, about.measures) if about.measures else {}),
