@@ -761,18 +761,11 @@ class _Linked:
             options.append(-(self.width - rise))
         searchable = all(candidates)
         found = [r for r in (self._search(name, candidates, s) for s in options) if r is not None] if searchable else []
-        def good() -> bool:
-            best = min(found, key=lambda r: r[0]) if found else None
-            return best is not None and best[0] <= EXPENSIVE and not self._hides_precious(best[1])
-
-        for k in (2, 3, None):
+        for k in (2, 3):
             if found and min(r[0] for r in found) == 0:
                 break
-            if k is None and good():
-                break
             # A certificate that hides nothing more, if a window of two (then three) siblings holds one:
-            # a linear programme, far quicker than the integer programmes below, and never worse. Then, where
-            # the best so far is dear, every value of every dimension (below).
+            # a linear programme, far quicker than the integer programmes below, and never worse.
             found += [r for r in [self._local_lp(name, cell, orders, options[0], k=k, free=True)] if r is not None]
         # A hypercube that would hide a large count (a headline total) is checked against the cheapest
         # certificate a local programme can find: hiding one count of 40,000 to protect a count of 3 is
@@ -780,17 +773,22 @@ class _Linked:
         # windows of one and two were tried first until the 1M publication showed that almost every cell
         # that needs an integer programme needs the window of three.
         for k in MILP_WINDOWS:
-            if good():
-                break
+            if found:
+                best = min(found, key=lambda r: r[0])
+                if best[0] <= EXPENSIVE and not self._hides_precious(best[1]):
+                    break
             found += [r for r in (self._local_lp(name, cell, orders, s, k=k) for s in options[:1]) if r is not None]
         if not found or self._hides_precious(min(found, key=lambda r: r[0])[1]):
-            # rare: the integer programme over every value of every dimension, before raising whole totals
-            # or hiding a view's total (the free linear programme over them ran above). Every value, not the cell's lines and
+            # rare: every value of every dimension, before raising whole totals or hiding a view's total;
+            # first a certificate that hides nothing more (a linear programme), which the whole window
+            # mostly holds, then the integer programme if it does not. Every value, not the cell's lines and
             # one level below them: that left out the 19 categories and the cross cells, and then the only
             # certificate for a small count of people with a need raised the whole period's people seen
             # (docs/disclosure.md); presolve halves these larger programmes' time (66 s against 122 s for
             # 769 of them on a 4,000-person five-year store, one core).
-            found += [r for r in (self._local_lp(name, cell, orders, s, k=None) for s in options[:1]) if r is not None]
+            wide = self._local_lp(name, cell, orders, options[0], k=None, free=True)
+            found += [wide] if wide is not None else [
+                r for r in (self._local_lp(name, cell, orders, s, k=None) for s in options[:1]) if r is not None]
         best = min(found, key=lambda r: r[0]) if found else None
         if best is None:
             best = self._fallback(name, cell, orders, options[0])
