@@ -117,27 +117,3 @@ def test_a_pooled_period_is_the_sum_of_its_years_in_every_row(pooled_publication
                 assert row[c] == sum(p[c] for p in parts if p), (name, c, rest)
                 checked += 1
     assert checked > 500
-
-
-def test_a_whole_period_headline_count_is_withheld_only_where_one_of_its_years_is_small(pooled_publication):
-    # Protecting a small count of people with a need once moved the people seen with them at every corner,
-    # and a window of nearby values that left out the 19 categories and the cross cells found no other way:
-    # every setting's whole-period number of people was withheld (a needs table of "*" denominators).
-    # Where every year of a setting is publishable, its whole-period total is shown.
-    from triangulate.publish.compute import compute_publication
-
-    store, published = pooled_publication
-    truth = compute_publication(store, rule=None).tables["need_prevalence"].to_pylist()
-    shown = published.table("need_prevalence").to_pylist()
-
-    def everyone(rows, year):
-        return {r["setting"]: r["people"] for r in rows if r["year"] == year and r["area"] == "All areas"
-                and r["breakdown"] == "all" and r["need_code"] == "depression"}
-
-    small = published.rule["suppress_below"]
-    whole, checked = everyone(shown, "All years"), 0
-    for setting, people in everyone(truth, "All years").items():
-        if all(everyone(truth, y).get(setting, 0) >= small for y in published.years):
-            assert whole[setting] == people, setting  # the ONS rule does not round
-            checked += 1
-    assert checked >= 4

@@ -536,11 +536,9 @@ class _Linked:
                         return best
         return best
 
-    def _window(self, d: int, c: int, order: Sequence[int], k: int | None = 2) -> list[int]:
-        """The values of dimension ``d`` a local programme for coordinate ``c`` may move (``k=None``: all)."""
+    def _window(self, d: int, c: int, order: Sequence[int], k: int = 2) -> list[int]:
+        """The values of dimension ``d`` a local programme for coordinate ``c`` may move."""
         dim = self.dims[d]
-        if k is None:
-            return [c, *(v for v in range(dim.size) if v != c)]
         rank = {v: i for i, v in enumerate(order)}
         out = [c]
 
@@ -562,7 +560,7 @@ class _Linked:
                 add([m for m in members if m not in out])
         return out
 
-    def _local_lp(self, name: str, cell, orders, scale: float, k: int | None = 1, free: bool = False):
+    def _local_lp(self, name: str, cell, orders, scale: float, k: int = 1, free: bool = False):
         """The cheapest certificate moving ``cell`` by ``scale`` inside a window of nearby values.
 
         Counts outside the window keep their true values, so a solution is a certificate. A
@@ -700,7 +698,7 @@ class _Linked:
             constraints.append(LinearConstraint(a_ub, -np.inf, np.asarray(ub_rhs)))
         self.programmes += 1
         if free:
-            x = _solve_lp(cost, constraints, b_lo, b_hi, presolve=k is None or k <= 2)
+            x = _solve_lp(cost, constraints, b_lo, b_hi, presolve=k <= 2)
         else:
             integrality = np.concatenate([np.zeros(nvar_y + 2 * nz), np.ones(nz), np.zeros(len(shared))])
             with _quiet_stdout():  # HiGHS's MIP solver prints a debugging line on some models
@@ -781,14 +779,10 @@ class _Linked:
         if not found or self._hides_precious(min(found, key=lambda r: r[0])[1]):
             # rare: every value of every dimension, before raising whole totals or hiding a view's total;
             # first a certificate that hides nothing more (a linear programme), which the whole window
-            # mostly holds, then the integer programme if it does not. Every value, not the cell's lines and
-            # one level below them: that left out the 19 categories and the cross cells, and then the only
-            # certificate for a small count of people with a need raised the whole period's people seen
-            # (docs/disclosure.md); presolve halves these larger programmes' time (66 s against 122 s for
-            # 769 of them on a 4,000-person five-year store, one core).
-            wide = self._local_lp(name, cell, orders, options[0], k=None, free=True)
+            # mostly holds, then the integer programme if it does not
+            wide = self._local_lp(name, cell, orders, options[0], k=10_000, free=True)
             found += [wide] if wide is not None else [
-                r for r in (self._local_lp(name, cell, orders, s, k=None) for s in options[:1]) if r is not None]
+                r for r in (self._local_lp(name, cell, orders, s, k=10_000) for s in options[:1]) if r is not None]
         best = min(found, key=lambda r: r[0]) if found else None
         if best is None:
             best = self._fallback(name, cell, orders, options[0])
