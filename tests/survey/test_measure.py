@@ -142,14 +142,14 @@ def test_the_report_chapter_shows_the_survey_beside_the_records(surveyed) -> Non
     assert not [t for t in section.tables if t.id == "table-survey-weighted"]
     assert any(n.startswith("Weighted shares") and "could not be calculated" in n for n in section.notes)
     # Quotations: only the answers the reviewer cleared (one with each coded phrase), whole, with the
-    # setting and the question and nothing of the respondent; the unsuppressed release has none (not asked).
+    # setting and the question and nothing of the respondent.
     quotes = next(t for t in section.tables if t.id == "table-survey-quotes")
     assert quotes.columns == ["Setting", "Asked about", "What they said"]
     said = [row[2] for row in quotes.rows]
     assert len(said) <= len(DEMO_CODING) and all(any(p in text for text in said) for p in DEMO_CODING)
     assert {row[0] for row in quotes.rows} <= {"Prison", "Secure hospital", "Community"}
-    assert released.quotes().column_names == ["area_code", "setting", "question", "text"]
-    assert surveyed[1].quotes() is None
+    assert released.quotes.column_names == ["area_code", "setting", "question", "text"]
+    assert sorted(said) == sorted(released.quotes.column("text").to_pylist())  # all areas: every quotation
 
 
 def test_without_a_survey_the_chapter_says_so(tmp_path) -> None:

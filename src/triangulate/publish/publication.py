@@ -177,7 +177,7 @@ def write_publication(store: str | Path, root: str | Path | None = None, *, rule
     work out from what is published.
     ``quotes(store)``, if given, returns the survey quotations a reviewer cleared for publication
     (``triangulate.survey.qda.cleared_quotes``: area, setting, question and words, nothing else), kept
-    as ``quotes.parquet`` (``Published.quotes()``); no other words of the free text are published.
+    as ``quotes.parquet`` (``Published.quotes``); no other words of the free text are published.
     """
     from triangulate.publish.compute import compute_publication
 
@@ -414,8 +414,10 @@ class Published:
         entry = self.manifest.get("directory")
         return None if entry is None else json.loads(self._checked_bytes(entry))
 
+    @cached_property
     def quotes(self) -> pa.Table | None:
-        """The survey quotations a reviewer cleared (area_code, setting, question, text), or None."""
+        """The survey quotations a reviewer cleared (area_code, setting, question, text), or None; read
+        and checked against the manifest once (the dashboard asks on every request)."""
         entry = self.manifest.get("quotes")
         return None if entry is None else self._read_checked(entry)
 
@@ -439,7 +441,7 @@ class Published:
             self.table(name)
         self._drawings
         self.directory
-        self.quotes()
+        self.quotes
         for name in self.derived_names():
             self.derived(name)
 

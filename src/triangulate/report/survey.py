@@ -29,6 +29,11 @@ SHORT = {
 RECORD_SETTING = {"prison": "prison_custody", "community": "probation_supervision"}
 
 
+def _setting_order(row: dict) -> int:
+    """Prison, secure hospital, community (the order of the pathway), anything else last."""
+    return list(SETTING_LABELS).index(row["setting"]) if row["setting"] in SETTING_LABELS else len(SETTING_LABELS)
+
+
 def survey_section(data) -> Section:
     s = Section("survey", page("survey").title)
     rows = [r for r in read_published(data, "survey_experience") or [] if r["breakdown"] == "all"]
@@ -36,7 +41,7 @@ def survey_section(data) -> Section:
         s.empty = NO_SURVEY
         return s
     answered = {}
-    for r in sorted(rows, key=lambda r: list(SETTING_LABELS).index(r["setting"]) if r["setting"] in SETTING_LABELS else 9):
+    for r in sorted(rows, key=_setting_order):
         if r["indicator"] == "probable_depression" and number(r["asked"]) is not None:
             answered[r["setting"]] = int(number(r["asked"]))
     counts = "; ".join(f"{SETTING_LABELS[k]} {v:,}" for k, v in answered.items())
@@ -53,7 +58,7 @@ def survey_section(data) -> Section:
         r["setting_words"] = SETTING_LABELS.get(r["setting"], r["setting"])
     order = list(INDICATOR_LABELS)
     rows.sort(key=lambda r: (order.index(r["indicator"]) if r["indicator"] in order else 99,
-                             list(SETTING_LABELS).index(r["setting"]) if r["setting"] in SETTING_LABELS else 9))
+                             _setting_order(r)))
     values = [{"category": SHORT.get(r["indicator"], r["indicator_words"]), "setting": r["setting_words"], "value": number(r["percent"]),
                "lower": number(r["lower_95"]), "upper": number(r["upper_95"])}
               for r in rows if number(r["percent"]) is not None]
@@ -90,7 +95,7 @@ def survey_section(data) -> Section:
             r["theme_words"] = THEME_LABELS.get(r["theme"], r["theme"])
             r["setting_words"] = SETTING_LABELS.get(r["setting"], r["setting"])
         themes.sort(key=lambda r: (list(THEME_LABELS).index(r["theme"]) if r["theme"] in THEME_LABELS else 99,
-                                   list(SETTING_LABELS).index(r["setting"]) if r["setting"] in SETTING_LABELS else 9))
+                                   _setting_order(r)))
         s.tables.append(_table("table-survey-themes", "In their own words: themes of the free-text answers, by setting",
                                themes, [("theme_words", "Theme", "text"), ("setting_words", "Setting", "text"),
                                         ("mentioned", "People", "count"), ("coded", "With coded answers", "count"),
@@ -111,15 +116,14 @@ def survey_section(data) -> Section:
 def quotes(data) -> list[dict]:
     """The cleared quotations of the view's area (every area's in the view of all areas), by setting. They
     carry no year: a quotation is shown in every period's view of its area."""
-    table = data.published.quotes()
+    table = data.published.quotes
     if table is None:
         return []
     everywhere = data.area == data.published.areas[0]
     rows = [r for r in table.to_pylist() if everywhere or r["area_code"] == data.area]
     for r in rows:
         r["setting_words"] = SETTING_LABELS.get(r["setting"], r["setting"])
-    return sorted(rows, key=lambda r: (list(SETTING_LABELS).index(r["setting"]) if r["setting"] in SETTING_LABELS
-                                       else 9, r["question"], r["text"]))
+    return sorted(rows, key=lambda r: (_setting_order(r), r["question"], r["text"]))
 
 
 def _beside_records(data):
