@@ -59,6 +59,17 @@ def site(tmp_path_factory):
     from triangulate.synth.directory import write_synthetic_directory
 
     import_directory(write_synthetic_directory(folder / "directory.csv", people=800, seed=21), store, by="tests")
+    # A small survey in the first area (its free text coded, one answer with each phrase cleared to quote),
+    # so the survey page shows figures and quotations as a commissioner would see them.
+    from triangulate.survey import ingest_responses, load_form
+    from triangulate.survey.exports import Layout, write_export
+    from triangulate.survey.synthetic import code_synthetic_free_text, synthetic_responses
+
+    form = load_form().without_licensed()
+    answers = synthetic_responses(240, seed=21, form=form, start=dt.date(2024, 4, 1), days=300)
+    ingest_responses(write_export(Layout("kobo", form), answers, folder / "survey.csv"), store, KEY, area=AREAS[0],
+                     form=form, today=dt.date(2026, 1, 1))
+    code_synthetic_free_text(store, folder)
     write_publication(store, rule=NHS_ENGLAND, charts=draw_charts, directory=published_directory,
                       derived=derived_tables, quotes=cleared_quotes)
     write_publication(store, rule=None)
@@ -68,7 +79,7 @@ def site(tmp_path_factory):
     server.migrate()
     for role in ROLES:
         server.create_user(f"test-{role}", role, PASSWORD, by="tests")
-    return {"store": store, "population": population, "folder": folder, "areas": AREAS}
+    return {"store": store, "population": population, "folder": folder, "areas": AREAS, "survey": answers}
 
 
 @pytest.fixture

@@ -208,7 +208,7 @@ def test_a_screener_uploads_a_court_list(browser, server, site, tmp_path):
 
 PAGES_BY_ROLE = {
     "viewer": ["/", "/needs/", "/unmet/", "/disproportionality/", "/intersections/", "/pathway/", "/continuity/", "/funnel/",
-               "/repeat/", "/provision/", "/trends/", "/areas/", "/quality/", "/glossary/"],
+               "/repeat/", "/provision/", "/survey/", "/trends/", "/areas/", "/quality/", "/glossary/"],
     "analyst": ["/link-quality/", "/needs/?unsuppressed=1"],
     "screener": ["/screening/"],
     "admin": ["/admin/users/", "/admin/audit/"],

@@ -410,6 +410,26 @@ def test_the_areas_page_is_the_report_chapter_from_the_same_publication(client_f
     assert client_for("viewer").get("/areas/?area=nowhere").status_code == 400
 
 
+def test_the_survey_page_shows_its_areas_cleared_quotations_and_no_other(client_for, site):
+    from triangulate.publish.publication import latest, publications_root
+    from triangulate.survey.qda import QUESTION_LABELS
+
+    published = latest(publications_root(site["store"]))
+    quotes = published.quotes.to_pylist()
+    assert quotes and {q["area_code"] for q in quotes} == {site["areas"][0]}  # the survey was of the first area
+    viewer = client_for("viewer")
+    html = viewer.get("/survey/").content.decode()
+    assert 'id="table-survey-quotes"' in html
+    for q in quotes:
+        assert f"<td>{escape(q['question'], quote=False)}</td><td>{escape(q['text'], quote=False)}</td>" in html
+    body = html.split('id="table-survey-quotes"')[1].split("</table>")[0]
+    assert body.count("<tr>") == len(quotes) + 1  # the head and one row for each: no other answer is quoted
+    answered = sum(1 for r in site["survey"] for k in QUESTION_LABELS if r["answers"].get(k))
+    assert len(quotes) < answered  # one cleared answer for each coded phrase, not every answer given
+    other = viewer.get(f"/survey/?area={site['areas'][1]}").content.decode()
+    assert "<h1" in other and 'id="table-survey-quotes"' not in other  # no survey there, no quotation
+
+
 @pytest.mark.parametrize("password", ["passwordpassword", "test-weaktest-weak", "test-weak2024!!", "Password2024!",
                                       "!!dragon1234", "aaaaaaaaaaaa1"])
 def test_predictable_passwords_are_refused_and_the_message_does_not_repeat_them(site, password):
