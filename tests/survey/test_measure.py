@@ -176,3 +176,35 @@ def test_no_withheld_survey_count_can_be_worked_out_from_the_release(surveyed) -
     result = audit_publication(released.folder, sample=2)
     assert result.suppressed > 0 and result.checked > 0
     assert result.narrow == [] and result.derived_leaks == 0 and result.inconsistent == 0
+
+
+def test_a_quotation_goes_out_only_where_its_count_says_as_much(surveyed) -> None:
+    """A quotation says its area and setting had at least one respondent with a coded answer: it goes out
+    beside a shown count, or a suppressed one under a rule that shows zeros (a suppressed count is then
+    known to be at least 1 already), and is withheld beside a count shown as 0 or suppressed under a rule
+    that hides zeros too."""
+    import dataclasses
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from triangulate.publish.publication import quotable
+
+    _, _, released = surveyed
+    quotes, themes = released.quotes, released.table("survey_themes")
+    settings = set(quotes.column("setting").to_pylist())
+    assert quotable(quotes, themes, NHS_ENGLAND).equals(quotes)  # every published quotation sits by a shown count
+    prison = pc.equal(themes.column("setting"), "prison")
+    at = themes.schema.get_field_index("coded")
+
+    def with_prison(value):
+        return themes.set_column(at, "coded", pc.if_else(prison, pa.scalar(value, pa.int64()), themes.column("coded")))
+
+    left = {s: quotable(quotes, with_prison(None), NHS_ENGLAND).filter(pc.equal(quotes.column("setting"), s))
+            for s in settings}
+    assert "prison" in settings and all(left[s].num_rows > 0 for s in settings)
+    hides_zeros = dataclasses.replace(NHS_ENGLAND, publish_zero=False)
+    for coded, rule in ((None, hides_zeros), (0, NHS_ENGLAND)):
+        kept = quotable(quotes, with_prison(coded), rule)
+        assert "prison" not in kept.column("setting").to_pylist()
+        assert kept.num_rows == quotes.num_rows - pc.sum(pc.equal(quotes.column("setting"), "prison")).as_py()

@@ -10,6 +10,8 @@ the disclosure rule). From that alone it builds what it knows about every count:
 - a suppressed count is at least the rule's smallest suppressed count (1 where zeros are shown);
 - a count the publication does not show at all is at least 0;
 - every line adds up; a count is at most the count containing it;
+- a survey quotation says its area and setting had at least one respondent with a coded answer over
+  the whole period (``publication.quotable`` withholds any that would say more than the counts do);
 - a derived figure (a percentage, an interval, a ratio) that cannot be recomputed from the published
   counts is **inverted**: the counts that reproduce it, within the rounding intervals, replace the
   intervals (this is how the first dashboard leaked).
@@ -152,6 +154,23 @@ class _Knowledge:
                             self.shown[q][a[i], y[i], g[i]] = shown
             self._check_derived(m, t, a, y, g, key_columns)
         self.within = {q: p for q, p in self.within.items() if p in self.shown and self.controlled.get(p)}
+        self._quoted(area_index, year_index, group_index)
+
+    def _quoted(self, area_index, year_index, group_index) -> None:
+        """A survey quotation says at least one person in its area and setting had an answer coded over
+        the whole period: the whole period's all-people ``survey_coded`` count there is at least 1."""
+        from triangulate.publish.dimensions import ALL_PEOPLE, ALL_YEARS
+
+        quotes = self.published.quotes
+        if quotes is None or ALL_YEARS not in year_index:
+            return
+        for area, setting in set(zip(quotes.column("area_code").to_pylist(), quotes.column("setting").to_pylist())):
+            q = f"survey_coded:{setting}"
+            if q not in self.shown or area not in area_index:
+                continue
+            cell = (area_index[area], year_index[ALL_YEARS], group_index[("all", ALL_PEOPLE)])
+            low, high = self.tightened.setdefault(q, {}).get(cell, (-math.inf, math.inf))
+            self.tightened[q][cell] = (max(low, 1), high)
 
     def interval(self, q: str) -> tuple[np.ndarray, np.ndarray]:
         """(lowest, highest) a reader knows for every cell of quantity ``q`` (inf: no upper limit)."""

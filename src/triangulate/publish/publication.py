@@ -158,6 +158,29 @@ def _write_parquet(path: Path, table: pa.Table, private: bool) -> dict:
     return {"file": path.name, "rows": table.num_rows, "sha256": hashlib.sha256(data).hexdigest()}
 
 
+def quotable(cleared: pa.Table, themes: pa.Table, rule: DisclosureRule | None) -> pa.Table:
+    """The cleared quotations that may go beside the counts: those of an area and setting whose whole
+    period's number of respondents with coded answers (``survey_themes``'s ``coded``, all people) the
+    publication holds and does not show as 0.
+
+    A quotation tells a reader that at least one person in its area and setting was interviewed and had
+    an answer coded (nothing more: it has no year or group, and one answer can give several quotations).
+    Where that count is shown, or suppressed under a rule that publishes zeros (so a suppressed count is
+    already known to be at least 1), that adds nothing; under a rule that also suppresses zeros, a
+    quotation beside a suppressed count would narrow it, so it is withheld (``audit_publication`` takes
+    the same "at least 1" from every quotation it reads)."""
+    whole = themes.filter(pc.and_(pc.equal(themes.column("year"), ALL_YEARS),
+                                  pc.equal(themes.column("breakdown"), "all")))
+    coded = {(a, s): n for a, s, n in zip(whole.column("area").to_pylist(), whole.column("setting").to_pylist(),
+                                          whole.column("coded").to_pylist())}
+    zeros_shown = rule is None or rule.publish_zero
+    keep = []
+    for area, setting in zip(cleared.column("area_code").to_pylist(), cleared.column("setting").to_pylist()):
+        n = coded.get((area, setting), 0)
+        keep.append(n > 0 if n is not None else zeros_shown)
+    return cleared.filter(pa.array(keep, pa.bool_()))
+
+
 def write_publication(store: str | Path, root: str | Path | None = None, *, rule: DisclosureRule | None,
                       engine: str = "duckdb", progress: Progress | None = None,
                       computed=None, years: list[str] | None = None, charts=None, directory=None,
@@ -177,7 +200,8 @@ def write_publication(store: str | Path, root: str | Path | None = None, *, rule
     work out from what is published.
     ``quotes(store)``, if given, returns the survey quotations a reviewer cleared for publication
     (``triangulate.survey.qda.cleared_quotes``: area, setting, question and words, nothing else), kept
-    as ``quotes.parquet`` (``Published.quotes``); no other words of the free text are published.
+    as ``quotes.parquet`` (``Published.quotes``), those of an area and setting whose count allows it
+    (``quotable``); no other words of the free text are published.
     """
     from triangulate.publish.compute import compute_publication
 
@@ -234,6 +258,8 @@ def write_publication(store: str | Path, root: str | Path | None = None, *, rule
                                      "services": len(listing.get("services", [])),
                                      "sha256": hashlib.sha256(text).hexdigest()}
         cleared = quotes(store) if quotes is not None else None
+        if cleared is not None and "survey_themes" in computed.tables:
+            cleared = quotable(cleared, computed.tables["survey_themes"], rule)
         if cleared is not None and cleared.num_rows:
             manifest["quotes"] = _write_parquet(scratch / QUOTES_FILE, cleared, unsuppressed)
         (scratch / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
