@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import json
+import os
 import shutil
+from collections.abc import Callable
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -13,6 +17,39 @@ import pyarrow.parquet as pq
 import pytest
 
 MARK = "<!-- drawn when published -->"
+
+
+def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
+    """A folder that ``build(folder)`` fills once per test run, and this process's own copy of it.
+
+    Under ``pytest -n 2`` each worker process has its own session, so a session fixture is built once
+    per worker: twice the minute it takes to link and protect a store. Here the first worker to ask
+    builds it under a lock in the folder the workers share (the xdist recipe), the other waits for it,
+    and each gets a copy, so neither opens the other's store.
+    """
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    done = shared / f"{name}.built"
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not done.is_dir():
+                scratch = shared / f"{name}.building"
+                shutil.rmtree(scratch, ignore_errors=True)
+                scratch.mkdir()
+                build(scratch)
+                scratch.rename(done)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    mine = tmp_path_factory.mktemp(name)
+    shutil.copytree(done, mine, dirs_exist_ok=True, symlinks=True)
+    return mine
+
+
+@pytest.fixture(scope="session")
+def build_once(tmp_path_factory):
+    """``build_once(name, build)`` -> this process's copy of a folder built once per run (``built_once``)."""
+    return lambda name, build: built_once(tmp_path_factory, name, build)
 
 
 @pytest.fixture

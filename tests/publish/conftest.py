@@ -10,7 +10,7 @@ import pytest
 
 from triangulate.disclosure import NHS_ENGLAND, ONS_SRO
 from triangulate.ingest import ingest
-from triangulate.publish.publication import write_publication
+from triangulate.publish.publication import latest, publications_root, write_publication
 from triangulate.store.subset import restrict
 from triangulate.synth import link_from_truth, write_synthetic_extracts
 
@@ -31,17 +31,22 @@ def make_store(folder, *, people: int, seed: int, start=dt.date(2024, 4, 1), end
 
 
 @pytest.fixture(scope="session", params=[11, 29], ids=["seed-11", "seed-29"])
-def publication(request, tmp_path_factory):
+def publication(request, build_once):
     """(store, the NHS England publication) of a 1,500-person synthetic store, on two seeds."""
-    folder = tmp_path_factory.mktemp(f"publication-{request.param}")
-    store = make_store(folder, people=1500, seed=request.param)
-    return store, write_publication(store, rule=NHS_ENGLAND)
+    def build(folder):
+        write_publication(make_store(folder, people=1500, seed=request.param), rule=NHS_ENGLAND)
+
+    store = build_once(f"publication-{request.param}", build) / "store.duckdb"
+    return store, latest(publications_root(store))
 
 
 @pytest.fixture(scope="session")
-def pooled_publication(tmp_path_factory):
+def pooled_publication(build_once):
     """(store, the ONS rule's publication: no rounding, so a sum gives back a count exactly) of one area
     over four financial years (2021/22 to 2024/25): the last three pooled, beside the years and the whole."""
-    folder = tmp_path_factory.mktemp("publication-pooled")
-    store = make_store(folder, people=1200, seed=7, start=dt.date(2021, 4, 1), end=dt.date(2025, 3, 31))
-    return store, write_publication(store, rule=ONS_SRO)
+    def build(folder):
+        store = make_store(folder, people=1200, seed=7, start=dt.date(2021, 4, 1), end=dt.date(2025, 3, 31))
+        write_publication(store, rule=ONS_SRO)
+
+    store = build_once("publication-pooled", build) / "store.duckdb"
+    return store, latest(publications_root(store))
