@@ -27,12 +27,15 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING
 
 from triangulate.standard import codelist
 
 from . import taxonomy as tx
+
+if TYPE_CHECKING:  # jsonschema is imported where a directory is checked: its format checker takes 3 s to load
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 #: An ONS GSS area code (E09000022), alone or at the end of a URI.
 GSS = re.compile(r"(?:^|/)([EWSN]\d{8})$")
@@ -74,6 +77,8 @@ def _schema(name: str) -> dict:
 
 @cache
 def _validator(name: str) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator, FormatChecker
+
     schema = _schema(name)
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema, format_checker=FormatChecker())
@@ -92,6 +97,7 @@ def _fast(name: str):
     with jsonschema's own format checks, so it accepts exactly what the published schema accepts. It
     stops at the first error; a document it refuses is checked again by jsonschema for every error."""
     import fastjsonschema
+    from jsonschema import FormatChecker
 
     checker = FormatChecker()
 

@@ -150,11 +150,36 @@ def compute_publication(store, *, rule: DisclosureRule | None, engine: str = "du
     """
     timings = {}
     started = time.perf_counter()
+    if years:
+        check_years(store, years)
     fine = fine_counts(store, engine, progress)
     if years:
         fine = only_years(fine, years)
     timings["fine counts"] = time.perf_counter() - started
     return compute_from_fine(fine, rule=rule, progress=progress, timings=timings, pooled=pooled)
+
+
+def _financial_year(day) -> str:
+    start = day.year if day.month >= 4 else day.year - 1
+    return f"{start}/{(start + 1) % 100:02d}"
+
+
+def check_years(store, years: list[str]) -> None:
+    """Refuse at once (``MeasuresError``) a financial year outside the store's records, before any count
+    is made; ``only_years`` checks again against the counts themselves."""
+    import datetime as dt
+
+    from triangulate.publish.publication import data_period
+
+    period = data_period(store)
+    if not period["first"]:
+        return
+    first, last = (_financial_year(dt.date.fromisoformat(period[k])) for k in ("first", "last"))
+    held = [f"{y}/{(y + 1) % 100:02d}" for y in range(int(first[:4]), int(last[:4]) + 1)]
+    missing = [y for y in years if y not in held]
+    if missing:
+        raise MeasuresError(f"No records in financial year {', '.join(missing)}: the store has "
+                            f"{', '.join(held)}. Give years as YYYY/YY.")
 
 
 def only_years(fine: dict[str, dict[str, pa.Table]], years: list[str]) -> dict[str, dict[str, pa.Table]]:
