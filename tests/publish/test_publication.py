@@ -117,3 +117,29 @@ def test_a_pooled_period_is_the_sum_of_its_years_in_every_row(pooled_publication
                 assert row[c] == sum(p[c] for p in parts if p), (name, c, rest)
                 checked += 1
     assert checked > 500
+
+
+def test_the_whole_periods_number_of_people_in_each_setting_is_shown_where_every_year_is(pooled_publication):
+    """The needs table's denominators: where every year's number of people seen in a setting may be shown,
+    the whole period's is shown too (a small count of people with one need must not hide it; it was hidden
+    when the last certificate's window left out the 19 categories and the two-way cells)."""
+    from triangulate.disclosure import ONS_SRO
+    from triangulate.publish.compute import compute_publication
+
+    store, published = pooled_publication
+    truth = compute_publication(store, rule=None).tables["need_prevalence"].to_pylist()
+    shown = published.table("need_prevalence").to_pylist()
+
+    def people(rows, year):
+        return {r["setting"]: r["people"] for r in rows if r["breakdown"] == "all" and r["year"] == year
+                and r["area"] == "All areas"}
+
+    years = [y for y in published.years if y != "All years" and " to " not in y]
+    every_year = {y: people(truth, y) for y in years}
+    whole_true, whole_shown = people(truth, "All years"), people(shown, "All years")
+    checked = 0
+    for setting, n in whole_true.items():
+        if all((every_year[y].get(setting) or 0) >= ONS_SRO.suppress_below for y in years):
+            assert whole_shown[setting] == n, (setting, n, whole_shown[setting])  # the ONS rule does not round
+            checked += 1
+    assert checked >= 4
