@@ -208,3 +208,64 @@ def test_a_quotation_goes_out_only_where_its_count_says_as_much(surveyed) -> Non
         kept = quotable(quotes, with_prison(coded), rule)
         assert "prison" not in kept.column("setting").to_pylist()
         assert kept.num_rows == quotes.num_rows - pc.sum(pc.equal(quotes.column("setting"), "prison")).as_py()
+
+
+def test_mean_scores_and_their_t_intervals_are_worked_as_by_hand() -> None:
+    """Scores 3, 5 and 10: n 3, mean 6, s = sqrt(((3-6)^2 + (5-6)^2 + (10-6)^2) / 2) = sqrt(13) = 3.6056,
+    t(0.975, 2 df) = 4.3027 (statistical tables), half-width 4.3027 x 3.6056 / sqrt(3) = 8.957."""
+    import pyarrow as pa
+
+    from triangulate.measures.survey import mean_scores
+
+    table = pa.table({"scored": pa.array([3, None, 1], pa.int64()), "score_n": [3, 3, 1],
+                      "score_sum": [18, 18, 7], "score_sumsq": [134, 134, 49]})
+    out = mean_scores(table).to_pylist()
+    assert out[0]["mean_score"] == pytest.approx(6.0)
+    assert out[0]["lower_95"] == pytest.approx(6 - 8.957, abs=5e-4)
+    assert out[0]["upper_95"] == pytest.approx(6 + 8.957, abs=5e-4)
+    assert out[1]["mean_score"] is None and out[1]["lower_95"] is None  # its count withheld: so is its mean
+    assert out[2]["mean_score"] is None  # one respondent: no interval, no mean
+    assert mean_scores(table.drop_columns(["score_sum"])).equals(table.drop_columns(["score_sum"]))
+
+
+def test_mean_scores_are_the_answers_own_means_and_are_withheld_with_their_counts(surveyed) -> None:
+    """Each setting's and 5-group's mean PHQ-9 and GAD-7 score, and its 95% interval, against the scores
+    summed from the answers themselves and scipy's t interval on the raw lists; in the release a mean is
+    shown exactly where its count of respondents is, and no sum behind it is published."""
+    import statistics
+
+    from scipy import stats
+
+    responses, unsuppressed, released = surveyed
+    raw: dict[tuple[str, str, str], list[int]] = {}
+    for r in responses:
+        a = r["answers"]
+        if a["consent"] != "yes":
+            continue
+        group = UNKNOWN if a["ethnic_group"] == "prefer_not" else r["ethnic_group_5"]
+        for instrument, items in (("phq9", 9), ("gad7", 7)):
+            values = [a[f"{instrument}_{k}"] for k in range(1, items + 1)]
+            if all(values):
+                for g in (group, "All people"):
+                    raw.setdefault((a["setting"], instrument, g), []).append(sum(int(v) for v in values))
+    got = {(row["setting"], row["instrument"], row["group"]): row
+           for row in unsuppressed.view("survey_scores", breakdowns=("all", "ethnic_group_5")).to_pylist()}
+    assert {k for k, v in raw.items() if len(v) >= 2} <= set(got)
+    checked = 0
+    for key, scores in raw.items():
+        if len(scores) < 2:
+            continue
+        row, mean = got[key], statistics.fmean(scores)
+        low, high = stats.t.interval(0.95, len(scores) - 1, loc=mean, scale=stats.sem(scores))
+        assert row["scored"] == len(scores), key
+        assert row["mean_score"] == pytest.approx(round(mean, 1), abs=1e-9), key
+        assert (row["lower_95"], row["upper_95"]) == pytest.approx((round(low, 1), round(high, 1)), abs=1e-9), key
+        checked += 1
+    assert checked >= 12
+    rows = released.table("survey_scores")
+    assert not {"score_n", "score_sum", "score_sumsq"} & set(rows.column_names)
+    withheld = 0
+    for row in rows.to_pylist():
+        assert (row["mean_score"] is None) == (row["scored"] is None), row
+        withheld += row["scored"] is None
+    assert withheld > 0

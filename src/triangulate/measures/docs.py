@@ -21,7 +21,7 @@ def _within(within) -> str:
 def registry_markdown() -> str:
     parts = []
     for m in measures():
-        counts = ", ".join(f"`{c.name}`" + _within(c.within) for c in m.counts)
+        counts = ", ".join(f"`{c.name}`" + _within(c.within) for c in m.published_counts)
         parts.append(
             f"### `{m.name}`\n\n**{m.title}**\n\n"
             f"- **Definition**: {m.definition}\n"

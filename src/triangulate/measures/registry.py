@@ -45,6 +45,9 @@ class Count:
     depends on (None: all of them). ``within``: another count of the measure that contains this one
     cell by cell (people with a need are among the people seen), which a reader knows too.
     ``controlled``: False for figures already public (census residents), published as they are.
+    ``published``: False for a sum the measure's ``finish`` needs but a reader must not see (the sum of
+    scores behind a mean score): it is never controlled or published, and ``finish`` decides where the
+    figures made from it may be shown.
     """
 
     name: str
@@ -53,6 +56,7 @@ class Count:
     within: str | None | Callable[[dict], str | None] = None
     controlled: bool | Callable[[dict], bool] = True
     unit: str = "people"
+    published: bool = True
 
     def quantity_of(self, keys: dict) -> str:
         return self.quantity(keys) if callable(self.quantity) else self.quantity.format(**keys)
@@ -97,6 +101,11 @@ class Measure:
     def count(self, name: str) -> Count:
         return next(c for c in self.counts if c.name == name)
 
+    @property
+    def published_counts(self) -> tuple[Count, ...]:
+        """The counts a reader sees (every count but the sums behind a derived figure)."""
+        return tuple(c for c in self.counts if c.published)
+
     def count_keys(self, count: Count) -> tuple[str, ...]:
         return self.keys if count.keys is None else count.keys
 
@@ -120,7 +129,7 @@ class Measure:
             "source": self.source, "keys": list(self.keys),
             "counts": [{"name": c.name, "quantity": _words(c.quantity), "keys": list(self.count_keys(c)),
                         "within": _words(c.within), "controlled": _words(c.controlled), "unit": c.unit}
-                       for c in self.counts],
+                       for c in self.counts if c.published],
             "breakdowns": list(self.breakdowns), "intersections": self.intersections,
             "columns": [{"name": c.name, "label": c.label, "kind": c.kind} for c in self.columns],
         }
@@ -167,6 +176,10 @@ def register(
     unknown = [b for b in breakdowns if b not in BREAKDOWNS]
     if unknown:
         raise ValueError(f"Measure {name!r}: unknown breakdowns {unknown}")
+
+    hidden = [c.name for c in counts if not c.published and c.controlled is not False]
+    if hidden:
+        raise ValueError(f"Measure {name!r}: counts {hidden} are not published, so they cannot be controlled")
 
     def decorate(build):
         if name in REGISTRY:

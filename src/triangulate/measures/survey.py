@@ -8,6 +8,8 @@ this module reads them. A store without survey responses publishes the measure w
 from __future__ import annotations
 
 import ibis
+import numpy as np
+import pyarrow as pa
 
 from triangulate.measures import base
 from triangulate.measures.registry import Column, Count, register
@@ -221,3 +223,109 @@ def survey_themes(b: base.Base) -> dict[str, ibis.Table]:
         counted = rows.group_by(groups).aggregate(n=rows.count())
         out[name] = counted.select(*groups, n=counted.n.cast("int64"))
     return out
+
+
+#: The instruments whose scores are published as means, and the survey indicator (if any) whose
+#: respondents answering are the same people (those who completed the instrument): one cell, not two.
+SCORED = {"phq9": "probable_depression", "gad7": "probable_anxiety", "swemwbs": None}
+#: Respondents a mean needs (a standard deviation needs two).
+MIN_FOR_MEAN = 2
+
+
+def scored_quantity(keys: dict) -> str:
+    """Respondents in the setting who completed the instrument: for PHQ-9 and GAD-7 the same quantity as
+    the survey answers' respondents answering probable depression and probable anxiety."""
+    indicator = SCORED.get(keys["instrument"])
+    return (f"survey_asked:{keys['setting']}:{indicator}" if indicator
+            else f"survey_scored:{keys['setting']}:{keys['instrument']}")
+
+
+def _column(t: pa.Table, name: str) -> np.ndarray:
+    return np.asarray(t.column(name).to_numpy(zero_copy_only=False), dtype=float)
+
+
+def mean_scores(t: pa.Table) -> pa.Table:
+    """Mean score and its 95% interval (Student's t on n - 1 degrees of freedom) from the unpublished
+    sums, shown only where the number of respondents is (and at least ``MIN_FOR_MEAN``). A table without
+    the sums (the audit reads only what is published) is returned as it is."""
+    if "score_sum" not in t.column_names:
+        return t
+    from scipy.stats import t as student
+
+    n, total, squares = _column(t, "score_n"), _column(t, "score_sum"), _column(t, "score_sumsq")
+    shown = t.column("scored").is_valid().to_numpy(zero_copy_only=False) & (n >= MIN_FOR_MEAN)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = total / n
+        sd = np.sqrt(np.maximum(squares - total * total / n, 0.0) / (n - 1))
+        half = student.ppf(0.975, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
+    out = t
+    for name, values in (("mean_score", mean), ("lower_95", mean - half), ("upper_95", mean + half)):
+        out = out.append_column(name, pa.array(np.where(shown, values, np.nan), pa.float64(), from_pandas=True))
+    return out
+
+
+@register(
+    name="survey_scores",
+    title="Distress and wellbeing scores: mean PHQ-9, GAD-7 and SWEMWBS scores by setting",
+    definition=(
+        "Of the people interviewed in the setting in the area and financial year who agreed to take part and "
+        "completed the instrument (every item answered), the mean score: PHQ-9 (0 to 27, higher means more "
+        "symptoms of depression), GAD-7 (0 to 21, more symptoms of anxiety) and the SWEMWBS raw score (7 to 35, "
+        "higher means better wellbeing; asked only where an organisation holding its licence supplies the text)."
+    ),
+    numerator="The sum of the respondents' scores (not published).",
+    denominator="Respondents in the setting who completed the instrument.",
+    method=(
+        "Each score by the instrument's own rules (sum of the items, no prorating). Mean with a 95% confidence "
+        "interval from Student's t distribution on n - 1 degrees of freedom (mean plus or minus t times the "
+        "sample standard deviation over the square root of n), from the unrounded scores, treating respondents "
+        "as a simple random sample of the setting's population (unweighted). Shown to one decimal place, and "
+        "only where the number of respondents is shown: a mean is withheld exactly where its count is, a pattern "
+        "the disclosure control already protects, and neither the sums nor the standard deviations are published."
+    ),
+    caveats=(
+        "Screening scores, self-reported, not diagnoses. The people interviewed are those who could be reached "
+        "and agreed, and the interviewing organisation differs by setting, so a difference between settings or "
+        "groups may be partly who asked. A mean says nothing of the spread: the share at or above the clinical "
+        "threshold is in the survey answers (probable depression, probable anxiety). The interval assumes "
+        "independent respondents; with few respondents and skewed scores it is approximate."
+    ),
+    source=(
+        "PHQ-9: Kroenke, Spitzer and Williams (2001), J Gen Intern Med 16:606-13; GAD-7: Spitzer, Kroenke, "
+        "Williams and Löwe (2006), Arch Intern Med 166:1092-7; SWEMWBS: Stewart-Brown et al. (2009), raw score "
+        "(the metric conversion comes with its licence). Local survey measure."
+    ),
+    keys=("setting", "instrument"),
+    key_domains={"setting": lambda: list(SETTINGS), "instrument": lambda: list(SCORED)},
+    counts=(
+        Count("scored", scored_quantity, unit="respondents"),
+        Count("score_n", "survey_score_n:{setting}:{instrument}", controlled=False, published=False,
+              unit="respondents"),
+        Count("score_sum", "survey_score_sum:{setting}:{instrument}", controlled=False, published=False,
+              unit="score points"),
+        Count("score_sumsq", "survey_score_sumsq:{setting}:{instrument}", controlled=False, published=False,
+              unit="squared score points"),
+    ),
+    breakdowns=("all", "ethnic_group_5", "ethnic_group_19", "sex", "age_group", "religion", "disability"),
+    intersections=False,
+    finish=mean_scores,
+    columns=(
+        Column("setting", "Setting", "setting"),
+        Column("instrument", "Score", "instrument"),
+        Column("scored", "Respondents completing it", "count"),
+        Column("mean_score", "Mean score", "score"),
+        Column("lower_95", "Lower 95% limit", "score"),
+        Column("upper_95", "Upper 95% limit", "score"),
+    ),
+)
+def survey_scores(b: base.Base) -> dict[str, ibis.Table]:
+    respondents, scores = _respondents(b), _survey_table(b.con, "score")
+    names = ("scored", "score_n", "score_sum", "score_sumsq")
+    if respondents is None or scores is None:
+        return {name: _empty(("setting", "instrument")) for name in names}
+    rows = scores.select("response_key", "instrument", "score").join(respondents, "response_key")
+    groups = [*base.VIEW, "setting", "instrument", *base.FINE]
+    counted = rows.group_by(groups).aggregate(n=rows.count(), total=rows.score.sum(),
+                                              squares=(rows.score * rows.score).sum())
+    return {name: counted.select(*groups, n=counted[column].round().cast("int64"))
+            for name, column in zip(names, ("n", "n", "total", "squares"))}

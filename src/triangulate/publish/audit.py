@@ -127,7 +127,7 @@ class _Knowledge:
             g = np.array([group_index[(b, v)] for b, v in zip(t.column("breakdown").to_pylist(),
                                                               t.column("group").to_pylist())], dtype=np.int64)
             key_columns = {k: t.column(k).to_pylist() for k in m.keys}
-            for count in m.counts:
+            for count in m.published_counts:
                 keys = m.count_keys(count)
                 values = t.column(count.name).to_pylist()
                 for i, value in enumerate(values):
@@ -194,7 +194,7 @@ class _Knowledge:
 
     def _check_derived(self, m, t: pa.Table, a, y, g, key_columns) -> None:
         """Derived figures must be what the published counts give; any that are not are inverted."""
-        counts = [c.name for c in m.counts]
+        counts = [c.name for c in m.published_counts]
         base = t.select([c for c in t.column_names if m.kind(c) not in ("percent", "ratio", "rate")
                          or c in counts])
         recomputed = m.finish(base)
@@ -219,7 +219,7 @@ class _Knowledge:
     def _invert(self, m, t: pa.Table, rows, derived, a, y, g, key_columns) -> None:
         """For each row whose derived figures do not follow from its published counts, every combination
         of counts inside their intervals that reproduces them: the reader's tightened intervals."""
-        counts = [c for c in m.counts]
+        counts = list(m.published_counts)
         for i in rows:
             row = t.slice(int(i), 1)
             ranges = []

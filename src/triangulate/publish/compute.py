@@ -32,7 +32,7 @@ from triangulate.publish.dimensions import Dimensions
 
 Progress = Callable[[str, int, int], None]
 #: Decimal places each kind of derived figure is published at.
-PRECISION = {"percent": 1, "ratio": 2, "rate": 1}
+PRECISION = {"percent": 1, "ratio": 2, "rate": 1, "score": 1}
 
 
 @dataclass
@@ -273,8 +273,8 @@ def measure_table(m: Measure, dims: Dimensions, cubes: dict[str, Cube], per_coun
     for name, parts in counts.items():
         v = np.concatenate(parts) if parts else np.array([], dtype=float)
         data[name] = pa.array(v, pa.float64(), from_pandas=True).cast(pa.int64())
-    table = pa.table(data)
-    table = m.finish(table)
+    table = m.finish(pa.table(data))
+    table = table.drop_columns([c.name for c in m.counts if not c.published and c.name in table.column_names])
     return _at_precision(m, table)
 
 

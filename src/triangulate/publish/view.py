@@ -20,9 +20,9 @@ from triangulate.publish.publication import Published
 from triangulate.standard import codelist, schema
 
 #: Decimal places each kind of figure is shown at.
-DECIMALS = {"percent": 1, "ratio": 2, "rate": 1, "days": 0}
+DECIMALS = {"percent": 1, "ratio": 2, "rate": 1, "days": 0, "score": 1}
 #: Kinds that are figures (withheld ones show the rule's symbol).
-FIGURES = ("count", "percent", "ratio", "rate", "days")
+FIGURES = ("count", "percent", "ratio", "rate", "days", "score")
 
 
 @cache
@@ -83,6 +83,10 @@ def words(kind: str, value) -> str:
         from triangulate.measures.survey import THEME_LABELS
 
         return THEME_LABELS.get(value, value)
+    if kind == "instrument":
+        from triangulate.survey.scoring import INSTRUMENTS
+
+        return INSTRUMENTS[value]["title"] if value in INSTRUMENTS else value
     if kind == "reference":  # a published figure from elsewhere, at the precision its source gives
         return f"{float(value):g}"
     return value
