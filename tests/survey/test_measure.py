@@ -143,6 +143,16 @@ def test_the_report_chapter_shows_the_survey_beside_the_records(surveyed) -> Non
     assert any(n.startswith("Weighted shares") and "could not be calculated" in n for n in section.notes)
     # Quotations: only the answers the reviewer cleared (one with each coded phrase), whole, with the
     # setting and the question and nothing of the respondent.
+    # Mean scores beside the shares, as published (one decimal), each setting's PHQ-9 and GAD-7.
+    scores = next(t for t in section.tables if t.id == "table-survey-scores")
+    assert scores.columns[:4] == ["Score", "Setting", "People completing it", "Mean"]
+    published = {(r["instrument"], r["setting"]): r for r in released.view("survey_scores", breakdowns=("all",))
+                 .to_pylist()}
+    assert len(scores.rows) == len(published) >= 6
+    for row in scores.rows:
+        key = next(k for k, r in published.items() if row[0].startswith(k[0].upper()[:3]) and row[1] ==
+                   {"prison": "Prison", "secure_hospital": "Secure hospital", "community": "Community"}[k[1]])
+        assert row[3] == f"{published[key]['mean_score']:.1f}"
     quotes = next(t for t in section.tables if t.id == "table-survey-quotes")
     assert quotes.columns == ["Setting", "Asked about", "What they said"]
     said = [row[2] for row in quotes.rows]

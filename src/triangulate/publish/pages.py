@@ -39,7 +39,7 @@ PAGES: tuple[Page, ...] = (
     Page("repeat", "Repeat contact and reoffending", ("repeat_contact", "proven_reoffending"),
          "People by number of police custody arrivals, and of days at court, in the year and their needs; proven "
          "reoffending within a year."),
-    Page("survey", "What people told us", ("survey_experience",),
+    Page("survey", "What people told us", ("survey_experience", "survey_scores"),
          "The needs and experience survey in prison, secure hospital and community settings: information, staff "
          "understanding of culture, support, wellbeing (PHQ-9, GAD-7), leaving and experience of services, beside "
          "the needs the records show."),

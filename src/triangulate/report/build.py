@@ -107,7 +107,7 @@ def _cell(text: str | None, kind: str = "text") -> str:
         return SUPPRESSED
     if kind == "raw":
         return text
-    if kind == "percent":
+    if kind in ("percent", "score"):  # both to one decimal place
         return fmt_percent(text)
     if kind == "ratio":
         v = number(text)
@@ -122,7 +122,7 @@ def _table(id: str, caption: str, rows: list[dict], spec: list[tuple[str, str, s
     """``spec``: (column in the CSV, header, kind) for each column shown."""
     return Table(id=id, caption=caption, columns=[h for _, h, _ in spec],
                  rows=[[_cell(r.get(c), k) for c, _, k in spec] for r in rows],
-                 numeric=[k in ("count", "percent", "ratio") for _, _, k in spec])
+                 numeric=[k in ("count", "percent", "ratio", "score") for _, _, k in spec])
 
 
 def _all_suppressed(rows: list[dict], column: str) -> bool:

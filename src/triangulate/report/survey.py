@@ -74,6 +74,9 @@ def survey_section(data) -> Section:
         ("indicator_words", "What people told us", "text"), ("setting_words", "Setting", "text"),
         ("positive", "People", "count"), ("asked", "Answering", "count"), ("percent", "%", "percent"),
         ("lower_95", "95% CI lower", "percent"), ("upper_95", "95% CI upper", "percent")]))
+    scores = _scores(data)
+    if scores:
+        s.tables.append(scores)
     weighted = _weighted(data)
     if weighted == "none":
         s.notes.append("Weighted shares (each ethnic group's answers weighted to its share of the people in the same "
@@ -105,12 +108,33 @@ def survey_section(data) -> Section:
         s.tables.append(_table("table-survey-quotes", "In their own words: answers a reviewer cleared for quotation",
                                quoted, [("setting_words", "Setting", "text"), ("question", "Asked about", "text"),
                                         ("text", "What they said", "text")]))
-    s.notes.append("PHQ-9 and GAD-7 are scored by their own rules: a score of 10 or more is the usual threshold "
-                   "for probable depression or anxiety disorder, not a diagnosis. The Friends and Family Test share "
+    s.notes.append("PHQ-9 (0 to 27) and GAD-7 (0 to 21) are scored by their own rules, higher meaning more "
+                   "symptoms: a score of 10 or more is the usual threshold "
+                   "for probable depression or anxiety disorder, not a diagnosis. A mean score's interval is "
+                   "Student's t on the people completing it; a mean is withheld wherever its count is. The Friends and Family Test share "
                    "is 'very good' or 'good' of all answers, as NHS England reports it.")
     s.notes.append("Answers in people's own words are not published here: they are coded into themes first, and "
                    "a quotation is shown only after a reviewer has checked that it identifies nobody.")
     return s
+
+
+def _scores(data):
+    """Mean PHQ-9, GAD-7 (and SWEMWBS, where asked) scores by setting, all people, with 95% intervals."""
+    from triangulate.survey.scoring import INSTRUMENTS
+
+    rows = [r for r in read_published(data, "survey_scores") or [] if r["breakdown"] == "all"
+            and (r["scored"] == SUPPRESSED or (number(r["scored"]) or 0) > 0)]
+    if not rows:
+        return None
+    order = list(INSTRUMENTS)
+    for r in rows:
+        r["instrument_words"] = INSTRUMENTS.get(r["instrument"], {}).get("title", r["instrument"])
+        r["setting_words"] = SETTING_LABELS.get(r["setting"], r["setting"])
+    rows.sort(key=lambda r: (order.index(r["instrument"]) if r["instrument"] in order else 99, _setting_order(r)))
+    return _table("table-survey-scores", "Mean scores by setting (all people), with 95% confidence intervals", rows, [
+        ("instrument_words", "Score", "text"), ("setting_words", "Setting", "text"),
+        ("scored", "People completing it", "count"), ("mean_score", "Mean", "score"),
+        ("lower_95", "95% CI lower", "score"), ("upper_95", "95% CI upper", "score")])
 
 
 def quotes(data) -> list[dict]:
