@@ -272,6 +272,13 @@ def test_mean_scores_are_the_answers_own_means_and_are_withheld_with_their_count
         assert (row["lower_95"], row["upper_95"]) == pytest.approx((round(low, 1), round(high, 1)), abs=1e-9), key
         checked += 1
     assert checked >= 12
+    # The synthetic survey's built-in means: each item is above 0 with the setting's chance, then 1, 2 or 3
+    # with chances 0.5, 0.3 and 0.2 (mean 1.7), so a mean score is items x chance x 1.7.
+    for (setting, instrument, group), scores in raw.items():
+        if group == "All people":
+            truth = (9 if instrument == "phq9" else 7) * TRUTH["distress item > 0"][setting] * 1.7
+            low, high = stats.t.interval(0.998, len(scores) - 1, loc=statistics.fmean(scores), scale=stats.sem(scores))
+            assert low <= truth <= high, (setting, instrument, truth, low, high)
     rows = released.table("survey_scores")
     assert not {"score_n", "score_sum", "score_sumsq"} & set(rows.column_names)
     withheld = 0
