@@ -7,6 +7,9 @@ this module reads them. A store without survey responses publishes the measure w
 
 from __future__ import annotations
 
+import functools
+import operator
+
 import ibis
 import numpy as np
 import pyarrow as pa
@@ -22,27 +25,51 @@ SETTING_LABELS = {"prison": "Prison", "secure_hospital": "Secure hospital", "com
 INDICATORS = (
     ("told_about_support", "Told about mental health support on arrival", "info_given", ("yes",)),
     ("information_understood", "Could understand the information", "info_understood", ("yes",)),
+    ("needs_english_help", "Needs help to read or speak English", "english_help", ("yes",)),
+    ("info_translated_or_interpreted", "Given information translated or through an interpreter (of those told)",
+     "info_format", ("translated", "interpreter")),
     ("staff_understand_culture", "Agree staff understand my culture and background", "staff_culture",
      ("agree", "strongly_agree")),
     ("staff_respect", "Agree staff treat me with respect", "staff_respect", ("agree", "strongly_agree")),
     ("treated_unfairly", "Treated unfairly because of ethnicity, religion or culture", "unfair_treatment", ("yes",)),
     ("bme_group_available", "A support group for minority ethnic people is available", "bme_group_available",
      ("yes",)),
+    ("bme_group_used", "Has been to the minority ethnic support group (of those with one)", "bme_group_used",
+     ("yes",)),
+    ("bme_group_helpful", "Found the support group very or quite helpful (of those who went)", "bme_group_helpful",
+     ("very", "quite")),
     ("wants_mentor", "Would like a mentor from a similar background", "mentor_wanted", ("yes",)),
     ("family_involved", "Family involved in decisions about care (fully or partly)", "family_involved",
      ("fully", "partly")),
+    ("visited_monthly", "Visited by family or friends at least monthly (prison and secure hospital)", "visits",
+     ("weekly", "monthly")),
+    ("visits_distance_or_cost", "Visits made harder by distance or cost (prison and secure hospital)",
+     "visit_barriers", ("distance", "cost")),
     ("knows_where_living", "Knows where they will live on leaving", "housing_plan", ("yes",)),
     ("gp_on_leaving", "Will be registered with a GP on leaving", "gp_on_leaving", ("yes",)),
     ("mh_support_arranged", "Mental health support arranged for leaving", "mh_support_arranged", ("yes",)),
-    ("can_practise_faith", "Able to practise faith or beliefs as they wish", "faith_practice", ("yes",)),
+    ("can_practise_faith", "Able to practise faith or beliefs as they wish (where it applies)", "faith_practice",
+     ("yes",)),
+    ("faith_leader_access", "Can see a faith leader or chaplain when they want (where it applies)",
+     "faith_leader_access", ("yes",)),
+    ("in_work_or_training", "In work, education or training now", "work_now", ("yes",)),
     ("wants_work_or_training", "Would like work, education or training (of those without)", "work_wanted", ("yes",)),
     ("knows_community_services", "Knows of community services that suit their culture", "community_known",
      ("yes",)),
+    ("community_services_used", "Has used those community services (of those who know of them)",
+     "community_used", ("yes",)),
+    ("community_services_fit", "Agree the community services used understand their culture", "community_fit",
+     ("agree", "strongly_agree")),
     ("experience_good", "Experience of the service good or very good (Friends and Family Test)", "fft", ("1", "2")),
     ("probable_depression", "Probable depression (PHQ-9 score 10 or more)", "phq9", None),
     ("probable_anxiety", "Probable anxiety disorder (GAD-7 score 10 or more)", "gad7", None),
 )
 INDICATOR_LABELS = {name: label for name, label, _, _ in INDICATORS}
+#: Items where a respondent may choose several answers (stored space-separated): an indicator counts a
+#: respondent who chose any of its answers.
+MULTIPLE_ITEMS = ("info_format", "visit_barriers")
+#: Answers that take a respondent out of an indicator's denominator (the question does not apply).
+NOT_APPLICABLE = {"can_practise_faith": ("not_applicable",), "faith_leader_access": ("not_applicable",)}
 _SEX = {"1": "Male", "2": "Female"}
 _DISABILITY = {"yes": "Yes", "no": "No"}
 
@@ -66,7 +93,14 @@ def _answered(b: base.Base) -> ibis.Table | None:
             parts.append(s.select("response_key", indicator=ibis.literal(name), positive=s.caseness.cast("boolean")))
         else:
             a = answers.filter(answers.item == item)
-            parts.append(a.select("response_key", indicator=ibis.literal(name), positive=a.answer.isin(positive)))
+            if name in NOT_APPLICABLE:
+                a = a.filter(~a.answer.isin(NOT_APPLICABLE[name]))
+            if item in MULTIPLE_ITEMS:
+                padded = ibis.literal(" ").concat(a.answer, ibis.literal(" "))
+                hit = functools.reduce(operator.or_, [padded.contains(f" {answer} ") for answer in positive])
+            else:
+                hit = a.answer.isin(positive)
+            parts.append(a.select("response_key", indicator=ibis.literal(name), positive=hit))
     return ibis.union(*parts)
 
 
@@ -109,7 +143,8 @@ def _empty(keys: tuple[str, ...]) -> ibis.Table:
         "a PHQ-9 score of 10 or more (probable depression) or a GAD-7 score of 10 or more (probable anxiety)."
     ),
     numerator="Respondents giving the answer the indicator counts (or reaching the instrument's threshold).",
-    denominator="Respondents in the setting who were asked the question and answered it (including 'don't know').",
+    denominator=("Respondents in the setting who were asked the question and answered it (including 'don't know'; "
+                 "not 'does not apply')."),
     method=(
         "Wilson score interval at 95% from the published (rounded) counts, treating respondents as a simple "
         "random sample of the setting's population (unweighted). PHQ-9 and GAD-7 scored by their own rules "

@@ -24,6 +24,11 @@ SHORT = {
     "wants_work_or_training": "Would like work or training", "knows_community_services": "Knows community services",
     "experience_good": "Experience good (FFT)", "probable_depression": "Probable depression (PHQ-9)",
     "probable_anxiety": "Probable anxiety (GAD-7)",
+    "needs_english_help": "Needs help with English", "info_translated_or_interpreted": "Translated or interpreted",
+    "bme_group_used": "Went to the support group", "bme_group_helpful": "Support group helpful",
+    "visited_monthly": "Visited at least monthly", "visits_distance_or_cost": "Visits: distance or cost",
+    "faith_leader_access": "Can see a faith leader", "in_work_or_training": "In work or training now",
+    "community_services_used": "Used community services", "community_services_fit": "Services understand culture",
 }
 #: Survey settings beside the record setting whose recorded needs they are compared with.
 RECORD_SETTING = {"prison": "prison_custody", "community": "probation_supervision"}
