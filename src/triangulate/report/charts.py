@@ -143,7 +143,9 @@ def intervals(values: list[dict], *, category: str, colour: str | None = None, t
         return None
     encoding_colour = {"color": {"field": colour, "type": "nominal", "title": None,
                                  **({"scale": {"domain": colour_order}} if colour_order else {})}} if colour else {}
-    y = {"field": category, "type": "nominal", "title": None, "sort": None}
+    y = {"field": category, "type": "nominal", "title": None, "sort": None,
+         # a gap between categories, so each one's settings read as a group
+         **({"scale": {"paddingInner": 0.3}} if colour else {})}
     offset = {"yOffset": {"field": colour, "type": "nominal", **({"sort": colour_order} if colour_order else {})}} \
         if colour else {}
     return {

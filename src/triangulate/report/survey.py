@@ -64,17 +64,27 @@ def survey_section(data) -> Section:
     order = list(INDICATOR_LABELS)
     rows.sort(key=lambda r: (order.index(r["indicator"]) if r["indicator"] in order else 99,
                              _setting_order(r)))
-    values = [{"category": SHORT.get(r["indicator"], r["indicator_words"]), "setting": r["setting_words"], "value": number(r["percent"]),
-               "lower": number(r["lower_95"]), "upper": number(r["upper_95"])}
-              for r in rows if number(r["percent"]) is not None]
-    if values:
-        s.charts.append(Chart(charts.intervals(values, category="category", colour="setting",
-                                               title="% of those answering (95% CI)",
-                                               colour_order=list(SETTING_LABELS.values())),
-                              "What people told us, by setting, with 95% confidence intervals",
-                              "Dot and interval chart: for each question, the percentage of people answering who gave "
-                              "the answer named, in prison, secure hospital and community settings. The figures are "
-                              "in the table below.", "table-survey"))
+    # Two charts, each a page at most: information, culture and support; then family, leaving, faith, work,
+    # community services, experience and wellbeing.
+    split = order.index("family_involved") if "family_involved" in order else len(order)
+    for part, (title, words) in enumerate((
+            ("What people told us about information, culture and support, by setting, with 95% confidence "
+             "intervals", "information, staff understanding of culture and support groups"),
+            ("What people told us about family, leaving, faith, work, services and wellbeing, by setting, with 95% "
+             "confidence intervals", "family and visits, leaving, faith, work, community services, experience "
+             "of the service and wellbeing"))):
+        wanted = set(order[:split] if part == 0 else order[split:])
+        values = [{"category": SHORT.get(r["indicator"], r["indicator_words"]), "setting": r["setting_words"],
+                   "value": number(r["percent"]), "lower": number(r["lower_95"]), "upper": number(r["upper_95"])}
+                  for r in rows if r["indicator"] in wanted and number(r["percent"]) is not None]
+        if values:
+            s.charts.append(Chart(charts.intervals(values, category="category", colour="setting",
+                                                   title="% of those answering (95% CI)",
+                                                   colour_order=list(SETTING_LABELS.values())),
+                                  title,
+                                  f"Dot and interval chart: for each question on {words}, the percentage of people "
+                                  "answering who gave the answer named, in prison, secure hospital and community "
+                                  "settings. The figures are in the table below.", "table-survey"))
     s.tables.append(_table("table-survey", "What people told us, by setting (all people)", rows, [
         ("indicator_words", "What people told us", "text"), ("setting_words", "Setting", "text"),
         ("positive", "People", "count"), ("asked", "Answering", "count"), ("percent", "%", "percent"),
