@@ -39,7 +39,7 @@ import pyarrow.csv as pacsv
 import triangulate
 from triangulate.store.engines import scratch_duckdb
 from triangulate.standard import AGENCY_TABLES, STANDARD_VERSION, schema
-from triangulate.store import connect, ensure_schema, store_tables
+from triangulate.store import connect, ensure_schema, has_tables, store_tables
 
 from .checks import col
 from .errors import IngestRefused
@@ -136,11 +136,7 @@ def find_extracts(paths: str | Path | Iterable[str | Path]) -> list[Path]:
 
 def _loaded_files(con: duckdb.DuckDBPyConnection, pseudonymiser: Pseudonymiser) -> dict[str, tuple[str, str]]:
     """sha256 -> (load id, when) of every file already in the manifest; refuses another key."""
-    exists = con.sql(
-        "SELECT count(*) FROM information_schema.tables "
-        "WHERE table_schema = 'meta' AND table_name = 'load_manifest'"
-    ).fetchall()[0][0]
-    if not exists:
+    if not has_tables(con, "meta", "load_manifest"):
         return {}
     keys = {row[0] for row in con.sql("SELECT DISTINCT key_check FROM meta.load_manifest").fetchall()}
     if keys and keys != {pseudonymiser.key_check}:

@@ -31,7 +31,7 @@ import duckdb
 import pyarrow as pa
 
 from triangulate import __version__
-from triangulate.store import connect
+from triangulate.store import connect, has_tables
 
 from .formats import read_path
 from .validate import DirectoryRefused, Problem, validate
@@ -60,9 +60,7 @@ def ensure_directory_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def has_directory(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = 'service'",
-        [SCHEMA]).fetchone()[0])
+    return has_tables(con, SCHEMA, "service")
 
 
 @dataclass(frozen=True)

@@ -110,13 +110,11 @@ def store_fingerprint(store: str | Path) -> str:
 
 
 def _latest_link_run(store: str | Path) -> dict | None:
-    from triangulate.store import connect
+    from triangulate.store import connect, has_tables
 
     con = connect(store, read_only=True)
     try:
-        exists = con.sql("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'meta' "
-                         "AND table_name = 'link_runs'").fetchall()[0][0]
-        if not exists:
+        if not has_tables(con, "meta", "link_runs"):
             return None
         rows = con.sql("SELECT run_id, engine, threshold, records, people, finished_at FROM meta.link_runs "
                        "ORDER BY finished_at DESC LIMIT 1").to_arrow_table().to_pylist()

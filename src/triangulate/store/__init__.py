@@ -8,7 +8,7 @@ chosen and configured in one place. :func:`ensure_schema` creates the zones and 
 
 from __future__ import annotations
 
-from .connection import DEFAULT_STORE, StoreError, connect
+from .connection import DEFAULT_STORE, StoreError, connect, has_tables
 from .engines import ENGINES, SparkSettings, ibis_backend, scratch_duckdb, spark_session
 from .summary import StoreSummary, summary
 from .zones import (
@@ -31,6 +31,7 @@ __all__ = [
     "StoreError",
     "StoreSummary",
     "connect",
+    "has_tables",
     "ibis_backend",
     "scratch_duckdb",
     "spark_session",

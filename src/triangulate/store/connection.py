@@ -56,3 +56,12 @@ def owner_only_files() -> None:
     """
     current = os.umask(0o077)
     os.umask(current | 0o077)
+
+
+def has_tables(con: duckdb.DuckDBPyConnection, schema: str, *names: str) -> bool:
+    """Whether the store holds every one of the named tables of ``schema`` (a store made before a room
+    existed, or before its first load, has none of that room's tables)."""
+    found = con.execute(
+        f"SELECT count(DISTINCT table_name) FROM information_schema.tables WHERE table_schema = ? "
+        f"AND table_name IN ({', '.join('?' for _ in names)})", [schema, *names]).fetchall()[0][0]
+    return found == len(set(names))

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from triangulate.standard import AGENCY_TABLES, schema
-from triangulate.store.connection import connect
+from triangulate.store.connection import connect, has_tables
 
 
 def restrict(store: str | Path, *, areas: Sequence[str] | None = None, start: dt.date | None = None,
@@ -55,8 +55,7 @@ def restrict(store: str | Path, *, areas: Sequence[str] | None = None, start: dt
 
 
 def _restrict_survey(con, areas, start, end) -> None:
-    if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'survey' "
-                       "AND table_name = 'response'").fetchone()[0]:
+    if not has_tables(con, "survey", "response"):
         return
     where, params = [], []
     if areas is not None:

@@ -170,12 +170,10 @@ def cleared_quotes(store: str | Path) -> pa.Table | None:
     area, the setting, the question and the words, in a fixed order. Nothing else of the respondent goes
     with them (no key, group, date or interviewer), so a quotation cannot be joined to a counted cell;
     a respondent who did not consent is never quoted. None when the store has no survey quotations."""
-    from triangulate.store import connect
+    from triangulate.store import connect, has_tables
 
     with connect(store, read_only=True) as con:
-        present = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'survey' "
-                              "AND table_name IN ('quote', 'response')").fetchone()[0]
-        if present < 2:
+        if not has_tables(con, "survey", "quote", "response"):
             return None
         rows = con.execute("""SELECT r.area_code, r.setting, q.item, q.text FROM survey.quote AS q
             JOIN survey.response AS r USING (response_key) WHERE r.consent = 'yes' AND trim(q.text) <> ''
