@@ -113,7 +113,7 @@ def test_standard_docs_writes_the_page(tmp_path: Path) -> None:
 def test_link_publish_then_measures_write_one_controlled_view_and_refuse_bad_input(tmp_path: Path) -> None:
     key = {"TRIANGULATE_KEY": "k" * 64}
     data, store, out = tmp_path / "s", tmp_path / "store.duckdb", tmp_path / "measures"
-    assert triangulate("synth", "--out", str(data), "--people", "600", "--seed", "5").returncode == 0
+    assert triangulate("synth", "--out", str(data), "--people", "400", "--seed", "5").returncode == 0
     ingested = triangulate("ingest", str(data / "extracts"), str(data / "population.csv"), "--store", str(store),
                            env=key)
     assert ingested.returncode == 0, ingested.stderr

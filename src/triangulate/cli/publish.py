@@ -36,11 +36,6 @@ def publish(
     from triangulate.measures import MeasuresError
     from triangulate.publish.publication import (PublicationError, publications_root, read_publication,
                                                  remove_version, versions, write_publication)
-    from triangulate.derived import derived_tables
-    from triangulate.survey.qda import cleared_quotes
-    from triangulate.provision import published_directory
-    from triangulate.report.build import draw_charts
-
     root = out or publications_root(store, unsuppressed=unsuppressed)
     if list_:
         found = versions(root)
@@ -64,6 +59,11 @@ def publish(
     except ValueError:
         err_console.print(f"Not published: unknown disclosure rule {rule!r}; use nhs_england or ons_sro", markup=False)
         raise typer.Exit(code=2) from None
+    from triangulate.derived import derived_tables  # the writers' parts, not needed to list or remove
+    from triangulate.provision import published_directory
+    from triangulate.report.build import draw_charts
+    from triangulate.survey.qda import cleared_quotes
+
     if unsuppressed:
         err_console.print("WARNING: --unsuppressed writes small counts that can identify people, for analysts only; "
                           "the files are private (mode 600) and the manifest records that they are unsuppressed.",
