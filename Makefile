@@ -27,7 +27,7 @@ demo: install system-deps
 	$(BIN)/triangulate demo
 
 test: install system-deps
-	$(BIN)/python -m pytest -n 2 --dist worksteal -q
+	$(BIN)/python -m pytest -n 2 -q
 
 # The input readers fuzzed longer than make test does (5,000 examples per property).
 fuzz: install
