@@ -96,7 +96,7 @@ def fuzz_store(tmp_path_factory) -> Path:
     return store
 
 
-@fuzz(200)
+@fuzz(100)
 @given(data=broken_extracts())
 def test_a_broken_extract_is_loaded_rejected_by_row_or_refused_whole(data: bytes, fuzz_store: Path,
                                                                      tmp_path_factory) -> None:
