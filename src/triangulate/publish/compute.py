@@ -44,12 +44,17 @@ class Computed:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def fine_counts(store, engine: str = "duckdb", progress: Progress | None = None) -> dict[str, dict[str, pa.Table]]:
-    """Every registered measure's fine counts, read out of the engine as Arrow."""
+def fine_counts(store, engine: str = "duckdb", progress: Progress | None = None,
+                years: list[str] | None = None) -> dict[str, dict[str, pa.Table]]:
+    """Every registered measure's fine counts, read out of the engine as Arrow. ``years``, if given, are
+    checked against the years of the records before any count is made (``only_years`` keeps them)."""
     con = connect(store, engine)
+    b = Base(con)
     try:
-        b = Base(con)
         _check_linked(b)
+        missing = [y for y in years or () if y not in b.dated_years]
+        if missing:
+            raise _no_records(missing, b.dated_years)
         registered = measures()
         out = {}
         for i, m in enumerate(registered):
@@ -58,9 +63,9 @@ def fine_counts(store, engine: str = "duckdb", progress: Progress | None = None)
             out[m.name] = {name: expr.to_pyarrow() for name, expr in m.build(b).items()}
         if progress:
             progress("Fine counts: done", len(registered), len(registered))
-        b.release()
         return out
     finally:
+        b.release()  # on a refusal too: a cached table dropped after its connection closes prints a traceback
         _close(con)
 
 
@@ -150,36 +155,16 @@ def compute_publication(store, *, rule: DisclosureRule | None, engine: str = "du
     """
     timings = {}
     started = time.perf_counter()
-    if years:
-        check_years(store, years)
-    fine = fine_counts(store, engine, progress)
+    fine = fine_counts(store, engine, progress, years=years)
     if years:
         fine = only_years(fine, years)
     timings["fine counts"] = time.perf_counter() - started
     return compute_from_fine(fine, rule=rule, progress=progress, timings=timings, pooled=pooled)
 
 
-def _financial_year(day) -> str:
-    start = day.year if day.month >= 4 else day.year - 1
-    return f"{start}/{(start + 1) % 100:02d}"
-
-
-def check_years(store, years: list[str]) -> None:
-    """Refuse at once (``MeasuresError``) a financial year outside the store's records, before any count
-    is made; ``only_years`` checks again against the counts themselves."""
-    import datetime as dt
-
-    from triangulate.publish.publication import data_period
-
-    period = data_period(store)
-    if not period["first"]:
-        return
-    first, last = (_financial_year(dt.date.fromisoformat(period[k])) for k in ("first", "last"))
-    held = [f"{y}/{(y + 1) % 100:02d}" for y in range(int(first[:4]), int(last[:4]) + 1)]
-    missing = [y for y in years if y not in held]
-    if missing:
-        raise MeasuresError(f"No records in financial year {', '.join(missing)}: the store has "
-                            f"{', '.join(held)}. Give years as YYYY/YY.")
+def _no_records(missing: list[str], present) -> MeasuresError:
+    return MeasuresError(f"No records in financial year {', '.join(missing)}: the store has "
+                         f"{', '.join(sorted(y for y in present if y))}. Give years as YYYY/YY.")
 
 
 def only_years(fine: dict[str, dict[str, pa.Table]], years: list[str]) -> dict[str, dict[str, pa.Table]]:
@@ -190,8 +175,7 @@ def only_years(fine: dict[str, dict[str, pa.Table]], years: list[str]) -> dict[s
             present |= set(pc.unique(t.column("year")).to_pylist())
     missing = [y for y in years if y not in present]
     if missing:
-        raise MeasuresError(f"No records in financial year {', '.join(missing)}: the store has "
-                            f"{', '.join(sorted(y for y in present if y))}. Give years as YYYY/YY.")
+        raise _no_records(missing, present)
     wanted = pa.array(list(years), pa.string())
     return {name: {c: t.filter(pc.is_in(t.column("year"), wanted)) for c, t in counts.items()}
             for name, counts in fine.items()}
