@@ -162,10 +162,11 @@ class _Knowledge:
         from triangulate.publish.dimensions import ALL_PEOPLE, ALL_YEARS
 
         quotes = self.published.quotes
-        if quotes is None or ALL_YEARS not in year_index:
+        if quotes is None or ALL_YEARS not in year_index or "survey_themes" not in self.published.names:
             return
+        coded = self.published.measure("survey_themes").count("coded")
         for area, setting in set(zip(quotes.column("area_code").to_pylist(), quotes.column("setting").to_pylist())):
-            q = f"survey_coded:{setting}"
+            q = coded.quantity_of({"setting": setting})
             if q not in self.shown or area not in area_index:
                 continue
             cell = (area_index[area], year_index[ALL_YEARS], group_index[("all", ALL_PEOPLE)])
