@@ -4,8 +4,9 @@ self-reported distress beside the needs the records show, by ethnic group. Read 
 
 from __future__ import annotations
 
-from triangulate.measures.survey import INDICATOR_LABELS, SETTING_LABELS, THEME_LABELS
+from triangulate.measures.survey import INDICATOR_LABELS, SCORED, SETTING_LABELS, THEME_LABELS
 from triangulate.publish.pages import page
+from triangulate.publish.view import words
 
 from . import charts
 from .build import Chart, Section, _table
@@ -135,15 +136,13 @@ def survey_section(data) -> Section:
 
 def _scores(data):
     """Mean PHQ-9, GAD-7 (and SWEMWBS, where asked) scores by setting, all people, with 95% intervals."""
-    from triangulate.survey.scoring import INSTRUMENTS
-
     rows = [r for r in read_published(data, "survey_scores") or [] if r["breakdown"] == "all"
             and (r["scored"] == SUPPRESSED or (number(r["scored"]) or 0) > 0)]
     if not rows:
         return None
-    order = list(INSTRUMENTS)
+    order = list(SCORED)
     for r in rows:
-        r["instrument_words"] = INSTRUMENTS.get(r["instrument"], {}).get("title", r["instrument"])
+        r["instrument_words"] = words("instrument", r["instrument"])
         r["setting_words"] = SETTING_LABELS.get(r["setting"], r["setting"])
     rows.sort(key=lambda r: (order.index(r["instrument"]) if r["instrument"] in order else 99, _setting_order(r)))
     return _table("table-survey-scores", "Mean scores by setting (all people), with 95% confidence intervals", rows, [
