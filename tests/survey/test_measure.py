@@ -50,20 +50,33 @@ def surveyed(tmp_path_factory):
             write_publication(store, rule=NHS_ENGLAND, derived=survey_derived_tables, quotes=cleared_quotes))
 
 
+ITEMS = {"phq9": 9, "gad7": 7}
+
+
+def _consenting(responses):
+    """(answers, 5-group or not known) of each respondent who agreed to take part."""
+    for r in responses:
+        a = r["answers"]
+        if a["consent"] == "yes":
+            yield a, UNKNOWN if a["ethnic_group"] == "prefer_not" else r["ethnic_group_5"]
+
+
+def _score(answers: dict, instrument: str) -> int | None:
+    """The instrument's score (the sum of its items), None unless every item is answered."""
+    values = [answers[f"{instrument}_{k}"] for k in range(1, ITEMS[instrument] + 1)]
+    return sum(int(v) for v in values) if all(values) else None
+
+
 def _expected(responses) -> dict[tuple[str, str, str], list[int]]:
     """(setting, indicator, 5-group or All people) -> [asked, positive], worked from the answers."""
     out: dict[tuple[str, str, str], list[int]] = {}
-    for r in responses:
-        a = r["answers"]
-        if a["consent"] != "yes":
-            continue
-        group = UNKNOWN if a["ethnic_group"] == "prefer_not" else r["ethnic_group_5"]
+    for a, group in _consenting(responses):
         for name, _, item, positive in INDICATORS:
             if positive is None:
-                items = [a[f"{item}_{k}"] for k in range(1, 10 if item == "phq9" else 8)]
-                if not all(items):
+                score = _score(a, item)
+                if score is None:
                     continue
-                hit = sum(int(x) for x in items) >= 10
+                hit = score >= 10
             elif a[item] and a[item] != "not_applicable":  # the question does not apply: not in the denominator
                 # several answers may be chosen where the form says select_multiple: any of those counted
                 hit = bool(set(a[item].split()) & set(positive)) if item in MULTIPLE else a[item] in positive
@@ -122,7 +135,8 @@ def test_small_survey_cells_are_withheld_in_the_release(surveyed) -> None:
 
 
 def test_the_report_chapter_shows_the_survey_beside_the_records(surveyed) -> None:
-    from triangulate.publish.view import View
+    from triangulate.measures.survey import SETTING_LABELS
+    from triangulate.publish.view import View, words
     from triangulate.report.survey import NO_SURVEY, SHORT, survey_section
 
     _, _, released = surveyed
@@ -143,18 +157,14 @@ def test_the_report_chapter_shows_the_survey_beside_the_records(surveyed) -> Non
     assert all(r["weighted_percent"] is None for r in released.derived("survey_weighted").to_pylist())
     assert not [t for t in section.tables if t.id == "table-survey-weighted"]
     assert any(n.startswith("Weighted shares") and "could not be calculated" in n for n in section.notes)
-    # Quotations: only the answers the reviewer cleared (one with each coded phrase), whole, with the
-    # setting and the question and nothing of the respondent.
     # Mean scores beside the shares, as published (one decimal), each setting's PHQ-9 and GAD-7.
     scores = next(t for t in section.tables if t.id == "table-survey-scores")
     assert scores.columns[:4] == ["Score", "Setting", "People completing it", "Mean"]
-    published = {(r["instrument"], r["setting"]): r for r in released.view("survey_scores", breakdowns=("all",))
-                 .to_pylist()}
-    assert len(scores.rows) == len(published) >= 6
-    for row in scores.rows:
-        key = next(k for k, r in published.items() if row[0].startswith(k[0].upper()[:3]) and row[1] ==
-                   {"prison": "Prison", "secure_hospital": "Secure hospital", "community": "Community"}[k[1]])
-        assert row[3] == f"{published[key]['mean_score']:.1f}"
+    published = {(words("instrument", r["instrument"]), SETTING_LABELS[r["setting"]]): f"{r['mean_score']:.1f}"
+                 for r in released.view("survey_scores", breakdowns=("all",)).to_pylist()}
+    assert len(published) >= 6 and {(row[0], row[1]): row[3] for row in scores.rows} == published
+    # Quotations: only the answers the reviewer cleared (one with each coded phrase), whole, with the
+    # setting and the question and nothing of the respondent.
     quotes = next(t for t in section.tables if t.id == "table-survey-quotes")
     assert quotes.columns == ["Setting", "Asked about", "What they said"]
     said = [row[2] for row in quotes.rows]
@@ -250,16 +260,12 @@ def test_mean_scores_are_the_answers_own_means_and_are_withheld_with_their_count
 
     responses, unsuppressed, released = surveyed
     raw: dict[tuple[str, str, str], list[int]] = {}
-    for r in responses:
-        a = r["answers"]
-        if a["consent"] != "yes":
-            continue
-        group = UNKNOWN if a["ethnic_group"] == "prefer_not" else r["ethnic_group_5"]
-        for instrument, items in (("phq9", 9), ("gad7", 7)):
-            values = [a[f"{instrument}_{k}"] for k in range(1, items + 1)]
-            if all(values):
+    for a, group in _consenting(responses):
+        for instrument in ITEMS:
+            score = _score(a, instrument)
+            if score is not None:
                 for g in (group, "All people"):
-                    raw.setdefault((a["setting"], instrument, g), []).append(sum(int(v) for v in values))
+                    raw.setdefault((a["setting"], instrument, g), []).append(score)
     got = {(row["setting"], row["instrument"], row["group"]): row
            for row in unsuppressed.view("survey_scores", breakdowns=("all", "ethnic_group_5")).to_pylist()}
     assert {k for k, v in raw.items() if len(v) >= 2} <= set(got)
@@ -278,7 +284,7 @@ def test_mean_scores_are_the_answers_own_means_and_are_withheld_with_their_count
     # with chances 0.5, 0.3 and 0.2 (mean 1.7), so a mean score is items x chance x 1.7.
     for (setting, instrument, group), scores in raw.items():
         if group == "All people":
-            truth = (9 if instrument == "phq9" else 7) * TRUTH["distress item > 0"][setting] * 1.7
+            truth = ITEMS[instrument] * TRUTH["distress item > 0"][setting] * 1.7
             low, high = stats.t.interval(0.998, len(scores) - 1, loc=statistics.fmean(scores), scale=stats.sem(scores))
             assert low <= truth <= high, (setting, instrument, truth, low, high)
     rows = released.table("survey_scores")
