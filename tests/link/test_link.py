@@ -198,13 +198,14 @@ def test_blocking_recall_counts_the_true_pairs_the_rules_compare(linked_store, p
     from itertools import combinations
 
     from triangulate.link.evaluate import blocking_recall, quality
-    from triangulate.link.model import PREDICTION_BLOCKING_RULES
+    from splink import block_on
+
     from triangulate.link.run import identity_tables, prepared_input
 
     con = duckdb.connect(str(linked_store), read_only=True)
     try:
         whole = blocking_recall(con, population.truth_file)
-        dob_postcode = blocking_recall(con, population.truth_file, rules=[PREDICTION_BLOCKING_RULES[-1]])
+        dob_postcode = blocking_recall(con, population.truth_file, rules=[block_on("dob", "postcode")])
         nothing = blocking_recall(con, population.truth_file, rules=["false"])
         true_pairs = quality(con, population.truth_file)["true_pairs"]
         records = prepared_input(con, [t for t, n in identity_tables(con).items() if n]).to_pylist()

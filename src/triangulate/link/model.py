@@ -114,6 +114,18 @@ PREDICTION_BLOCKING_RULES = [
     # swapped names: neither name rule above pairs them
     "l.given_name = r.family_name AND l.family_name = r.given_name",
     block_on("dob", "postcode"),
+    # A typo in one name and a wrong or missing date of birth: the other name with the postcode,
+    # or with the first letters of the mistyped name within the postcode district. Measured on FEBRL
+    # 1-3 with names, date of birth and postcode only, these raised the share of true pairs compared
+    # from 0.930/0.894/0.874 to 0.980/0.962/0.951, for 8% more pairs scored on a 20,000-person
+    # synthetic store (docs/linkage.md).
+    block_on("family_name", "postcode"),
+    block_on("given_name", "postcode"),
+    block_on("given_name", "substr(family_name, 1, 2)", "split_part(postcode, ' ', 1)"),
+    block_on("family_name", "substr(given_name, 1, 2)", "split_part(postcode, ' ', 1)"),
+    # Typos in both names: the date of birth and the first letter of either.
+    block_on("dob", "substr(family_name, 1, 1)"),
+    block_on("dob", "substr(given_name, 1, 1)"),
 ]
 
 #: Rules a pair must pass to count as certainly the same person, used only to estimate how often
