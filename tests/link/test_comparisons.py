@@ -6,12 +6,13 @@ import duckdb
 import pytest
 
 from triangulate.link import latest_model
-from triangulate.link.model import INPUT_COLUMNS, nicknames
+from triangulate.link.model import INPUT_COLUMNS, TF_COLUMNS, nicknames
 from triangulate.link.run import identity_tables, prepared_input, splink_linker
 
 BASE = {
     "unique_id": "a", "source_table": "police_custody", "source_system": "X", "source_record_id": "1",
     "given_name": "william", "given_name_canonical": "william", "family_name": "okafor",
+    "full_name": "william okafor",
     "dob": "1984-03-07", "sex": "M", "postcode": "SE15 4QS", "nhs_number": None, "pnc_id": None,
 }
 
@@ -25,11 +26,12 @@ def score(linked_store):
         linker = splink_linker(prepared_input(con, tables), settings)
     finally:
         con.close()
-    for column in ("given_name", "family_name"):
+    for column in TF_COLUMNS:
         linker.table_management.compute_tf_table(column)
 
     def weight(**changes) -> float:
         other = {**BASE, "unique_id": "b", "source_record_id": "2", **changes}
+        other["full_name"] = f"{other['given_name_canonical']} {other['family_name']}"
         assert set(other) == set(INPUT_COLUMNS)
         pair = linker.inference.score_pair(BASE, other).as_pandas_dataframe()
         return float(pair["match_weight"].iloc[0])

@@ -18,7 +18,9 @@ from typer.testing import CliRunner
 
 from triangulate.cli import app
 from triangulate.ingest import ingest
-from triangulate.link import DEFAULT_THRESHOLD, LinkError, evaluate, link
+from triangulate.link import LinkError, evaluate, link
+from triangulate.link.evaluate import REVIEW_BANDS
+from triangulate.link.run import THRESHOLD_BOUNDS, choose_threshold
 from triangulate.standard import AGENCY_TABLES
 
 from .conftest import TEST_KEY, U_PAIRS, person_keys
@@ -63,13 +65,28 @@ def test_the_model_and_the_run_are_recorded(linked_store):
         con.close()
     assert len(run) == 1
     threshold, records, scored, people, blocking, seconds = run[0]
-    assert threshold == DEFAULT_THRESHOLD and records == len(person_keys(linked_store))
+    assert THRESHOLD_BOUNDS[0] <= threshold <= THRESHOLD_BOUNDS[1] and records == len(person_keys(linked_store))
     counts = json.loads(blocking)
     assert [c["cumulative"] for c in counts] == sorted(c["cumulative"] for c in counts)
     assert counts[-1]["cumulative"] == scored == sum(c["marginal"] for c in counts)
     assert set(json.loads(seconds)) >= {"train", "score", "write"}
     levels = [lvl for c in model["comparisons"] for lvl in c["comparison_levels"]]
     assert any("m_probability" in lvl and "u_probability" in lvl for lvl in levels)
+
+
+def test_the_threshold_is_where_the_f_beta_the_model_expects_is_highest():
+    """Worked by hand: linking the k most probable pairs finds TP(k) = the sum of their probabilities
+    of the T = sum of all, so expected F-beta(k) = (1 + b^2) TP(k) / (k + b^2 T)."""
+    # beta = 1 (F1). T = 3.5997: k = 3 gives 5.9994 / 6.5997 = 0.909, k = 4 gives 7.1994 / 7.5997 = 0.947
+    assert choose_threshold([0.6, 0.9999, 0.9999, 0.9999], beta=1) == 0.6
+    # T = 3.24: k = 3 gives 4.98 / 6.24 = 0.7981, k = 4 gives 5.78 / 7.24 = 0.7983, so 0.4; raised to even odds
+    assert choose_threshold([0.35, 0.4, 0.6, 0.9, 0.99], beta=1) == 0.5
+    # beta = 0.5, the default, weighs precision more: k = 3 gives 1.25 * 2.9997 / (3 + 0.25 * 3.5997) = 0.961,
+    # k = 4 gives 1.25 * 3.5997 / (4 + 0.9) = 0.918, so the 0.6 pair is left unlinked (0.9999, capped)
+    assert choose_threshold([0.6, 0.9999, 0.9999, 0.9999]) == THRESHOLD_BOUNDS[1]
+    # every pair nearly certain: link them all, but never above the upper bound
+    assert choose_threshold([0.99999] * 5) == THRESHOLD_BOUNDS[1]
+    assert choose_threshold([]) == THRESHOLD_BOUNDS[1]
 
 
 def test_accuracy_on_the_synthetic_population_meets_the_targets(linked_store, population, tmp_path):
@@ -102,7 +119,7 @@ def test_charts_page_works_offline_and_review_sample_is_kept_apart(linked_store,
     header = lines[0].split(",")
     assert {"given_name_l", "given_name_r", "dob_l", "reviewer_decision"} <= set(header)
     probabilities = [float(line.split(",")[1]) for line in lines[1:]]
-    assert probabilities and all(0.3 <= p < DEFAULT_THRESHOLD for p in probabilities)
+    assert probabilities and all(REVIEW_BANDS[0][0] <= p < REVIEW_BANDS[-1][1] for p in probabilities)
 
 
 def test_a_worse_clustering_scores_worse(store_copy, population):

@@ -14,7 +14,7 @@ from triangulate.cli.app import app, console, err_console, progress_bars
 def link(
     store: Path = typer.Option(Path("triangulate.duckdb"), "--store", help="The DuckDB store file."),
     threshold: Optional[float] = typer.Option(
-        None, "--threshold", help="Match probability at which records are one person (default 0.999)."),
+        None, "--threshold", help="Match probability at which records are one person (default: chosen from the data, between 0.5 and 0.999; see docs/linkage.md)."),
     evaluate: Optional[Path] = typer.Option(
         None, "--evaluate", help="Ground-truth CSV: measure the latest link against it instead of linking."),
     report_dir: Optional[Path] = typer.Option(
@@ -23,7 +23,7 @@ def link(
 ) -> None:
     """Link every agency record into people and write a pseudonymous person key to each content
     record; or, with --evaluate, measure the latest link against a ground truth."""
-    from triangulate.link import DEFAULT_THRESHOLD, LinkError, evaluate as run_evaluate, link as run_link
+    from triangulate.link import LinkError, evaluate as run_evaluate, link as run_link
 
     try:
         if evaluate is not None:
@@ -41,7 +41,7 @@ def link(
                               else f"{name.replace('_', ' '):<26} {value}", markup=False)
             return
         with progress_bars() as progress:
-            report = run_link(store, engine=engine, threshold=threshold or DEFAULT_THRESHOLD, progress=progress)
+            report = run_link(store, engine=engine, threshold=threshold, progress=progress)
     except LinkError as refusal:
         err_console.print(f"Not linked: {refusal}", markup=False)
         raise typer.Exit(code=2) from None

@@ -10,6 +10,6 @@ docs/linkage.md.
 """
 
 from .evaluate import evaluate
-from .run import DEFAULT_THRESHOLD, LinkError, LinkReport, latest_model, link
+from .run import LinkError, LinkReport, latest_model, link
 
-__all__ = ["DEFAULT_THRESHOLD", "LinkError", "LinkReport", "evaluate", "latest_model", "link"]
+__all__ = ["LinkError", "LinkReport", "evaluate", "latest_model", "link"]

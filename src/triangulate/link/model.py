@@ -18,7 +18,7 @@ from splink import SettingsCreator, block_on
 
 #: Columns of the prepared linkage input, in order.
 INPUT_COLUMNS = ("unique_id", "source_table", "source_system", "source_record_id", "given_name",
-                 "given_name_canonical", "family_name", "dob", "sex", "postcode", "nhs_number",
+                 "given_name_canonical", "family_name", "full_name", "dob", "sex", "postcode", "nhs_number",
                  "pnc_id")
 
 
@@ -56,30 +56,51 @@ def prepare_sql(tables: dict[str, bool]) -> str:
     union = "\nUNION ALL\n".join(parts)
     return (
         "SELECT u.unique_id, u.source_table, u.source_system, u.source_record_id, u.given_name, "
-        "coalesce(n.name, u.given_name) AS given_name_canonical, u.family_name, u.dob, u.sex, "
+        "coalesce(n.name, u.given_name) AS given_name_canonical, u.family_name, "
+        "coalesce(n.name, u.given_name) || ' ' || u.family_name AS full_name, u.dob, u.sex, "
         f"u.postcode, u.nhs_number, u.pnc_id FROM ({union}) u "
         "LEFT JOIN link_nicknames n ON n.nickname = u.given_name"
     )
 
 
-def _name_comparison(column: str, other: str, label: str) -> cl.CustomComparison:
-    levels = [
-        cll.NullLevel(column),
-        cll.ExactMatchLevel(column).configure(tf_adjustment_column=column, tf_adjustment_weight=1.0),
-    ]
-    if column == "given_name":
-        levels.append(cll.ExactMatchLevel("given_name_canonical").configure(
-            label_for_charts="Same name once short forms are expanded (Bill, William)"))
-    levels += [
-        cll.CustomLevel(f'"{column}_l" = "{other}_r" AND "{other}_l" = "{column}_r"',
-                        label_for_charts="Given and family names swapped", base_dialect_str="duckdb"),
-        cll.DamerauLevenshteinLevel(column, 1),
-        cll.JaroWinklerLevel(column, 0.92),
-        cll.JaroWinklerLevel(column, 0.80),
-        cll.ElseLevel(),
-    ]
-    return cl.CustomComparison(output_column_name=column, comparison_description=label,
-                               comparison_levels=levels)
+def name_comparison() -> cl.CustomComparison:
+    """Given and family name compared together, so a full name's own frequency sets its weight.
+
+    Compared apart (one comparison each), an exact "Mohamed Ahmed" scored as the product of two
+    frequencies, as if names were drawn independently; they are not (names run in families and
+    communities), so pairs of different people with a common full name and no date of birth on one
+    side scored 0.9 or more and chained people together. Measured in docs/linkage.md.
+    """
+    given, family = "given_name", "family_name"
+    return cl.CustomComparison(
+        output_column_name="name",
+        comparison_description="given and family name",
+        comparison_levels=[
+            cll.And(cll.NullLevel(given), cll.NullLevel(family)),
+            # short forms expanded (Bill, William) before the full name is made
+            cll.ExactMatchLevel("full_name").configure(
+                tf_adjustment_column="full_name", tf_adjustment_weight=1.0,
+                label_for_charts="Same full name (short forms expanded)"),
+            cll.CustomLevel(f'"{given}_l" = "{family}_r" AND "{family}_l" = "{given}_r"',
+                            label_for_charts="Given and family names swapped", base_dialect_str="duckdb"),
+            cll.And(cll.DamerauLevenshteinLevel(given, 1), cll.DamerauLevenshteinLevel(family, 1))
+            .configure(label_for_charts="Both names within one typo"),
+            cll.And(cll.JaroWinklerLevel(given, 0.92), cll.JaroWinklerLevel(family, 0.92))
+            .configure(label_for_charts="Both names similar (Jaro-Winkler 0.92)"),
+            cll.And(cll.JaroWinklerLevel(given, 0.80), cll.JaroWinklerLevel(family, 0.80))
+            .configure(label_for_charts="Both names alike (Jaro-Winkler 0.80)"),
+            cll.ExactMatchLevel(family).configure(tf_adjustment_column=family, tf_adjustment_weight=1.0,
+                                                  label_for_charts="Same family name only"),
+            cll.ExactMatchLevel("given_name_canonical").configure(
+                tf_adjustment_column="given_name_canonical", tf_adjustment_weight=1.0,
+                label_for_charts="Same given name only"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+#: Columns whose term frequencies the model uses (a scorer outside ``link`` must compute them).
+TF_COLUMNS = ("full_name", "family_name", "given_name_canonical")
 
 
 def date_of_birth_comparison() -> cl.CustomComparison:
@@ -153,8 +174,7 @@ def settings() -> SettingsCreator:
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
         comparisons=[
-            _name_comparison("given_name", "family_name", "given name"),
-            _name_comparison("family_name", "given_name", "family name"),
+            name_comparison(),
             date_of_birth_comparison(),
             cl.PostcodeComparison("postcode"),
             cl.ExactMatch("sex"),

@@ -34,8 +34,9 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 
-#: Default match probability at which two records are taken to be one person (why: docs/linkage.md).
-DEFAULT_THRESHOLD = 0.999
+#: Bounds of the threshold chosen from the data (``choose_threshold``): never below even odds, so a
+#: pair the model thinks more likely two people than one is never linked; never above 0.999.
+THRESHOLD_BOUNDS = (0.5, 0.999)
 #: Pairs scored at or above this probability are kept (for clustering, evaluation and review).
 KEEP_PAIRS_FROM = 0.3
 #: Random pairs drawn to estimate u probabilities; a fixed seed makes training repeatable.
@@ -55,6 +56,7 @@ class LinkReport:
     pairs_at_threshold: int
     people: int
     threshold: float
+    chosen: bool
     keys_kept: int
     keys_new: int
     keys_merged: int
@@ -64,7 +66,8 @@ class LinkReport:
     def lines(self) -> list[str]:
         return [
             f"Linked {self.records:,} records into {self.people:,} people "
-            f"(match probability >= {self.threshold}) in {sum(self.seconds.values()):.1f} s",
+            f"(match probability >= {self.threshold:.4g}{', chosen from the data' if self.chosen else ''}) "
+            f"in {sum(self.seconds.values()):.1f} s",
             f"Pairs scored: {self.comparisons_scored:,}; pairs at or above the threshold: "
             f"{self.pairs_at_threshold:,}",
             f"Person keys kept from the previous run: {self.keys_kept:,}; new: {self.keys_new:,}; "
@@ -134,18 +137,47 @@ def check_linkable(counts: dict[str, int]) -> None:
                         "joins records across agencies, so ingest at least one other agency's extract")
 
 
-def link(store: str | Path, *, engine: str = "duckdb", threshold: float = DEFAULT_THRESHOLD,
+#: The F-beta a chosen threshold maximises: beta 0.5 weighs precision twice as much as recall, since
+#: a wrong merge (two people's histories as one) harms more than a split (docs/linkage.md).
+BETA = 0.5
+
+
+def choose_threshold(probabilities, beta: float = BETA) -> float:
+    """The match probability that maximises the F-beta the model expects of itself on the scored pairs.
+
+    Taking the model's match probabilities as true, linking the k most probable of the kept pairs
+    finds TP(k) = the sum of their probabilities true pairs, out of T = the sum over every kept pair,
+    so its expected F-beta is (1 + beta^2) TP(k) / (k + beta^2 T); the threshold is the k-th
+    probability at the best k, within ``THRESHOLD_BOUNDS``. Pairs scored below ``KEEP_PAIRS_FROM``
+    are left out of T (each is more likely two people than one). Why and what it gives:
+    docs/linkage.md.
+    """
+    import numpy as np
+
+    p = np.sort(np.asarray(probabilities, dtype=float))[::-1]
+    low, high = THRESHOLD_BOUNDS
+    if not len(p):
+        return high
+    found = np.cumsum(p)
+    b2 = beta * beta
+    best = int(np.argmax((1 + b2) * found / (np.arange(1, len(p) + 1) + b2 * found[-1])))
+    return float(min(high, max(low, p[best])))
+
+
+def link(store: str | Path, *, engine: str = "duckdb", threshold: float | None = None,
          progress: Progress | None = None, u_sample_pairs: int = U_SAMPLE_PAIRS) -> LinkReport:
     """Link every identity-zone record into people and write a ``person_key`` to each content record.
 
-    Raises ``LinkError`` for a store that cannot be linked (empty, one agency only). If anything
+    ``threshold`` is the match probability at which records are one person; ``None`` (the default)
+    chooses it from the data (``choose_threshold``). Raises ``LinkError`` for a store that cannot be
+    linked (empty, one agency only). If anything
     fails before the final commit, the person keys of the previous run are left as they were.
     """
     import splink
 
     if engine not in engines.ENGINES:
         raise LinkError(f"unknown engine {engine!r}: use one of {', '.join(engines.ENGINES)}")
-    if not 0 < threshold < 1:
+    if threshold is not None and not 0 < threshold < 1:
         raise LinkError("the threshold is a match probability strictly between 0 and 1")
     progress = progress or (lambda d, c, t: None)
     seconds: dict[str, float] = {}
@@ -199,7 +231,10 @@ def link(store: str | Path, *, engine: str = "duckdb", threshold: float = DEFAUL
 
             t0 = time.perf_counter()
             step("score")
-            pairs = linker.inference.predict(threshold_match_probability=min(KEEP_PAIRS_FROM, threshold))
+            pairs = linker.inference.predict(threshold_match_probability=min(KEEP_PAIRS_FROM, threshold or 1))
+            chosen = threshold is None
+            if chosen:
+                threshold = choose_threshold(eng.to_arrow(pairs, "match_probability").column(0).to_numpy())
             pairs_at_threshold = eng.count(pairs, f"match_probability >= {threshold}")
             timed("score", t0)
 
@@ -222,7 +257,7 @@ def link(store: str | Path, *, engine: str = "duckdb", threshold: float = DEFAUL
             run_id=run_id, records=records.num_rows, records_per_table=counts,
             comparisons_scored=blocking[-1]["cumulative"] if blocking else 0,
             pairs_at_threshold=pairs_at_threshold, people=len(set(assignment.column("person_key").to_pylist())),
-            threshold=threshold, keys_kept=kept, keys_new=sum(1 for h in history if h[1] in ("created", "split_from")),
+            threshold=threshold, chosen=chosen, keys_kept=kept, keys_new=sum(1 for h in history if h[1] in ("created", "split_from")),
             keys_merged=merged, blocking_counts=blocking, seconds=seconds,
         )
         _write(con, tables, assignment, history, report, settings_json, splink.__version__, engine,

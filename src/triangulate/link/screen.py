@@ -154,7 +154,7 @@ def _score(records: pa.Table, listed: pa.Table, settings: dict) -> pa.Table:
         todays = db_api.register(listed, table_name="todays_list")
         linker = Linker(existing, settings, log_level=logging.WARNING)
         # Term frequencies come from the linked records, as they did in training.
-        for column in ("given_name", "family_name"):
+        for column in model.TF_COLUMNS:
             linker.table_management.compute_tf_table(column)
         pairs = linker.inference.predict_between(existing, todays, threshold_match_probability=POSSIBLE)
         return pairs.as_duckdbpyrelation().select(
