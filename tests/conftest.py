@@ -74,27 +74,3 @@ def marked_drawings(tmp_path):
         return folder, MARK
 
     return copy
-
-
-
-#: Test modules with a set-up or a test of a minute or more on two cores (``--durations``, 2026-12-06:
-#: the pooled store 223 s, the CLI's publish 140 s and demo 117 s, the dashboard's store 130 s,
-#: Spark's link 110 s and fine counts 97 s, the report's store 88 s), in two groups of about equal
-#: time. pytest-xdist's default scheduling first hands each worker a run of consecutive tests (a
-#: quarter of its share), so each group is placed at the start of one worker's first run: both
-#: workers begin the long work at once and end on short tests, instead of one running a long test
-#: alone at the end. Whole modules move, so a module's fixtures are still set up once per worker.
-LONG_FIRST = (("tests/publish/test_audit.py", "tests/link/test_spark.py", "tests/report/test_report.py"),
-              ("tests/test_cli.py", "tests/web/test_browser.py", "tests/measures/test_engines.py"))
-
-
-def pytest_collection_modifyitems(config, items):
-    workers = getattr(config, "workerinput", {}).get("workercount", 1)
-    if workers < 2:
-        return
-    module = lambda item: item.nodeid.split("::", 1)[0]  # noqa: E731
-    groups = [[i for i in items if module(i) in group] for group in LONG_FIRST]
-    rest = [i for i in items if not any(module(i) in group for group in LONG_FIRST)]
-    first_run = max(len(items) // workers // 4, 2)  # xdist's LoadScheduling.schedule
-    fill = max(first_run - len(groups[0]), 0)
-    items[:] = groups[0] + rest[:fill] + groups[1] + rest[fill:]
