@@ -26,12 +26,16 @@ system-deps:
 demo: install system-deps
 	$(BIN)/triangulate demo
 
+# Where the environment forbids writing bytecode (PYTHONDONTWRITEBYTECODE, set on this project's
+# machines), every process the tests start (each CLI command, xdist worker and Spark Python worker)
+# compiles every module it imports again: 7.4 s for a refused publish, 3.1 s once bytecode is kept.
+# The test run keeps it (in __pycache__ folders, which git ignores).
 test: install system-deps
-	$(BIN)/python -m pytest -n 2 -q
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 2 -q
 
 # The input readers fuzzed longer than make test does (5,000 examples per property).
 fuzz: install
-	TRIANGULATE_FUZZ_EXAMPLES=5000 $(BIN)/python -m pytest -n 2 -q -m fuzz
+	env -u PYTHONDONTWRITEBYTECODE TRIANGULATE_FUZZ_EXAMPLES=5000 $(BIN)/python -m pytest -n 2 -q -m fuzz
 
 bench: install
 	$(BIN)/python bench/ingest.py
