@@ -74,14 +74,3 @@ def marked_drawings(tmp_path):
         return folder, MARK
 
     return copy
-
-
-#: The command-line tests run the demo and a link-and-publish end to end (about two minutes each on
-#: two cores). Collected last (between survey/ and web/), they ran beside the dashboard's store
-#: build at the very end of make test, one worker finishing alone; collected first, they run while
-#: the other worker works through the short tests.
-FIRST = "tests/test_cli.py"
-
-
-def pytest_collection_modifyitems(config, items):
-    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] != FIRST)  # stable: the rest keep their order
