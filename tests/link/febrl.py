@@ -99,8 +99,9 @@ def convert(number: int, folder: Path, cache: Path) -> Converted:
     for r in rows(number, cache):
         rid = r["rec_id"]
         identity = [r["given_name"], r["surname"], iso_date(r["date_of_birth"]), uk_postcode(r["postcode"])]
-        key = "R" + hashlib.sha256(rid.encode()).hexdigest()[:12]
-        if int(hashlib.sha256(rid.encode()).hexdigest(), 16) % 2:
+        digest = hashlib.sha256(rid.encode()).hexdigest()
+        key = "R" + digest[:12]
+        if int(digest, 16) % 2:
             custody.append(["FEBRL-PC", key, "E09000022", "1", "2024-01-15", *identity])
             truth.append(["police_custody", "FEBRL-PC", key, person(rid)])
         else:

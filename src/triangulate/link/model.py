@@ -57,7 +57,7 @@ def prepare_sql(tables: dict[str, bool]) -> str:
     return (
         "SELECT u.unique_id, u.source_table, u.source_system, u.source_record_id, u.given_name, "
         "coalesce(n.name, u.given_name) AS given_name_canonical, u.family_name, "
-        "coalesce(n.name, u.given_name) || ' ' || u.family_name AS full_name, u.dob, u.sex, "
+        "given_name_canonical || ' ' || u.family_name AS full_name, u.dob, u.sex, "
         f"u.postcode, u.nhs_number, u.pnc_id FROM ({union}) u "
         "LEFT JOIN link_nicknames n ON n.nickname = u.given_name"
     )

@@ -231,8 +231,10 @@ def link(store: str | Path, *, engine: str = "duckdb", threshold: float | None =
 
             t0 = time.perf_counter()
             step("score")
-            pairs = linker.inference.predict(threshold_match_probability=min(KEEP_PAIRS_FROM, threshold or 1))
             chosen = threshold is None
+            # Kept from KEEP_PAIRS_FROM, or from a given threshold below it.
+            keep_from = KEEP_PAIRS_FROM if chosen else min(KEEP_PAIRS_FROM, threshold)
+            pairs = linker.inference.predict(threshold_match_probability=keep_from)
             if chosen:
                 threshold = choose_threshold(eng.to_arrow(pairs, "match_probability").column(0).to_numpy())
             pairs_at_threshold = eng.count(pairs, f"match_probability >= {threshold}")
