@@ -338,6 +338,7 @@ class _Linked:
         self.rule = rule
         self.width = float(width)
         self.floor = rule.smallest_suppressed_count
+        self._lines_cache: dict = {}
         self.children: dict[str, list[str]] = {name: [] for name in cubes}
         for name, cube in cubes.items():
             if cube.within is not None:
@@ -568,6 +569,27 @@ class _Linked:
                 add([m for m in members if m not in out])
         return out
 
+    def _window_lines(self, d: int, window: list[int]):
+        """The lines of dimension ``d`` that touch ``window``: (positions in the window of each term,
+        their coefficients: +1 a member, -1 the total, the line's number among those kept for each
+        term), in the dimension's order of lines; kept per window, which recur from cell to cell."""
+        key = (d, tuple(window))
+        found = self._lines_cache.get(key)
+        if found is None:
+            where = {v: i for i, v in enumerate(window)}
+            idx, coefs, line_of, kept = [], [], [], 0
+            for total, members in self.dims[d].lines:
+                inside = [where[m] for m in members if m in where]
+                if total not in where and not inside:
+                    continue
+                terms = inside + ([where[total]] if total in where else [])
+                idx += terms
+                coefs += [1.0] * len(inside) + ([-1.0] if total in where else [])
+                line_of += [kept] * len(terms)
+                kept += 1
+            found = self._lines_cache[key] = (idx, coefs, line_of)
+        return found
+
     def _local_lp(self, name: str, cell, orders, scale: float, k: int | None = 1, free: bool = False):
         """The cheapest certificate moving ``cell`` by ``scale`` inside a window of nearby values.
 
@@ -617,26 +639,32 @@ class _Linked:
                 extras.append((ci, int(i), float(values[i]) * float(price[i]) / self.width, float(lo[i])))
         lower, upper = np.concatenate(lo_all), np.concatenate(hi_all)
         nvar_y = n * len(chain)
-        rows, cols, vals = [], [], []
-        r = 0
+        # The lines inside the window, one block per dimension: for each line, one row per combination
+        # of the other dimensions' values, its members +1 and its total -1 (built a dimension at a time:
+        # building it a line and a member at a time was half of the protection's time, not the solver).
         grid_index = np.arange(n).reshape(shape)
-        for ci in range(len(chain)):
-            for d, dim in enumerate(self.dims):
-                where = {v: i for i, v in enumerate(windows[d])}
-                for total, members in dim.lines:
-                    inside = [where[m] for m in members if m in where]
-                    if total not in where and not inside:
-                        continue
-                    parts = [(np.take(grid_index, i, axis=d).ravel(), 1.0) for i in inside]
-                    if total in where:
-                        parts.append((np.take(grid_index, where[total], axis=d).ravel(), -1.0))
-                    count = len(parts[0][0])
-                    for cells, coef in parts:
-                        rows.append(r + np.arange(count))
-                        cols.append(ci * n + cells)
-                        vals.append(np.full(count, coef))
-                    r += count
-        eq_rows = r
+        block_rows, block_cols, block_vals = [], [], []
+        r = 0
+        for d in range(self.n):
+            idx, coefs, line_of = self._window_lines(d, windows[d])
+            if not idx:
+                continue
+            cells = np.moveaxis(grid_index, d, 0).reshape(shape[d], -1)  # == np.take(grid, i, axis=d)
+            count = cells.shape[1]
+            block_cols.append(cells[idx].ravel())
+            block_rows.append((r + np.asarray(line_of)[:, None] * count + np.arange(count)).ravel())
+            block_vals.append(np.repeat(np.asarray(coefs), count))
+            r += (line_of[-1] + 1) * count
+        eq_per_cube = r
+        rows, cols, vals = [], [], []
+        if eq_per_cube:
+            base_rows, base_cols, base_vals = (np.concatenate(block_rows), np.concatenate(block_cols),
+                                               np.concatenate(block_vals))
+            for ci in range(len(chain)):
+                rows.append(ci * eq_per_cube + base_rows)
+                cols.append(ci * n + base_cols)
+                vals.append(base_vals)
+        eq_rows = eq_per_cube * len(chain)
         ub_rows, ub_cols, ub_vals, ub_rhs = [], [], [], []
         u = 0
         for j, (ci, i, _, lo_i) in enumerate(extras):
@@ -649,12 +677,12 @@ class _Linked:
             lower[col_y], upper[col_y] = lo_i, np.inf
         for ci in range(len(chain) - 1):
             gap = (self.cubes[chain[ci + 1]].values[index] - self.cubes[chain[ci]].values[index]).astype(float)
-            for i in range(n):
-                ub_rows += [u, u]
-                ub_cols += [ci * n + i, (ci + 1) * n + i]
-                ub_vals += [1.0, -1.0]
-                ub_rhs.append(gap[i])
-                u += 1
+            at = np.arange(n)
+            ub_rows += np.repeat(u + at, 2).tolist()
+            ub_cols += np.column_stack([ci * n + at, (ci + 1) * n + at]).ravel().tolist()
+            ub_vals += [1.0, -1.0] * n
+            ub_rhs += gap.tolist()
+            u += n
         # Whether a published count leaves its rounding interval (and is then suppressed) is a yes or
         # no, so it is a binary variable: the linear relaxation prices a count of 13,000 moved by a
         # hundredth of a unit at 130 and then has to withhold all of it.
