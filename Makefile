@@ -10,10 +10,12 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install system-deps demo test test-fast fuzz bench lock docs clean
 
-$(STAMP): requirements.lock pyproject.toml
+# The lock is complete (every package pinned with its hashes, resolved by `make lock` with
+# overrides.txt), so it is installed as it is, without resolving again (--no-deps).
+$(STAMP): requirements.lock pyproject.toml overrides.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
-	$(UV) pip install -q --python $(BIN)/python --require-hashes -r requirements.lock
+	$(UV) pip install -q --python $(BIN)/python --require-hashes --no-deps -r requirements.lock
 	$(UV) pip install -q --python $(BIN)/python --no-deps -e .
 	@touch $(STAMP)
 
@@ -47,7 +49,7 @@ docs: install
 # Re-resolve the locked dependencies after editing pyproject.toml (needs the registry).
 lock:
 	@test -x $(UV) || (test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); $(BIN)/python -m pip install -q uv==$(UV_VERSION))
-	$(UV) pip compile pyproject.toml --extra dev --extra spark --python-version 3.11 --generate-hashes -o requirements.lock
+	$(UV) pip compile pyproject.toml --extra dev --extra spark --python-version 3.11 --generate-hashes --override overrides.txt -o requirements.lock
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info demo-output

@@ -179,3 +179,19 @@ def test_provision_import_refuses_a_bad_sheet_naming_row_and_field(tmp_path: Pat
     assert "bad.csv, row 2, field capacity_unit" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "s.duckdb").exists()
+
+
+def test_link_on_encodings_takes_a_private_secret_file_only(tmp_path: Path) -> None:
+    key = {"TRIANGULATE_KEY": "k" * 64}
+    data, store, secret = tmp_path / "s", tmp_path / "store.duckdb", tmp_path / "project.secret"
+    assert triangulate("synth", "--out", str(data), "--people", "120", "--seed", "9").returncode == 0
+    assert triangulate("ingest", str(data / "extracts"), "--store", str(store), env=key).returncode == 0
+    secret.write_text("a project secret, 32 bytes or longer\n", encoding="utf-8")
+    secret.chmod(0o644)
+    refused = triangulate("link", "--store", str(store), "--secret", str(secret))
+    assert refused.returncode == 2 and "chmod 600" in refused.stderr and "Traceback" not in refused.stderr
+    assert "a project secret" not in refused.stdout + refused.stderr
+    secret.chmod(0o600)
+    linked = triangulate("link", "--store", str(store), "--secret", str(secret))
+    assert linked.returncode == 0, linked.stderr
+    assert "Linked" in linked.stdout and "a project secret" not in linked.stdout + linked.stderr

@@ -20,6 +20,9 @@ def link(
     report_dir: Optional[Path] = typer.Option(
         None, "--report-dir", help="With --evaluate: folder for the charts page and clerical-review sample."),
     engine: str = typer.Option("duckdb", "--engine", help="duckdb (default) or spark (local mode)."),
+    secret: Optional[Path] = typer.Option(
+        None, "--secret", help="The project's secret file (mode 600, at least 32 bytes): encode every record "
+        "on arrival (CLK Bloom filters, keyed hashes) and link on the encodings alone; see docs/linkage.md."),
 ) -> None:
     """Link every agency record into people and write a pseudonymous person key to each content
     record; or, with --evaluate, measure the latest link against a ground truth."""
@@ -40,8 +43,13 @@ def link(
                               else f"{name.replace('_', ' '):<26} {value:,}" if isinstance(value, int)
                               else f"{name.replace('_', ' '):<26} {value}", markup=False)
             return
+        key = None
+        if secret is not None:
+            from triangulate.link.encode import load_secret
+
+            key = load_secret(secret)
         with progress_bars() as progress:
-            report = run_link(store, engine=engine, threshold=threshold, progress=progress)
+            report = run_link(store, engine=engine, threshold=threshold, progress=progress, secret=key)
     except LinkError as refusal:
         err_console.print(f"Not linked: {refusal}", markup=False)
         raise typer.Exit(code=2) from None

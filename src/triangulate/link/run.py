@@ -165,18 +165,26 @@ def choose_threshold(probabilities, beta: float = BETA) -> float:
 
 
 def link(store: str | Path, *, engine: str = "duckdb", threshold: float | None = None,
-         progress: Progress | None = None, u_sample_pairs: int = U_SAMPLE_PAIRS) -> LinkReport:
+         progress: Progress | None = None, u_sample_pairs: int = U_SAMPLE_PAIRS,
+         secret: bytes | None = None) -> LinkReport:
     """Link every identity-zone record into people and write a ``person_key`` to each content record.
 
     ``threshold`` is the match probability at which records are one person; ``None`` (the default)
     chooses it from the data (``choose_threshold``). Raises ``LinkError`` for a store that cannot be
     linked (empty, one agency only). If anything
     fails before the final commit, the person keys of the previous run are left as they were.
+
+    With ``secret`` (the project's, ``encode.load_secret``), every record is encoded on arrival
+    (``encode.encode_prepared``) and linked on its encodings alone: no name, date of birth or
+    postcode reaches the linker, as when agencies send encoded extracts. DuckDB only.
     """
     import splink
 
     if engine not in engines.ENGINES:
         raise LinkError(f"unknown engine {engine!r}: use one of {', '.join(engines.ENGINES)}")
+    if secret is not None and engine != "duckdb":
+        raise LinkError("linkage on encodings runs on DuckDB only (it compares encodings bit by bit): "
+                        "leave out --engine spark")
     if threshold is not None and not 0 < threshold < 1:
         raise LinkError("the threshold is a match probability strictly between 0 and 1")
     progress = progress or (lambda d, c, t: None)
@@ -200,6 +208,15 @@ def link(store: str | Path, *, engine: str = "duckdb", threshold: float | None =
         check_linkable(counts)
         tables = [t for t, n in counts.items() if n]
         records = prepared_input(con, tables)
+        if secret is not None:
+            from .encode import encode_prepared
+
+            records = encode_prepared(records, secret)
+            creator = model.encoded_settings()
+            deterministic, em_rules = model.ENCODED_DETERMINISTIC_RULES, model.ENCODED_EM_RULES
+        else:
+            creator = model.settings()
+            deterministic, em_rules = model.DETERMINISTIC_RULES, model.EM_BLOCKING_RULES
         timed("prepare", t0)
 
         with engines.engine(engine) as eng:
@@ -208,7 +225,7 @@ def link(store: str | Path, *, engine: str = "duckdb", threshold: float | None =
             from splink import Linker
 
             # Splink narrates every training step at INFO; our own progress callback says enough.
-            linker = Linker(eng.register(records, f"link_input_{run_id[-8:]}"), model.settings(),
+            linker = Linker(eng.register(records, f"link_input_{run_id[-8:]}"), creator,
                             log_level=logging.WARNING)
             blocking = [
                 {"rule": r["blocking_rule"], "marginal": int(r["marginal_comparison_count"]),
@@ -221,11 +238,21 @@ def link(store: str | Path, *, engine: str = "duckdb", threshold: float | None =
             t0 = time.perf_counter()
             step("train")
             linker.training.estimate_probability_two_random_records_match(
-                model.DETERMINISTIC_RULES, recall=model.DETERMINISTIC_RECALL)
+                deterministic, recall=model.DETERMINISTIC_RECALL)
             linker.training.estimate_u_using_random_sampling(max_pairs=u_sample_pairs, seed=U_SEED)
-            for rule in model.EM_BLOCKING_RULES:
+            if secret is not None:
+                from .encode import dice_u_probabilities
+
+                # the encodings' levels: u from pairs of different people only (see its docstring)
+                levels = [lv for lv in linker._settings_obj.comparisons[0].comparison_levels if not lv.is_null_level]
+                for level, u in zip(levels, dice_u_probabilities(records, model.DICE_LEVELS), strict=True):
+                    # Splink sets u again from its record of trained values after each training step
+                    level._trained_u_probabilities = []
+                    level._add_trained_u_probability(u, "pairs of different people (encode.dice_u_probabilities)")
+                    level.u_probability = u
+            for rule in em_rules:
                 linker.training.estimate_parameters_using_expectation_maximisation(rule)
-            trained = engines.portable_model(linker.misc.save_model_to_json(), model.settings())
+            trained = engines.portable_model(linker.misc.save_model_to_json(), creator)
             settings_json = json.dumps(strip_term_frequencies(trained))
             timed("train", t0)
 
