@@ -50,9 +50,10 @@ def test_ingest_without_a_key_refuses_and_says_how_to_give_one(tmp_path: Path) -
 
 def test_demo_synthesises_ingests_and_summarises(tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    # One financial year keeps the publication (every area and group, protected together) quick.
+    # One financial year keeps the publication (every area and group, protected together) quick. Linked
+    # on encodings, so the option is run end to end (the plain link runs in the test below).
     result = triangulate("demo", "--out", str(out), "--people", "400", "--seed", "3", "--years", "2024/25",
-                         env={NO_SERVE: "1"})
+                         "--encoded", env={NO_SERVE: "1"})
     assert result.returncode == 0, result.stderr
     assert "weasyprint" not in (result.stdout + result.stderr).lower()  # its progress log stays out of the output
     text = result.stdout
@@ -73,6 +74,13 @@ def test_demo_synthesises_ingests_and_summarises(tmp_path: Path) -> None:
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     key = key_file.read_text().strip()
     assert key.encode() not in (out / "triangulate.duckdb").read_bytes()
+    # The demo's secret for the encodings likewise, and the link ran on them
+    secret_file = out / "demo.secret"
+    assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600 and "Linking on encodings" in text
+    assert secret_file.read_text().strip().encode() not in (out / "triangulate.duckdb").read_bytes()
+    with duckdb.connect(str(out / "triangulate.duckdb"), read_only=True) as con:
+        model = con.sql("SELECT settings_json FROM meta.link_model ORDER BY created_at DESC LIMIT 1").fetchall()
+    assert model and '"clk"' in model[0][0]
     with duckdb.connect(str(out / "triangulate.duckdb"), read_only=True) as con:
         stored = con.sql("SELECT sum(rows_loaded) AS n FROM meta.load_manifest").to_arrow_table().column("n")[0].as_py()
     assert stored == loaded
@@ -194,4 +202,4 @@ def test_link_on_encodings_takes_a_private_secret_file_only(tmp_path: Path) -> N
     secret.chmod(0o600)
     linked = triangulate("link", "--store", str(store), "--secret", str(secret))
     assert linked.returncode == 0, linked.stderr
-    assert "Linked" in linked.stdout and "a project secret" not in linked.stdout + linked.stderr
+    assert "on their encodings" in linked.stdout and "a project secret" not in linked.stdout + linked.stderr

@@ -38,6 +38,24 @@ def demo_key(out_dir: Path) -> tuple[bytes, Path | None]:
     return path.read_text(encoding="ascii").strip().encode("utf-8"), path
 
 
+DEMO_SECRET_NOTE = (
+    "Linking on encodings (--encoded): a demo secret for the encodings was generated and kept in {path} "
+    "(mode 600). A real project's secret is made once, shared only with the agencies that encode, and "
+    "never stored with the data (docs/linkage.md, \"Linkage without names\")."
+)
+
+
+def demo_secret(out_dir: Path) -> Path:
+    """The demo's secret for linkage on encodings: random, kept beside the store (mode 600), reused."""
+    path = out_dir / "demo.secret"
+    if not path.exists():
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48), encoding="ascii")
+    path.chmod(0o600)
+    return path
+
+
 #: Survey responses the demo synthesises (the issue asks for 90 to 300 across the three settings).
 DEMO_RESPONSES = 240
 
@@ -74,7 +92,8 @@ def demo_survey(store: Path, folder: Path, *, key: bytes, seed: int, years: list
 
 
 def run_demo(out_dir: Path, *, people: int, seed: int, console: Console, progress_bars,
-             years: list[str] | None = None) -> Path:
+             years: list[str] | None = None, encoded: bool = False) -> Path:
+    """The main job on synthetic data; ``encoded`` links on Bloom-filter encodings (``link --secret``)."""
     from triangulate.ingest import ingest
     from triangulate.store import connect, summary
     from triangulate.synth import write_synthetic_extracts
@@ -107,8 +126,15 @@ def run_demo(out_dir: Path, *, people: int, seed: int, console: Console, progres
     console.rule("3. Link")
     from triangulate.link import evaluate, link
 
+    secret = None
+    if encoded:
+        from triangulate.link.encode import load_secret
+
+        secret_path = demo_secret(out_dir)
+        console.print(DEMO_SECRET_NOTE.format(path=secret_path))
+        secret = load_secret(secret_path)
     with progress_bars() as progress:
-        linked = link(store, progress=progress)
+        linked = link(store, progress=progress, secret=secret)
     for line in linked.lines():
         console.print(line, markup=False)
     quality = evaluate(store, result.truth_file)

@@ -142,4 +142,4 @@ def test_the_whole_periods_number_of_people_in_each_setting_is_shown_where_every
         if all((every_year[y].get(setting) or 0) >= ONS_SRO.suppress_below for y in years):
             assert whole_shown[setting] == n, (setting, n, whole_shown[setting])  # the ONS rule does not round
             checked += 1
-    assert checked >= 4
+    assert checked >= 3  # of the four agencies' settings in this store, three have 10 or more people every year

@@ -55,7 +55,6 @@ BLOCKING_KEYS = {
     "k_family_given2_district": ("family_name", "given_name[:2]", "district"),
     "k_dob_family1": ("dob", "family_name[:1]"),
     "k_dob_given1": ("dob", "given_name[:1]"),
-    "k_dob_postcode3": ("dob", "postcode[:3]"),
 }
 
 
@@ -109,8 +108,7 @@ def clks(prepared: pa.Table, secret: bytes) -> list[bytes]:
     rows = list(zip(text("given_name_canonical"), text("family_name"), text("dob"), text("sex"), postcodes))
     if not rows:
         return []
-    # One process: the callers run beside other work (tests, the dashboard's jobs); 100,000 records
-    # take seconds (bench/link.py).
+    # One process: the callers run beside other work (tests, the dashboard's jobs).
     return [b.tobytes() for b in clk.generate_clks(rows, clk_schema(), secret, validate=True, max_workers=1)]
 
 

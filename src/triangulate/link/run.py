@@ -62,10 +62,11 @@ class LinkReport:
     keys_merged: int
     blocking_counts: list[dict] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    encoded: bool = False
 
     def lines(self) -> list[str]:
         return [
-            f"Linked {self.records:,} records into {self.people:,} people "
+            f"Linked {self.records:,} records into {self.people:,} people{' on their encodings' if self.encoded else ''} "
             f"(match probability >= {self.threshold:.4g}{', chosen from the data' if self.chosen else ''}) "
             f"in {sum(self.seconds.values()):.1f} s",
             f"Pairs scored: {self.comparisons_scored:,}; pairs at or above the threshold: "
@@ -287,7 +288,7 @@ def link(store: str | Path, *, engine: str = "duckdb", threshold: float | None =
             comparisons_scored=blocking[-1]["cumulative"] if blocking else 0,
             pairs_at_threshold=pairs_at_threshold, people=len(set(assignment.column("person_key").to_pylist())),
             threshold=threshold, chosen=chosen, keys_kept=kept, keys_new=sum(1 for h in history if h[1] in ("created", "split_from")),
-            keys_merged=merged, blocking_counts=blocking, seconds=seconds,
+            keys_merged=merged, blocking_counts=blocking, seconds=seconds, encoded=secret is not None,
         )
         _write(con, tables, assignment, history, report, settings_json, splink.__version__, engine,
                started, progress)
