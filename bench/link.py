@@ -7,6 +7,7 @@ truth is printed too, so speed is never bought with accuracy unseen.
 
     python bench/link.py                      # both sizes
     python bench/link.py --records 100000     # one size
+    python bench/link.py --encoded            # on CLK encodings (link --secret): encoding included
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ KEY = b"benchmark key, synthetic data only: 2f9c1e77"
 CHILD = """
 import json, sys, time
 from triangulate.link import evaluate, link
+secret = sys.argv[3].encode() if len(sys.argv) > 3 else None
 t0 = time.perf_counter()
-report = link(sys.argv[1])
+report = link(sys.argv[1], secret=secret)
 seconds = time.perf_counter() - t0
 quality = evaluate(sys.argv[1], sys.argv[2])
 print(json.dumps({"seconds": seconds, "records": report.records, "scored": report.comparisons_scored,
@@ -50,10 +52,14 @@ def prepare(records: int, folder: Path) -> tuple[Path, Path]:
     return store, result.truth_file
 
 
-def run(records: int) -> dict:
+#: The benchmark's secret for the encodings (synthetic data only).
+SECRET = "benchmark secret, synthetic data only: 8d41a0c3e5"
+
+
+def run(records: int, encoded: bool = False) -> dict:
     with tempfile.TemporaryDirectory(prefix="link-bench-") as tmp:
         store, truth = prepare(records, Path(tmp))
-        cmd = [sys.executable, "-c", CHILD, str(store), str(truth)]
+        cmd = [sys.executable, "-c", CHILD, str(store), str(truth), *([SECRET] if encoded else [])]
         if (os.cpu_count() or 1) > 2 and sys.platform.startswith("linux"):
             cmd = ["taskset", "-c", "0,1", *cmd]
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -71,10 +77,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, action="append",
                     help="records to link (repeatable; default 100,000 and 1,000,000)")
-    sizes = sorted(ap.parse_args().records or [100_000, 1_000_000])
+    ap.add_argument("--encoded", action="store_true", help="link on CLK encodings (link --secret)")
+    args = ap.parse_args()
+    sizes = sorted(args.records or [100_000, 1_000_000])
     results = []
     for n in sizes:
-        r = run(n)
+        r = run(n, encoded=args.encoded)
         results.append(r)
         print(f"{r['records']:>10,} records: link {r['seconds']:7.1f} s, peak RSS {r['peak_rss_mib']:7,.0f} MiB, "
               f"{r['scored']:>13,} pairs scored, {r['people']:,} people, F1 {r['f1']:.4f}, "

@@ -81,6 +81,10 @@ def test_demo_synthesises_ingests_and_summarises(tmp_path: Path) -> None:
     with duckdb.connect(str(out / "triangulate.duckdb"), read_only=True) as con:
         model = con.sql("SELECT settings_json FROM meta.link_model ORDER BY created_at DESC LIMIT 1").fetchall()
     assert model and '"clk"' in model[0][0]
+    # ... and the publication (which the report reads) records that the link ran on encodings
+    from triangulate.publish.publication import latest, publications_root
+
+    assert latest(publications_root(out / "triangulate.duckdb")).manifest["link_run"]["encoded"] is True
     with duckdb.connect(str(out / "triangulate.duckdb"), read_only=True) as con:
         stored = con.sql("SELECT sum(rows_loaded) AS n FROM meta.load_manifest").to_arrow_table().column("n")[0].as_py()
     assert stored == loaded

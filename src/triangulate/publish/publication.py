@@ -116,8 +116,11 @@ def _latest_link_run(store: str | Path) -> dict | None:
     try:
         if not has_tables(con, "meta", "link_runs"):
             return None
-        rows = con.sql("SELECT run_id, engine, threshold, records, people, finished_at FROM meta.link_runs "
-                       "ORDER BY finished_at DESC LIMIT 1").to_arrow_table().to_pylist()
+        # encoded: the run's model compares CLK encodings (link --secret), so the report can say so
+        rows = con.sql("SELECT r.run_id, r.engine, r.threshold, r.records, r.people, r.finished_at, "
+                       "coalesce(strpos(m.settings_json, '\"output_column_name\": \"clk\"') > 0, false) AS encoded "
+                       "FROM meta.link_runs r LEFT JOIN meta.link_model m USING (run_id) "
+                       "ORDER BY r.finished_at DESC LIMIT 1").to_arrow_table().to_pylist()
     finally:
         con.close()
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in rows[0].items()} if rows else None

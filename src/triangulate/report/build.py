@@ -379,8 +379,11 @@ def quality_section(data, metadata: dict, link_run: dict | None, not_measured: l
         ("gp_registered_percent", "GP registered %", "percent"),
         ("nhs_number_recorded_percent", "NHS number %", "percent"), ("linked_percent", "Linked %", "percent")]))
     if link_run:
-        s.notes.append(f"Linkage: {link_run['records']:,} records linked into {link_run['people']:,} people at match "
-                       f"probability {link_run['threshold']} ({link_run['engine']}, run {link_run['run_id']}). "
+        encoded = (" on Bloom-filter encodings of their identity fields (no name, date of birth or postcode "
+                   "reached the linker)") if link_run.get("encoded") else ""
+        s.notes.append(f"Linkage: {link_run['records']:,} records linked into {link_run['people']:,} people{encoded} "
+                       f"at match probability {link_run['threshold']:.4g} ({link_run['engine']}, run "
+                       f"{link_run['run_id']}). "
                        "Linkage quality against a ground truth is measured with `triangulate link --evaluate`; see "
                        "docs/linkage.md.")
     else:
