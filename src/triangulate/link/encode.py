@@ -208,6 +208,20 @@ def dice_u_probabilities(encoded: pa.Table, levels: tuple[float, ...], pairs: in
     return [max(c, 0.5) / total_pairs for c in counts]
 
 
+def set_dice_u(linker, encoded: pa.Table) -> None:
+    """Give the linker's encoded comparison (``model.encoded_comparison``) the u of
+    ``dice_u_probabilities`` in place of the u Splink drew from random pairs."""
+    from .model import DICE_LEVELS
+
+    comparison = next(c for c in linker._settings_obj.comparisons if c.output_column_name == "clk")
+    levels = [lv for lv in comparison.comparison_levels if not lv.is_null_level]
+    for level, u in zip(levels, dice_u_probabilities(encoded, DICE_LEVELS), strict=True):
+        # Splink sets u again from its record of trained values after each training step
+        level._trained_u_probabilities = []
+        level._add_trained_u_probability(u, "pairs of different people (encode.dice_u_probabilities)")
+        level.u_probability = u
+
+
 def dice(a: bytes, b: bytes) -> float:
     """The Dice coefficient of two encodings: twice the shared bits over the bits of both."""
     x, y = np.unpackbits(np.frombuffer(a, np.uint8)), np.unpackbits(np.frombuffer(b, np.uint8))

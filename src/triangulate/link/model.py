@@ -196,7 +196,11 @@ def settings() -> SettingsCreator:
 #: above 0.61 (sex and the century of birth set the same bits for most people).
 DICE_LEVELS = (0.98, 0.95, 0.90, 0.83, 0.75, 0.65)
 
-_DICE = '2.0 * bit_count("clk_l"::BIT & "clk_r"::BIT) / ("clk_bits_l" + "clk_bits_r")'
+def _dice(left: str, right: str, left_bits: str, right_bits: str) -> str:
+    return f"2.0 * bit_count({left}::BIT & {right}::BIT) / ({left_bits} + {right_bits})"
+
+
+_DICE = _dice('"clk_l"', '"clk_r"', '"clk_bits_l"', '"clk_bits_r"')
 
 
 def encoded_comparison() -> cl.CustomComparison:
@@ -211,15 +215,16 @@ def encoded_comparison() -> cl.CustomComparison:
 
 
 def encoded_blocking_rules() -> list:
-    """The plain rules (``PREDICTION_BLOCKING_RULES``) on keyed hashes of the same fields (``encode.BLOCKING_KEYS``)."""
-    return [block_on("nhs_number_hmac"), block_on("pnc_id_hmac"), block_on("k_given_family"),
-            block_on("k_family_dob"), block_on("k_given_dob"), "l.k_name_order = r.k_name_swapped",
-            block_on("k_dob_postcode"), block_on("k_family_postcode"), block_on("k_given_postcode"),
-            block_on("k_given_family2_district"), block_on("k_family_given2_district"),
-            block_on("k_dob_family1"), block_on("k_dob_given1")]
+    """The plain rules (``PREDICTION_BLOCKING_RULES``) on keyed hashes of the same fields
+    (``encode.BLOCKING_KEYS``, in its order): each key equal, and the swapped names against the given order."""
+    from .encode import BLOCKING_KEYS
+
+    return [block_on("nhs_number_hmac"), block_on("pnc_id_hmac"),
+            *[block_on(k) if k != "k_name_order" else "l.k_name_order = r.k_name_swapped"
+              for k in BLOCKING_KEYS if k != "k_name_swapped"]]
 
 
-_DICE_PAIR = "2.0 * bit_count(l.clk::BIT & r.clk::BIT) / (l.clk_bits + r.clk_bits)"
+_DICE_PAIR = _dice("l.clk", "r.clk", "l.clk_bits", "r.clk_bits")
 
 #: Pairs certainly one person, for the prior (two random records being one person): encodings alike
 #: (Dice 0.9) with the same NHS number, PNC ID, or any of the blocking keys. The plain linkage's
@@ -233,6 +238,11 @@ ENCODED_DETERMINISTIC_RULES = [
 ]
 #: Training blocks for expectation maximisation, as the plain model's (``EM_BLOCKING_RULES``).
 ENCODED_EM_RULES = [block_on("k_given_family")]
+
+
+def on_encodings(settings: dict) -> bool:
+    """Whether a saved model (Splink settings) compares encodings (``link --secret``), not plain fields."""
+    return any(c.get("output_column_name") == "clk" for c in settings.get("comparisons", []))
 
 
 def encoded_settings() -> SettingsCreator:

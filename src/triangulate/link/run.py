@@ -242,15 +242,9 @@ def link(store: str | Path, *, engine: str = "duckdb", threshold: float | None =
                 deterministic, recall=model.DETERMINISTIC_RECALL)
             linker.training.estimate_u_using_random_sampling(max_pairs=u_sample_pairs, seed=U_SEED)
             if secret is not None:
-                from .encode import dice_u_probabilities
+                from .encode import set_dice_u
 
-                # the encodings' levels: u from pairs of different people only (see its docstring)
-                levels = [lv for lv in linker._settings_obj.comparisons[0].comparison_levels if not lv.is_null_level]
-                for level, u in zip(levels, dice_u_probabilities(records, model.DICE_LEVELS), strict=True):
-                    # Splink sets u again from its record of trained values after each training step
-                    level._trained_u_probabilities = []
-                    level._add_trained_u_probability(u, "pairs of different people (encode.dice_u_probabilities)")
-                    level.u_probability = u
+                set_dice_u(linker, records)
             for rule in em_rules:
                 linker.training.estimate_parameters_using_expectation_maximisation(rule)
             trained = engines.portable_model(linker.misc.save_model_to_json(), creator)

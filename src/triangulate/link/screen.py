@@ -248,7 +248,7 @@ def screen(store: str | Path, listing: str | Path | Sequence[ListedPerson], *, t
     con = connect(store, read_only=True)
     try:
         run_id, settings = latest_model(con)
-        if any(c.get("output_column_name") == "clk" for c in settings.get("comparisons", [])):
+        if model.on_encodings(settings):
             raise LinkError("the latest link ran on encodings (link --secret), whose model cannot score a "
                             "list of names: run `triangulate link` without --secret to screen")
         tables = [t for t, n in identity_tables(con).items() if n]

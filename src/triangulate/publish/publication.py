@@ -116,14 +116,19 @@ def _latest_link_run(store: str | Path) -> dict | None:
     try:
         if not has_tables(con, "meta", "link_runs"):
             return None
-        # encoded: the run's model compares CLK encodings (link --secret), so the report can say so
-        rows = con.sql("SELECT r.run_id, r.engine, r.threshold, r.records, r.people, r.finished_at, "
-                       "coalesce(strpos(m.settings_json, '\"output_column_name\": \"clk\"') > 0, false) AS encoded "
+        rows = con.sql("SELECT r.run_id, r.engine, r.threshold, r.records, r.people, r.finished_at, m.settings_json "
                        "FROM meta.link_runs r LEFT JOIN meta.link_model m USING (run_id) "
                        "ORDER BY r.finished_at DESC LIMIT 1").to_arrow_table().to_pylist()
     finally:
         con.close()
-    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in rows[0].items()} if rows else None
+    if not rows:
+        return None
+    from triangulate.link.model import on_encodings
+
+    run = rows[0]
+    # encoded: the run's model compares CLK encodings (link --secret), so the report can say so
+    run["encoded"] = on_encodings(json.loads(run.pop("settings_json") or "{}"))
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in run.items()}
 
 
 def _rule_words(rule: DisclosureRule | None) -> dict | None:
