@@ -28,8 +28,13 @@ def test_the_most_frequent_usable_code_wins_and_ties_go_to_the_latest(tiny):
     tiny.record("mental_health", "P2", ethnicity="M", date="2023-07-01", sex="2", age=18)
     tiny.record("police_custody", "P3", ethnicity="Z", sex="X", age=None)
     tiny.record("police_custody", "P3", ethnicity="99")
+    # First language: P1 en twice, so English; P2 pl (later) against en: Another language; P3 none recorded.
+    tiny.record("prison_custody", "P1", date="2023-04-01", first_language="en")
+    tiny.record("probation_supervision", "P1", date="2023-05-01", first_language="en")
+    tiny.record("prison_custody", "P2", date="2023-02-01", ethnicity="Z", sex="9", age=17, first_language="en")
+    tiny.record("probation_supervision", "P2", date="2023-08-01", ethnicity="Z", sex="9", age=18, first_language="pl")
     tiny.record("police_custody", "P4", ethnicity="Z", religion="NS")
-    tiny.record("mental_health", "P4", ethnicity="Z", religion="MU")
+    tiny.record("mental_health", "P4", ethnicity="Z", religion="MU", first_language="bsl")
     tiny.record("court_appearance", "P4", ethnicity="N", date="2022-01-01", religion="NS", age=92)
     tiny.record("police_custody", None, ethnicity="R")  # unlinked: nobody's record
     store = tiny.close()
@@ -46,6 +51,8 @@ def test_the_most_frequent_usable_code_wins_and_ties_go_to_the_latest(tiny):
     assert people["P3"]["sex"] == "Male"  # X is not usable; the other record says 1 (male)
     assert people["P4"]["ethnic_group_19"] == "Black: African"  # N
     assert people["P4"]["religion"] == "Muslim"  # NS is not usable
+    assert [people[p]["first_language"] for p in ("P1", "P2", "P3", "P4")] == [
+        "English", "Another language", "Not known", "Another language"]  # British Sign Language is not English
     assert years[("P4", "2021/22")]["age_group"] == "65+"  # the 2022 record, at 92
 
 

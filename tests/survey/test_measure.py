@@ -53,12 +53,22 @@ def surveyed(tmp_path_factory):
 ITEMS = {"phq9": 9, "gad7": 7}
 
 
-def _consenting(responses):
-    """(answers, 5-group or not known) of each respondent who agreed to take part."""
+def _ethnic_group(r) -> str:
+    return UNKNOWN if r["answers"]["ethnic_group"] == "prefer_not" else r["ethnic_group_5"]
+
+
+def _first_language(r) -> str:
+    """English, another language or not known, by the answer's ISO 639 code (the Census's grouping)."""
+    code = r["answers"]["first_language"]
+    return "Not known" if not code else "English" if code == "en" else "Another language"
+
+
+def _consenting(responses, group_of=_ethnic_group):
+    """(answers, group) of each respondent who agreed to take part: 5-group or not known by default."""
     for r in responses:
         a = r["answers"]
         if a["consent"] == "yes":
-            yield a, UNKNOWN if a["ethnic_group"] == "prefer_not" else r["ethnic_group_5"]
+            yield a, group_of(r)
 
 
 def _score(answers: dict, instrument: str) -> int | None:
@@ -67,10 +77,10 @@ def _score(answers: dict, instrument: str) -> int | None:
     return sum(int(v) for v in values) if all(values) else None
 
 
-def _expected(responses) -> dict[tuple[str, str, str], list[int]]:
-    """(setting, indicator, 5-group or All people) -> [asked, positive], worked from the answers."""
+def _expected(responses, group_of=_ethnic_group) -> dict[tuple[str, str, str], list[int]]:
+    """(setting, indicator, group or All people) -> [asked, positive], worked from the answers."""
     out: dict[tuple[str, str, str], list[int]] = {}
-    for a, group in _consenting(responses):
+    for a, group in _consenting(responses, group_of):
         for name, _, item, positive in INDICATORS:
             if positive is None:
                 score = _score(a, item)
@@ -101,6 +111,29 @@ def test_the_measure_counts_what_the_answers_say(surveyed) -> None:
     assert len(expected) > 17 * 3 * 5  # every indicator in every setting, by group
 
 
+def test_answers_by_first_language_count_what_the_answers_say(surveyed) -> None:
+    responses, unsuppressed, released = surveyed
+    expected = {k: v for k, v in _expected(responses, _first_language).items() if k[2] != "Not known"}
+    got = {(r["setting"], r["indicator"], r["group"]): [r["asked"], r["positive"]]
+           for r in unsuppressed.table("survey_experience").to_pylist()
+           if r["area"] == "All areas" and r["year"] == "All years" and r["breakdown"] in ("all", "first_language")
+           and r["asked"]}
+    assert got == expected  # not known (no answer) is counted in its line but not shown, as unknown sex is
+    assert {g for _, _, g in expected} == {"All people", "English", "Another language"}
+    # The release shows the breakdown under the same control as every other: each shown count is the
+    # true one rounded to the rule's base (5), and small ones are withheld.
+    shown = withheld = 0
+    for r in released.table("survey_experience").to_pylist():
+        key = (r["setting"], r["indicator"], r["group"])
+        if (r["area"], r["year"], r["breakdown"]) == ("All areas", "All years", "first_language") and key in expected:
+            if r["asked"] is None:
+                withheld += 1
+            else:
+                shown += 1
+                assert abs(r["asked"] - expected[key][0]) <= 2 and r["asked"] % 5 == 0
+    assert shown > 40 and shown + withheld == len([k for k in expected if k[2] != "All people"])
+
+
 def test_the_built_in_rates_are_recovered_within_their_limits(surveyed) -> None:
     responses, unsuppressed, _ = surveyed
     for indicator, truth_key in (("told_about_support", "info_given=yes"),
@@ -116,6 +149,18 @@ def test_the_built_in_rates_are_recovered_within_their_limits(surveyed) -> None:
             n, x = sums[group]
             e = proportion(x, n, confidence=0.998)
             assert float(e.lower) <= rate <= float(e.upper), (indicator, group, x, n, rate)
+
+
+def test_the_release_carries_the_weighted_table_made_from_the_fine_counts(surveyed) -> None:
+    """Publishing keeps the survey's fine counts for the raking (``Computed.fine``): every whole-setting
+    row of the release has a weighted row, weighted or saying why not, never a group's."""
+    _, _, released = surveyed
+    weighted = released.derived("survey_weighted").to_pylist()
+    shown = {(r["area"], r["year"], r["setting"], r["indicator"]) for r in released.table("survey_experience").to_pylist()
+             if r["breakdown"] == "all" and r["asked"]}
+    assert {(r["area"], r["year"], r["setting"], r["indicator"]) for r in weighted} == shown
+    assert all((r["weighted_percent"] is None) == r["note"].startswith("not weighted") for r in weighted)
+    assert any(r["weighted_percent"] is not None for r in weighted if r["setting"] == "prison")
 
 
 def test_small_survey_cells_are_withheld_in_the_release(surveyed) -> None:

@@ -23,6 +23,9 @@ Resolution rules (also in docs/measures.md):
   record, then to the first code alphabetically. No usable code: "Not stated/unknown".
 - **sex, religion, disability**: the same rule, leaving out "X"/"9" (sex), "NS" (religion) and "U"
   (disability); no usable code is "Not known".
+- **first language**: the same rule over the ISO 639 codes recorded, then grouped as the Census's main
+  language question is reported: "English" (code ``en``) or "Another language" (any other code,
+  British Sign Language included); none recorded is "Not known".
 - **age group**: the analysis age group (code list ``age_group``) of the person's age at their first
   record in the financial year, so a person can move up a group from one year to the next.
 """
@@ -44,9 +47,14 @@ NOT_USABLE = {
     "sex": ("X", "9"),
     "religion": ("NS",),
     "disability": ("U",),
+    "first_language": (),
 }
 #: The demographic columns of every fine count (ethnic_group_5 follows from ethnic_group_19).
-FINE = ("sex", "age_group", "ethnic_group_19", "religion", "disability")
+FINE = ("sex", "age_group", "ethnic_group_19", "religion", "disability", "first_language")
+#: First language, grouped (see the module docstring): the code of English, and the two groups' labels.
+ENGLISH_CODE = "en"
+ENGLISH = "English"
+ANOTHER_LANGUAGE = "Another language"
 #: The view columns of every fine count.
 VIEW = ("year", "area_code")
 #: Settings (agency tables) of the justice pathway, in Sequential Intercept Model order.
@@ -154,6 +162,7 @@ def all_records(con: ibis.BaseBackend) -> ibis.Table:
                 ethnicity_code=t.ethnicity_code.cast("string"),
                 religion=t.religion.cast("string"),
                 disability=t.disability.cast("string"),
+                first_language=t.first_language.cast("string"),
                 age_at_event=t.age_at_event.cast("int64"),
             )
         )
@@ -177,7 +186,7 @@ def _most_frequent(r: ibis.Table, column: str) -> ibis.Table:
 def resolve_people(records: ibis.Table) -> ibis.Table:
     """One row per person: their resolved demographics as code list labels (module docstring)."""
     result = records.select("person_key").distinct()
-    for column in ("ethnicity_code", "sex", "religion", "disability"):
+    for column in ("ethnicity_code", "sex", "religion", "disability", "first_language"):
         result = result.left_join(_most_frequent(records, column), "person_key").select(result, column)
     crosswalk = ibis.memtable(ethnicity_crosswalk())
     result = result.left_join(crosswalk, "ethnicity_code").select(
@@ -186,7 +195,14 @@ def resolve_people(records: ibis.Table) -> ibis.Table:
         names = ibis.memtable(labels(listed)).rename(**{f"{column}_label": "label", f"{column}_code": "code"})
         result = result.left_join(names, result[column] == names[f"{column}_code"]).select(
             *[c for c in result.columns if c != column], **{column: names[f"{column}_label"].fill_null(NOT_KNOWN)})
-    return result.select("person_key", "sex", "ethnic_group_19", "religion", "disability")
+    return result.select("person_key", "sex", "ethnic_group_19", "religion", "disability",
+                         first_language=language_group(result.first_language))
+
+
+def language_group(code: ibis.Value) -> ibis.Value:
+    """English, another language or not known, from a first language's ISO 639 code (or none)."""
+    return ibis.cases((code.isnull() | (code == ""), NOT_KNOWN), (code == ENGLISH_CODE, ENGLISH),
+                      else_=ANOTHER_LANGUAGE)
 
 
 def _attributed(rows: ibis.Table, group: list[str]) -> ibis.Table:

@@ -167,6 +167,7 @@ def residents(b: base.Base) -> ibis.Table:
     ]).aggregate(n=joined.population.sum())
     return out.select("year", "area_code", "sex", "age_group", "ethnic_group_19",
                       religion=ibis.literal(base.NOT_KNOWN), disability=ibis.literal(base.NOT_KNOWN),
+                      first_language=ibis.literal(base.NOT_KNOWN),
                       n=out.n.cast("int64"))
 
 

@@ -41,7 +41,8 @@ def _finish(table: pa.Table) -> pa.Table:
     definition=(
         "Of the people with at least one record in a setting (agency table) in the area and financial year, "
         "the share with the need recorded against any of their records by any agency, identified by the "
-        "year's end, by 5 and 19 ethnic groups, sex, age group, religion and disability (each one way)."
+        "year's end, by 5 and 19 ethnic groups, sex, age group, religion, disability and first language "
+        "(English or another; each one way)."
     ),
     numerator="People seen in the setting with the need recorded (by any agency, identified by the year's end).",
     denominator="People seen in the setting in the area and financial year (distinct linked persons).",

@@ -30,7 +30,8 @@ import ibis
 import pyarrow as pa
 
 #: Group families a measure can be broken down by, in display order.
-BREAKDOWNS = ("all", "ethnic_group_5", "ethnic_group_19", "sex", "age_group", "religion", "disability")
+BREAKDOWNS = ("all", "ethnic_group_5", "ethnic_group_19", "sex", "age_group", "religion", "disability",
+              "first_language")
 #: Two-way breakdowns (a group of the first broken down by the second): how a view "filtered" to
 #: women is broken down by ethnic group, and the intersections of ethnicity with sex and age.
 CROSSINGS = (("sex", "ethnic_group_5"), ("age_group", "ethnic_group_5"), ("sex", "age_group"))

@@ -124,7 +124,8 @@ def _respondents(b: base.Base) -> ibis.Table | None:
         age_group=ibis.ifelse(joined.age_group.isin(ages), joined.age_group, base.NOT_KNOWN),
         ethnic_group_19=joined.ethnic_group_19.fill_null(base.UNKNOWN_ETHNICITY),
         religion=joined.label.fill_null(base.NOT_KNOWN),
-        disability=joined.disability.substitute(_DISABILITY, else_=base.NOT_KNOWN))
+        disability=joined.disability.substitute(_DISABILITY, else_=base.NOT_KNOWN),
+        first_language=base.language_group(joined.first_language))
 
 
 def _empty(keys: tuple[str, ...]) -> ibis.Table:
@@ -171,7 +172,8 @@ def _empty(keys: tuple[str, ...]) -> ibis.Table:
         Count("asked", "survey_asked:{setting}:{indicator}", unit="respondents"),
         Count("positive", "survey_positive:{setting}:{indicator}", within="asked", unit="respondents"),
     ),
-    breakdowns=("all", "ethnic_group_5", "ethnic_group_19", "sex", "age_group", "religion", "disability"),
+    breakdowns=("all", "ethnic_group_5", "ethnic_group_19", "sex", "age_group", "religion", "disability",
+                "first_language"),
     intersections=False,
     finish=lambda t: proportion(t, "positive", "asked", "percent"),
     columns=(
@@ -341,7 +343,8 @@ def mean_scores(t: pa.Table) -> pa.Table:
         Count("score_sumsq", "survey_score_sumsq:{setting}:{instrument}", controlled=False, published=False,
               unit="squared score points"),
     ),
-    breakdowns=("all", "ethnic_group_5", "ethnic_group_19", "sex", "age_group", "religion", "disability"),
+    breakdowns=("all", "ethnic_group_5", "ethnic_group_19", "sex", "age_group", "religion", "disability",
+                "first_language"),
     intersections=False,
     finish=mean_scores,
     columns=(

@@ -42,6 +42,13 @@ class Computed:
     protection: ProtectionReport | None
     cubes: dict[str, Cube]
     timings: dict[str, float] = field(default_factory=dict)
+    #: The fine counts of the measures in ``KEEP_FINE``, for derived tables that need the combinations the
+    #: publication does not show (the survey's weights rake to sex, age and ethnic group together).
+    fine: dict[str, dict[str, pa.Table]] = field(default_factory=dict)
+
+
+#: Measures whose fine counts ``Computed`` keeps (the others are dropped once their cubes are made).
+KEEP_FINE = ("survey_experience",)
 
 
 def fine_counts(store, engine: str = "duckdb", progress: Progress | None = None,
@@ -201,7 +208,7 @@ def compute_from_fine(fine, *, rule: DisclosureRule | None, progress: Progress |
             progress(f"Tables: {m.name}", i, len(registered))
         tables[m.name] = measure_table(m, dims, cubes, per_count, report)
     timings["tables"] = time.perf_counter() - t0
-    return Computed(dims, tables, report, cubes, timings)
+    return Computed(dims, tables, report, cubes, timings, {n: fine[n] for n in KEEP_FINE if n in fine})
 
 
 def _shown(q: str, cubes: dict[str, Cube], report: ProtectionReport | None):

@@ -13,8 +13,8 @@ people is the sum of each breakdown's groups; a 5-group is the sum of its 19 cat
 sum of women by ethnic group, and Black people the sum of Black people by sex.
 
 What is shown where (Fingertips pools years for small groups the same way): one area in one year
-shows all people, the 5 ethnic groups, sex and age group; the 19 categories, religion, disability
-and the two-way breakdowns need an area's years pooled, or all areas.
+shows all people, the 5 ethnic groups, sex and age group; the 19 categories, religion, disability,
+first language and the two-way breakdowns need an area's years pooled, or all areas.
 """
 
 from __future__ import annotations
@@ -42,11 +42,12 @@ POOLED_BREAKDOWNS = ("all",)
 AREA_YEAR_BREAKDOWNS = ("all", "ethnic_group_5", "sex", "age_group")
 #: The fine column each one-way breakdown reads.
 SOURCE = {"ethnic_group_5": "ethnic_group_19", "ethnic_group_19": "ethnic_group_19", "sex": "sex",
-          "age_group": "age_group", "religion": "religion", "disability": "disability"}
+          "age_group": "age_group", "religion": "religion", "disability": "disability",
+          "first_language": "first_language"}
 #: Words for breakdowns.
 TITLES = {"all": "All people", "ethnic_group_5": "Ethnic group (5 groups)",
           "ethnic_group_19": "Ethnic group (19 categories)", "sex": "Sex", "age_group": "Age group",
-          "religion": "Religion", "disability": "Disability"}
+          "religion": "Religion", "disability": "Disability", "first_language": "First language"}
 #: Values that say a demographic is not known.
 UNKNOWN_VALUES = (base.NOT_KNOWN, base.UNKNOWN_ETHNICITY)
 SEPARATOR = " × "
@@ -145,6 +146,7 @@ def group_values() -> dict[str, tuple[str, ...]]:
         "age_group": (*[r["code"] for r in codelist("age_group").rows], base.NOT_KNOWN),
         "religion": (*_labels("religion", ("NS",)), base.NOT_KNOWN),
         "disability": (*_labels("yes_no_unknown", ("U",)), base.NOT_KNOWN),
+        "first_language": (base.ENGLISH, base.ANOTHER_LANGUAGE, base.NOT_KNOWN),
     }
 
 
@@ -264,7 +266,7 @@ class Dimensions:
     def exists(self, measure: Measure) -> np.ndarray:
         """Which (area, year, group) cells the measure publishes.
 
-        Groups whose sex or age is not known are not shown (they are a handful of people, rarely
+        Groups whose sex, age or first language is not known are not shown (a handful of people, rarely
         more than a recording slip, and protecting them would cost the totals); nor are two-way
         groups with an unknown value. Ethnicity not stated is shown one way: it is a data quality
         figure commissioners need.
@@ -272,7 +274,7 @@ class Dimensions:
         out = np.zeros(self.shape, dtype=bool)
         names = np.array([b for b, _ in self.groups], dtype=object)
         unknown = np.array([(split_crossing(b) is not None and any(u in g for u in UNKNOWN_VALUES))
-                            or (b in ("sex", "age_group") and g == base.NOT_KNOWN) for b, g in self.groups])
+                            or (b in ("sex", "age_group", "first_language") and g == base.NOT_KNOWN) for b, g in self.groups])
         singles = slice(1, len(self.years))
         for pooled, (a, y) in ((True, (0, slice(0, len(self.years)))), (True, (slice(None), 0)),
                                (False, (slice(1, None), singles))):

@@ -200,10 +200,11 @@ def write_publication(store: str | Path, root: str | Path | None = None, *, rule
     ``directory(store)``, if given, returns the service directory to publish beside the figures
     (``triangulate.provision.published_directory``: open data, services only, no person in it), so
     the dashboard's ORUK API and the provision pages read the same version as the gap measures.
-    ``derived(published)``, if given, returns tables computed from the publication's own (controlled)
-    tables and directory (``triangulate.provision.derived_tables``: the gap analysis); they are kept
-    in it like the measures (``Published.derived(name)``), so they add nothing a reader could not
-    work out from what is published.
+    ``derived(published, fine)``, if given, returns tables computed from the publication's own
+    (controlled) tables and directory (``triangulate.provision.derived_tables``: the gap analysis), and
+    from the fine counts ``Computed.fine`` keeps (the survey's raked weights, published under their own
+    rule: ``triangulate.survey.weights``); they are kept in it like the measures
+    (``Published.derived(name)``).
     ``quotes(store)``, if given, returns the survey quotations a reviewer cleared for publication
     (``triangulate.survey.qda.cleared_quotes``: area, setting, question and words, nothing else), kept
     as ``quotes.parquet`` (``Published.quotes``), those of an area and setting whose count allows it
@@ -271,7 +272,7 @@ def write_publication(store: str | Path, root: str | Path | None = None, *, rule
         (scratch / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
         if derived is not None:
             started = time.perf_counter()
-            tables = derived(Published(scratch, manifest))
+            tables = derived(Published(scratch, manifest), computed.fine)
             manifest["derived"] = {name: _write_parquet(scratch / f"derived-{name}.parquet", table, unsuppressed)
                                    for name, table in tables.items()}
             manifest["timings_seconds"]["derived"] = round(time.perf_counter() - started, 2)

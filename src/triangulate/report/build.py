@@ -138,7 +138,8 @@ def population_section(data) -> Section:
     residents = _residents(data)
     # The denominators of need prevalence are the people in each setting by group.
     for breakdown, label in (("ethnic_group_5", "Ethnic group"), ("sex", "Sex"), ("age_group", "Age group"),
-                             ("religion", "Religion"), ("disability", "Disability")):
+                             ("religion", "Religion"), ("disability", "Disability"),
+                             ("first_language", "First language")):
         rows = {}
         for r in prevalence:
             if r["breakdown"] == breakdown and r["need_code"] == "depression":

@@ -95,15 +95,16 @@ def survey_section(data) -> Section:
         s.tables.append(scores)
     weighted = _weighted(data)
     if weighted == "none":
-        s.notes.append("Weighted shares (each ethnic group's answers weighted to its share of the people in the same "
-                       "setting in the records) could not be calculated for this area and period: too few people in "
-                       "the groups, in the survey or in the records, to weight by.")
+        s.notes.append("Weighted shares (the answers weighted to the sex, age and ethnic group of the people in the "
+                       "same setting in the records) could not be calculated for this area and period: too few people "
+                       "answered, or too few in the groups, in the survey or in the records, to weight by.")
     elif weighted:
         s.tables.append(weighted)
-        s.notes.append("Weighted shares: the people interviewed are not a random sample, so each ethnic group's "
-                       "answers are weighted to that group's share of the people in the same setting in the records "
-                       "(post-stratification; groups too small to show are weighted together). Secure hospitals have "
-                       "no record population to weight to.")
+        s.notes.append("Weighted shares: the people interviewed are not a random sample, so each answer is weighted "
+                       "until the people answering match the people in the same setting in the records by sex, age "
+                       "group and ethnic group at once (raking), with intervals that allow for the weighting. They are "
+                       "shown to whole percentages, for whole settings where at least 30 people answered. Secure "
+                       "hospitals have no record population to weight to.")
     beside = _beside_records(data)
     if beside:
         s.tables.append(beside)
@@ -205,10 +206,10 @@ def _weighted(data):
     for r in rows:
         r["indicator_words"] = INDICATOR_LABELS.get(r["indicator"], r["indicator"])
         r["setting_words"] = SETTING_LABELS.get(r["setting"], r["setting"])
-        r["weighted_text"] = (f"{r['weighted_percent']:.1f} ({r['lower_95']:.1f} to {r['upper_95']:.1f})"
+        r["weighted_text"] = (f"{r['weighted_percent']:.0f} ({r['lower_95']:.0f} to {r['upper_95']:.0f})"
                               if r["weighted_percent"] is not None else r["note"].removeprefix("not weighted: "))
         r["unweighted"] = "" if r["unweighted_percent"] is None else f"{r['unweighted_percent']:.1f}"
-    return _table("table-survey-weighted", "What people told us, weighted to the people in the records by ethnic "
-                  "group (% and 95% CI)", rows, [
+    return _table("table-survey-weighted", "What people told us, weighted to the people in the records by sex, age "
+                  "and ethnic group (% and 95% CI)", rows, [
                       ("indicator_words", "What people told us", "text"), ("setting_words", "Setting", "text"),
                       ("unweighted", "Unweighted %", "text"), ("weighted_text", "Weighted % (95% CI)", "text")])

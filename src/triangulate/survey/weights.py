@@ -1,141 +1,240 @@
-"""Survey answers weighted to the people the records show in the same setting: post-stratification by
-ethnic group, from the publication's own controlled figures.
+"""Survey answers weighted to the people the records show in the same setting: raking to sex, age group
+and ethnic group (5 groups) together.
 
 The people interviewed are not a random sample: if Black people are a third of those interviewed in
-prison but a fifth of the people the prison records show, an unweighted share over-states what Black
-people said. Post-stratification re-weights each group to its share of the setting's population:
-
-    p_w = sum over groups g of W_g * p_g,   W_g = N_g / N
-
-with ``p_g = positive_g / asked_g`` (the survey's published counts for the group) and ``N_g`` the people
-of the group in the setting in the records (the published denominators of need prevalence: people in
+prison but a fifth of the people the prison records show, or young men are over-represented, an
+unweighted share over-states what they said. Each respondent gets a weight so that the weighted
+respondents match the setting's people in the records on three margins at once: sex, age group and
+ethnic group (the national practice for surveys of this kind: raking, or iterative proportional fitting,
+Deming and Stephan 1940; the targets are the published denominators of need prevalence: people in
 prison for prison interviews, people under probation supervision for community ones; secure hospitals
-have no record population in the standard and are not weighted). The variance is that of a stratified
-estimator with the strata's sizes known (Cochran 1977, section 5A.9, the post-stratified mean, ignoring
-the small term for the randomness of the ``n_g``):
+have no record population in the standard and are not weighted).
 
-    var(p_w) = sum over g of W_g^2 * p_g * (1 - p_g) / n_g
+**Raking.** Weights start at 1. For each margin in turn, every category's weighted respondents are scaled
+to the category's share of the population, and the turns repeat until no factor differs from 1 by more
+than ``TOLERANCE`` (at most ``MAX_ROUNDS`` rounds; if it has not settled, no weighted share). A category
+is raked only where it is known on both sides: respondents who preferred not to say, categories whose
+population is withheld in the publication, and categories with people in the records but nobody
+interviewed keep their weight on that margin (the others share the rest in the population's
+proportions). With one margin, raking is post-stratification (Cochran 1977, 5A.9), which the tests check.
 
-and the 95% interval is ``p_w`` ± 1.96 standard errors, kept within 0 to 100.
+**Estimate and interval.** p_w = sum of w_i y_i over sum of w_i. The variance is the linearisation
+variance of a calibrated estimator (Deville and Särndal 1992; Särndal, Swensson and Wretman 1992,
+section 6.6): the residuals of y_i - p_w on the raking categories (weighted least squares), so what the
+margins explain adds no variance: var = sum w_i^2 e_i^2 / (sum w_i)^2, treating the respondents as a
+simple random sample within the weighting classes. The 95% interval is p_w ± 1.96 standard errors, kept
+within 0 to 100. ``design_effect`` is Kish's effect of unequal weights, n sum w^2 / (sum w)^2: how much
+precision the weighting costs.
 
-Only published figures are used, so the weighted table adds nothing a reader could not work out from
-the publication (a derived table, like the gap analysis). The difference from the national practice of
-raking to several margins at once (sex, age and ethnic group): the publication shows one demographic at
-a time, so there is one margin here, ethnic group (5 groups), the one the survey's questions are about.
-Groups whose survey counts or population are withheld, and people whose ethnic group is not known,
-form one stratum together: the whole less the groups shown, on both the survey's and the population's
-side (figures a reader can work out too; with rounded counts, approximately). Where even that cannot be
-formed (a negative remainder from rounding, or fewer than two strata), the weighted share is not
-calculated and the row says why.
+**Disclosure.** The weights use the respondents' sex, age group and ethnic group together, which the
+publication does not show (it shows one demographic at a time), so a weighted share is a figure made
+from unpublished counts. It is published only for all the respondents in a setting (never for a
+group), only where that row's counts are shown and at least ``MIN_RESPONDENTS`` answered, and to whole
+percentages: a weighted share moves by less than a rounding step when one respondent's answer changes,
+so it cannot be inverted for a count the control withheld. The population targets are published figures.
 """
 
 from __future__ import annotations
 
-import math
-
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 #: Survey setting -> the record setting whose people it is weighted to.
 POPULATION_OF = {"prison": "prison_custody", "community": "probation_supervision"}
-UNKNOWN = "Not stated/unknown"
+#: The margins raked to, in the order they are raked: (breakdown, the survey fine column it reads).
+MARGINS = (("sex", "sex"), ("age_group", "age_group"), ("ethnic_group_5", "ethnic_group_19"))
+MARGIN_WORDS = {"sex": "sex", "age_group": "age group", "ethnic_group_5": "ethnic group (5 groups)"}
+UNKNOWN = ("Not stated/unknown", "Not known")
+#: Respondents answering, at least, for a weighted share to be published.
+MIN_RESPONDENTS = 30
+TOLERANCE = 1e-9
+MAX_ROUNDS = 500
 Z95 = 1.959963984540054
 
 
-def weighted_shares(published) -> pa.Table:
-    """One row per area, year, setting and indicator: the unweighted and the weighted share with its
-    95% interval, or why there is no weighted share."""
-    out = {k: [] for k in ("area", "year", "setting", "indicator", "unweighted_percent", "weighted_percent",
-                           "lower_95", "upper_95", "weighted_by", "note")}
+def weighted_shares(published, fine: dict | None = None) -> pa.Table:
+    """One row per area, year, setting and indicator: the unweighted and the raked share with its 95%
+    interval and design effect, or why there is no weighted share.
+
+    ``fine``: the survey measure's fine counts (``{"asked": table, "positive": table}``, as
+    ``triangulate.publish.compute`` keeps them); without them nothing is weighted."""
+    out = {k: [] for k in _SCHEMA.names}
     if "survey_experience" not in published.names or "need_prevalence" not in published.names:
         return pa.table(out, schema=_SCHEMA)
-    population: dict[tuple, dict[str, int | None]] = {}
-    everyone: dict[tuple, int | None] = {}
-    for r in published.table("need_prevalence").to_pylist():
-        if r["setting"] not in POPULATION_OF.values():
-            continue
-        # Every need's row carries the same denominator; one need is enough.
-        where = (r["area"], r["year"], r["setting"])
-        if r["breakdown"] == "ethnic_group_5" and r["group"] != UNKNOWN:
-            population.setdefault(where, {}).setdefault(r["group"], r["people"])
-        elif r["breakdown"] == "all":
-            everyone.setdefault(where, r["people"])
-    cells: dict[tuple, dict[str, tuple]] = {}
-    overall: dict[tuple, tuple] = {}
+    margins = _population_margins(published.table("need_prevalence"))
+    cells = _Cells(fine, published) if fine else None
     for r in published.table("survey_experience").to_pylist():
-        key = (r["area"], r["year"], r["setting"], r["indicator"])
-        if r["breakdown"] == "all":
-            overall[key] = (r["asked"], r["positive"], r["percent"])
-        elif r["breakdown"] == "ethnic_group_5" and r["group"] != UNKNOWN:
-            cells.setdefault(key, {})[r["group"]] = (r["asked"], r["positive"])
-    for key, (asked, positive, percent) in sorted(overall.items()):
-        area, year, setting, indicator = key
-        if not asked:
+        if r["breakdown"] != "all" or not r["asked"]:
             continue
-        record_setting = POPULATION_OF.get(setting)
-        weighted = lower = upper = None
-        by = ""
-        if record_setting is None:
-            note = "not weighted: no population of this setting in the records"
-        else:
-            by = f"ethnic group (5 groups) of the people in {record_setting.replace('_', ' ')} in the records"
-            where = (area, year, record_setting)
-            weighted, se, note = _post_stratified(cells.get(key, {}), population.get(where, {}), (asked, positive),
-                                                  everyone.get(where))
-            if weighted is not None:
-                lower, upper = max(0.0, weighted - Z95 * se), min(100.0, weighted + Z95 * se)
-        for name, value in (("area", area), ("year", year), ("setting", setting), ("indicator", indicator),
-                            ("unweighted_percent", percent), ("weighted_percent", _round(weighted)),
-                            ("lower_95", _round(lower)), ("upper_95", _round(upper)), ("weighted_by", by),
-                            ("note", note)):
-            out[name].append(value)
+        result = _weigh(r, margins, cells)
+        row = {"area": r["area"], "year": r["year"], "setting": r["setting"], "indicator": r["indicator"],
+               "unweighted_percent": r["percent"], **result}
+        for name in _SCHEMA.names:
+            out[name].append(row.get(name))
     return pa.table(out, schema=_SCHEMA)
 
 
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
+def _population_margins(need: pa.Table) -> dict[tuple, dict[str, dict[str, int]]]:
+    """(area, year, record setting) -> breakdown -> known category -> people (shown counts only)."""
+    wanted = pa.array(list(POPULATION_OF.values()))
+    need = need.filter(pc.is_in(need.column("setting"), wanted))
+    out: dict[tuple, dict[str, dict[str, int]]] = {}
+    # Every need's row carries the same denominator; one need per cell is enough.
+    for r in need.select(["area", "year", "setting", "breakdown", "group", "people"]).to_pylist():
+        if r["breakdown"] in dict(MARGINS) and r["group"] not in UNKNOWN and r["people"] is not None:
+            out.setdefault((r["area"], r["year"], r["setting"]), {}).setdefault(r["breakdown"], {}).setdefault(
+                r["group"], r["people"])
+    return out
 
 
-def _post_stratified(cells: dict[str, tuple], population: dict[str, int | None],
-                     whole: tuple, everyone: int | None) -> tuple[float | None, float, str]:
-    """(weighted percent, its standard error in percentage points, note) from each group's survey counts
-    and population. Groups whose survey counts or population are withheld, and people whose group is not
-    known, are one stratum together: the whole less the groups shown, on both sides (what a reader can
-    work out too)."""
-    if not everyone:
-        return None, 0.0, "not weighted: the setting's population is withheld or empty"
-    asked_all, positive_all = whole
-    if asked_all is None or positive_all is None:
-        return None, 0.0, "not weighted: the survey's answers are withheld (too few to show)"
-    strata = []
-    for g, n in population.items():
-        asked, positive = cells.get(g, (None, None))
-        if n is not None and asked is not None and positive is not None and asked > 0:
-            strata.append((n, asked, positive))
-    rest = (everyone - sum(n for n, _, _ in strata), asked_all - sum(a for _, a, _ in strata),
-            positive_all - sum(x for _, _, x in strata))
-    if rest[0] > 0 or rest[1] > 0:
-        if rest[0] <= 0 or rest[1] <= 0 or not 0 <= rest[2] <= rest[1]:
-            return None, 0.0, "not weighted: the groups too small to show cannot be weighted together"
-        strata.append(rest)
-    if len(strata) < 2:
-        return None, 0.0, "not weighted: too few groups shown to weight by"
-    total = sum(n for n, _, _ in strata)
-    estimate = variance = 0.0
-    for n, asked, positive in strata:
-        w, p = n / total, positive / asked
-        estimate += w * p
-        variance += w * w * p * (1 - p) / asked
-    return 100 * estimate, 100 * math.sqrt(variance), "weighted by ethnic group to the records"
+class _Cells:
+    """The respondents of a view, setting and indicator, by sex x age group x ethnic group (5 groups):
+    how many answered and how many gave the answer counted."""
+
+    def __init__(self, fine: dict, published):
+        from triangulate.publish.dimensions import ALL_AREAS, ALL_YEARS, parent_group
+
+        self.all_areas, self.all_years = ALL_AREAS, ALL_YEARS
+        self.pooled = {name: _years_of(name) for name in published.manifest.get("dimensions", {}).get("pooled", [])}
+        parents = parent_group()
+        rows: dict[tuple, dict[tuple, list]] = {}
+        for which in ("asked", "positive"):
+            t = fine[which]
+            columns = [t.column(c).to_pylist() for c in ("setting", "indicator", "area_code", "year", "sex",
+                                                          "age_group", "ethnic_group_19", "n")]
+            for setting, indicator, area, year, sex, age, group19, n in zip(*columns):
+                cell = rows.setdefault((setting, indicator), {}).setdefault(
+                    (area, year, (sex, age, parents.get(group19, group19))), [0, 0])
+                cell[which == "positive"] += n
+        self.rows = {}
+        for key, cells in rows.items():
+            places = list(cells)
+            self.rows[key] = (np.array([p[0] for p in places], dtype=object), np.array([p[1] for p in places], dtype=object),
+                              [p[2] for p in places], np.array([cells[p] for p in places], dtype=float))
+
+    def of(self, area: str, year: str, setting: str, indicator: str) -> tuple[list[tuple], np.ndarray, np.ndarray]:
+        """(cells, answering, giving the answer) of one view, setting and indicator."""
+        if (setting, indicator) not in self.rows:
+            return [], np.zeros(0), np.zeros(0)
+        areas, years, cells, counts = self.rows[(setting, indicator)]
+        keep = np.ones(len(cells), dtype=bool)
+        if area != self.all_areas:
+            keep &= areas == area
+        if year in self.pooled:
+            keep &= np.isin(years, self.pooled[year])
+        elif year != self.all_years:
+            keep &= years == year
+        names = sorted({c for c, k in zip(cells, keep) if k})
+        index = {c: i for i, c in enumerate(names)}
+        totals = np.zeros((len(names), 2))
+        for i in np.flatnonzero(keep):
+            totals[index[cells[i]]] += counts[i]
+        return names, totals[:, 0], totals[:, 1]
+
+
+def _years_of(period: str) -> list[str]:
+    from triangulate.publish.dimensions import period_bounds
+
+    first, last = period_bounds(period)
+    return [f"{y}/{(y + 1) % 100:02d}" for y in range(int(first[:4]), int(last[:4]) + 1)]
+
+
+def _weigh(row: dict, margins: dict, cells: _Cells | None) -> dict:
+    record_setting = POPULATION_OF.get(row["setting"])
+    if record_setting is None:
+        return {"note": "not weighted: no population of this setting in the records"}
+    if row["positive"] is None:
+        return {"note": "not weighted: the survey's answers are withheld (too few to show)"}
+    if row["asked"] < MIN_RESPONDENTS:
+        return {"note": f"not weighted: fewer than {MIN_RESPONDENTS} people answered"}
+    population = margins.get((row["area"], row["year"], record_setting), {})
+    if not population or cells is None:
+        return {"note": "not weighted: the setting's population is withheld or empty"}
+    names, asked, positive = cells.of(row["area"], row["year"], row["setting"], row["indicator"])
+    if not names or asked.sum() == 0:
+        return {"note": "not weighted: the survey's answers are withheld (too few to show)"}
+    raked = rake(names, asked, population)
+    if raked is None:
+        return {"note": "not weighted: the weights did not settle (groups too small to weight by)"}
+    weights, used = raked
+    if not used:
+        return {"note": "not weighted: too few groups shown to weight by"}
+    estimate, se, design_effect = calibrated_share(names, asked, positive, weights, used)
+    place = record_setting.replace("_", " ")
+    words = [MARGIN_WORDS[m] for m, _ in used]
+    by = " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
+    return {"weighted_percent": round(100 * estimate), "lower_95": round(max(0.0, 100 * (estimate - Z95 * se))),
+            "upper_95": round(min(100.0, 100 * (estimate + Z95 * se))), "design_effect": round(design_effect, 2),
+            "weighted_by": f"{by} of the people in {place} in the records",
+            "note": f"raked to {by}"}
+
+
+def _categories(names: list[tuple], margin: str) -> list[str]:
+    position = [m for m, _ in MARGINS].index(margin)
+    return [c[position] for c in names]
+
+
+def rake(names: list[tuple], asked: np.ndarray, population: dict[str, dict[str, int]]):
+    """Each cell's respondent weight, raked to the population's margins (module docstring), and the
+    margins used with the categories raked on each; None if the weights did not settle. ``names``: (sex, age group, 5-group) of each cell;
+    ``asked``: its respondents; ``population``: breakdown -> category -> people."""
+    plans = []
+    for margin, _ in MARGINS:
+        categories = np.array(_categories(names, margin), dtype=object)
+        targets = {g: n for g, n in population.get(margin, {}).items() if n > 0 and asked[categories == g].sum() > 0}
+        if len(targets) < 2:
+            continue  # nothing to balance on this margin
+        members = [categories == g for g in targets]
+        share = np.array(list(targets.values()), float)
+        plans.append((margin, list(targets), members, share / share.sum()))
+    weights = np.ones(len(names))
+    for _ in range(MAX_ROUNDS):
+        largest = 0.0
+        for _, _, members, share in plans:
+            current = np.array([(weights * asked)[m].sum() for m in members])
+            factors = current.sum() * share / current
+            for m, f in zip(members, factors):
+                weights[m] *= f
+            largest = max(largest, float(np.abs(factors - 1).max()))
+        if largest < TOLERANCE:
+            return weights, [(margin, categories) for margin, categories, _, _ in plans]
+    return None
+
+
+def calibrated_share(names: list[tuple], asked: np.ndarray, positive: np.ndarray, weights: np.ndarray,
+                     used: list[tuple[str, list[str]]]) -> tuple[float, float, float]:
+    """(weighted share, its standard error, Kish's design effect) from cell counts and respondent weights:
+    the linearisation variance with the residuals of y - p on the raking categories (module docstring)."""
+    total = float((weights * asked).sum())
+    estimate = float((weights * positive).sum()) / total
+    # One column per raked category: 1 where the cell is in it.
+    columns = [np.ones(len(names))]
+    for margin, raked in used:
+        categories = np.array(_categories(names, margin), dtype=object)
+        columns += [(categories == g).astype(float) for g in raked]
+    x = np.stack(columns, axis=1)
+    # Weighted least squares of z = y - p on x, summed over the cells' respondents (y = 1 for the positive).
+    wn = weights * asked
+    coefficients = np.linalg.lstsq(x.T @ (wn[:, None] * x), x.T @ (weights * (positive - asked * estimate)),
+                                   rcond=None)[0]
+    fitted = x @ coefficients
+    e1, e0 = (1 - estimate) - fitted, -estimate - fitted
+    variance = float((weights ** 2 * (positive * e1 ** 2 + (asked - positive) * e0 ** 2)).sum()) / total ** 2
+    n = float(asked.sum())
+    design_effect = n * float((weights ** 2 * asked).sum()) / total ** 2
+    return estimate, float(np.sqrt(variance)), design_effect
 
 
 _SCHEMA = pa.schema([("area", pa.string()), ("year", pa.string()), ("setting", pa.string()),
                      ("indicator", pa.string()), ("unweighted_percent", pa.float64()),
                      ("weighted_percent", pa.float64()), ("lower_95", pa.float64()), ("upper_95", pa.float64()),
-                     ("weighted_by", pa.string()), ("note", pa.string())])
+                     ("design_effect", pa.float64()), ("weighted_by", pa.string()), ("note", pa.string())])
 
 
-def derived_tables(published) -> dict[str, pa.Table]:
-    """The survey's derived tables for ``write_publication(derived=...)``."""
+def derived_tables(published, fine: dict | None = None) -> dict[str, pa.Table]:
+    """The survey's derived tables for ``write_publication(derived=...)``: ``fine`` holds the fine counts
+    the publication kept (``Computed.fine``)."""
     if "survey_experience" not in published.names:
         return {}
-    return {"survey_weighted": weighted_shares(published)}
+    return {"survey_weighted": weighted_shares(published, (fine or {}).get("survey_experience"))}
