@@ -61,6 +61,8 @@ INDICATORS = (
     ("community_services_fit", "Agree the community services used understand their culture", "community_fit",
      ("agree", "strongly_agree")),
     ("experience_good", "Experience of the service good or very good (Friends and Family Test)", "fft", ("1", "2")),
+    ("problems_very_difficult", "Those problems made daily life very or extremely difficult (PHQ-9's last question)",
+     "phq9_difficulty", ("very", "extremely")),
     ("probable_depression", "Probable depression (PHQ-9 score 10 or more)", "phq9", None),
     ("probable_anxiety", "Probable anxiety disorder (GAD-7 score 10 or more)", "gad7", None),
 )

@@ -18,7 +18,8 @@ NO_SURVEY = ("No needs and experience survey has been loaded for this area and p
 SHORT = {
     "told_about_support": "Told about support", "information_understood": "Understood the information",
     "staff_understand_culture": "Staff understand my culture", "staff_respect": "Staff treat me with respect",
-    "treated_unfairly": "Treated unfairly", "bme_group_available": "Minority ethnic group available",
+    "treated_unfairly": "Treated unfairly", "problems_very_difficult": "Problems made life very hard",
+    "bme_group_available": "Minority ethnic group available",
     "wants_mentor": "Would like a mentor", "family_involved": "Family involved in care",
     "knows_where_living": "Knows where will live", "gp_on_leaving": "GP on leaving",
     "mh_support_arranged": "Mental health support arranged", "can_practise_faith": "Can practise faith",
