@@ -207,3 +207,18 @@ def test_link_on_encodings_takes_a_private_secret_file_only(tmp_path: Path) -> N
     linked = triangulate("link", "--store", str(store), "--secret", str(secret))
     assert linked.returncode == 0, linked.stderr
     assert "on their encodings" in linked.stdout and "a project secret" not in linked.stdout + linked.stderr
+    # An agency encodes its own extracts; the service links them without the secret.
+    encoded, agency_store = tmp_path / "encoded", tmp_path / "agency.duckdb"
+    extracts = [str(data / "extracts" / f"{t}.csv") for t in ("prison_custody", "police_custody")]
+    done = triangulate("encode", *extracts, "--secret", str(secret), "--out", str(encoded))
+    assert done.returncode == 0, done.stderr
+    assert "rows of prison_custody encoded" in done.stdout and "a project secret" not in done.stdout + done.stderr
+    files = sorted(encoded.iterdir())
+    assert [f.name for f in files] == ["police_custody.encoded.csv", "prison_custody.encoded.csv"]
+    assert all(f.stat().st_mode & 0o777 == 0o600 for f in files)
+    assert triangulate("ingest", *map(str, files), "--store", str(agency_store), env=key).returncode == 0
+    linked = triangulate("link", "--store", str(agency_store))
+    assert linked.returncode == 0, linked.stderr
+    assert "on their encodings" in linked.stdout
+    refused = triangulate("encode", str(data / "population.csv"), "--secret", str(secret), "--out", str(encoded))
+    assert refused.returncode == 2 and "holds no identifiers" in refused.stderr and "Traceback" not in refused.stderr

@@ -5,7 +5,7 @@ The rooms never import this package, so there is no cycle between the command li
 """
 
 from triangulate.cli import (  # noqa: F401
-    demo, ingest, link, measures, provision, publish, report, screen, serve, standard, survey, synth,
+    demo, encode, ingest, link, measures, provision, publish, report, screen, serve, standard, survey, synth,
 )
 from triangulate.cli.app import app, console, err_console, progress_bars
 

@@ -195,10 +195,13 @@ class _RowCheck:
         kept += [f"COALESCE({c.broken_sql}, FALSE) AS _reference_checkable" for c in self.checks if c.store_lookup]
         if record_key:
             kept.append("record_key")
-        kept += [f"{stored_value_sql(f)} AS {col(f.name)}" for f in self.schema.fields]
+        kept += [f"{stored_value_sql(f)} AS {col(f.name)}" for f in self.schema.fields if f.name != "age_at_event"]
         if self.schema.kind == "agency_record":
             kept.append(f"{age_at_event_sql(self.schema)} AS age_at_event")
-            recorded = (f"({col('nhs_number')} IS NOT NULL)" if "nhs_number" in self.schema.field_names
+            # An encoded record's NHS number is the fourth part of its encoding (empty when it had none).
+            encoded = (f" OR coalesce(split_part({col('identity_encoding')}, '.', 4), '') <> ''"
+                       if "identity_encoding" in self.schema.field_names else "")
+            recorded = (f"({col('nhs_number')} IS NOT NULL{encoded})" if "nhs_number" in self.schema.field_names
                         else "CAST(NULL AS BOOLEAN)")
             kept.append(f"{recorded} AS nhs_number_recorded")
         return self.sql(f"SELECT {', '.join(kept)} FROM ({parsed})", as_arrow=True)
@@ -233,11 +236,14 @@ class _RowCheck:
 
 def age_at_event_sql(table: TableSchema) -> str:
     """Whole years from date of birth to the table's event date (a birthday on 29 February is
-    reached on 1 March in other years); NULL without a date of birth."""
+    reached on 1 March in other years); without a date of birth, the extract's own ``age_at_event``
+    (an extract encoded at the agency, which worked it out there); else NULL."""
+    given = (f"CAST({typed_col(table.field('age_at_event'))} AS INTEGER)" if "age_at_event" in table.field_names
+             else "CAST(NULL AS INTEGER)")
     if table.event_date is None or "date_of_birth" not in table.field_names:
-        return "CAST(NULL AS INTEGER)"
+        return given
     born, event = typed_col(table.field("date_of_birth")), typed_col(table.field(table.event_date))
     return (
-        f"CAST(year({event}) - year({born}) - CASE WHEN month({event}) * 100 + day({event}) "
-        f"< month({born}) * 100 + day({born}) THEN 1 ELSE 0 END AS INTEGER)"
+        f"coalesce(CAST(year({event}) - year({born}) - CASE WHEN month({event}) * 100 + day({event}) "
+        f"< month({born}) * 100 + day({born}) THEN 1 ELSE 0 END AS INTEGER), {given})"
     )

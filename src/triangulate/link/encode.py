@@ -13,8 +13,8 @@ accuracy: docs/linkage.md, "Linkage without names".
 
 The encoding is Data61's ``clkhash`` (schema version 3, ``data/clk_schema.json``); the preparation
 before it is the plain linkage's own (``model.prepare_sql``), so encoded records agree wherever the
-plain records would. An ``encode`` command for an agency to run on its own extract, and the ingest
-of what it writes, are not built yet (docs/linkage.md).
+plain records would. ``triangulate encode`` (``link.agency``) makes the same encodings at the
+agency, which the service ingests and links without the secret (docs/linkage.md).
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from triangulate.store.engines import scratch_duckdb
 from triangulate.standard import AGENCY_TABLES
@@ -112,6 +113,66 @@ def prepared_input(con: duckdb.DuckDBPyConnection, tables: list[str]) -> pa.Tabl
     return con.sql(sql).to_arrow_table()
 
 
+def encoded_records(con: duckdb.DuckDBPyConnection, tables: list[str]) -> pa.Table | None:
+    """The records encoded at their agency (``identity_encoding``, ``triangulate encode``) in the columns
+    of ``encode.encode_prepared``; None when there are none."""
+    from .agency import from_text
+    from .encode import CLK_BITS, with_bits
+
+    parts = [f"SELECT record_key AS unique_id, '{t}' AS source_table, source_system, source_record_id, "
+             f"identity_encoding FROM identity.{t} WHERE identity_encoding IS NOT NULL"
+             for t in tables if _has_column(con, t, "identity_encoding")]
+    if not parts:
+        return None
+    stored = con.sql(" UNION ALL ".join(parts)).to_arrow_table()
+    if not stored.num_rows:
+        return None
+    columns, checks = from_text(stored.column("identity_encoding").to_pylist())
+    out = stored.drop_columns(["identity_encoding"])
+    out = out.append_column("clk", pa.array(columns.pop("clk"), pa.binary(CLK_BITS // 8)))
+    for name, values in columns.items():
+        out = out.append_column(name, pa.array(values, pa.string()))
+    return with_bits(out).replace_schema_metadata({"checks": ",".join(sorted(checks))})
+
+
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'identity' "
+        "AND table_name = ? AND column_name = ?", [table, column]).fetchall()[0][0])
+
+
+def linkage_input(con: duckdb.DuckDBPyConnection, tables: list[str], secret: bytes | None) -> tuple[pa.Table, bool]:
+    """(the records to link, whether they are encodings).
+
+    Plain records are linked as they are, or encoded on arrival under ``secret``. Records encoded at
+    their agency are read as they were stored; then every record must be an encoding: the plain ones
+    need ``secret`` to be encoded, and every encoding must have been made under one secret (``secret``,
+    when given)."""
+    from .agency import encoding_check
+    from .encode import encode_prepared
+
+    stored = encoded_records(con, tables)
+    plain = prepared_input(con, tables)
+    if stored is None:
+        return (encode_prepared(plain, secret), True) if secret is not None else (plain, False)
+    checks = stored.schema.metadata[b"checks"].decode().split(",")
+    if len(checks) > 1:
+        raise LinkError(f"the encoded extracts were made under {len(checks)} different secrets: every agency must "
+                        "encode with the project's one linkage secret (triangulate encode --secret FILE)")
+    if secret is not None and checks != [encoding_check(secret)]:
+        raise LinkError("the encoded extracts were made under another secret than the one given: give the project's "
+                        "linkage secret the agencies encoded with")
+    plain = plain.filter(pc.invert(pc.is_in(plain.column("unique_id"), stored.column("unique_id"))))
+    if plain.num_rows and secret is None:
+        raise LinkError(f"{stored.num_rows:,} records arrived encoded and {plain.num_rows:,} with plain identifiers: "
+                        "give the linkage secret (--secret FILE) to encode the plain ones on arrival, or have their "
+                        "agencies send encoded extracts (triangulate encode)")
+    if not plain.num_rows:
+        return stored.replace_schema_metadata(None), True
+    arrived = encode_prepared(plain, secret)
+    return pa.concat_tables([arrived, stored.replace_schema_metadata(None).select(arrived.column_names)]), True
+
+
 def splink_linker(records: pa.Table, settings):
     """A Splink linker on a private in-memory DuckDB holding the prepared records."""
     from splink import DuckDBAPI, Linker
@@ -177,7 +238,9 @@ def link(store: str | Path, *, engine: str = "duckdb", threshold: float | None =
 
     With ``secret`` (the project's, ``encode.load_secret``), every record is encoded on arrival
     (``encode.encode_prepared``) and linked on its encodings alone: no name, date of birth or
-    postcode reaches the linker, as when agencies send encoded extracts. DuckDB only.
+    postcode reaches the linker. Records encoded at their agency (``triangulate encode``) are linked
+    on their encodings too, without the secret if every record came encoded (``linkage_input``).
+    Linkage on encodings runs on DuckDB only.
     """
     import splink
 
@@ -208,11 +271,11 @@ def link(store: str | Path, *, engine: str = "duckdb", threshold: float | None =
         counts = identity_tables(con)
         check_linkable(counts)
         tables = [t for t, n in counts.items() if n]
-        records = prepared_input(con, tables)
-        if secret is not None:
-            from .encode import encode_prepared
-
-            records = encode_prepared(records, secret)
+        records, encoded = linkage_input(con, tables, secret)
+        if encoded and engine != "duckdb":
+            raise LinkError("linkage on encodings runs on DuckDB only (it compares encodings bit by bit): "
+                            "leave out --engine spark")
+        if encoded:
             creator = model.encoded_settings()
             deterministic, em_rules = model.ENCODED_DETERMINISTIC_RULES, model.ENCODED_EM_RULES
         else:
@@ -241,7 +304,7 @@ def link(store: str | Path, *, engine: str = "duckdb", threshold: float | None =
             linker.training.estimate_probability_two_random_records_match(
                 deterministic, recall=model.DETERMINISTIC_RECALL)
             linker.training.estimate_u_using_random_sampling(max_pairs=u_sample_pairs, seed=U_SEED)
-            if secret is not None:
+            if encoded:
                 from .encode import set_dice_u
 
                 set_dice_u(linker, records)
@@ -282,7 +345,7 @@ def link(store: str | Path, *, engine: str = "duckdb", threshold: float | None =
             comparisons_scored=blocking[-1]["cumulative"] if blocking else 0,
             pairs_at_threshold=pairs_at_threshold, people=len(set(assignment.column("person_key").to_pylist())),
             threshold=threshold, chosen=chosen, keys_kept=kept, keys_new=sum(1 for h in history if h[1] in ("created", "split_from")),
-            keys_merged=merged, blocking_counts=blocking, seconds=seconds, encoded=secret is not None,
+            keys_merged=merged, blocking_counts=blocking, seconds=seconds, encoded=encoded,
         )
         _write(con, tables, assignment, history, report, settings_json, splink.__version__, engine,
                started, progress)

@@ -28,7 +28,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-STANDARD_VERSION = "1.2"
+STANDARD_VERSION = "1.3"
 
 #: Agency record tables in pathway order (the order used in summaries and documentation).
 AGENCY_TABLES: tuple[str, ...] = (
@@ -45,8 +45,12 @@ ALL_TABLES: tuple[str, ...] = AGENCY_TABLES + ("need", "population")
 #: Identity-zone fields that identify a person. They must never appear in an error message,
 #: a log line or a rejects file.
 IDENTIFYING_FIELDS: frozenset[str] = frozenset(
-    {"given_name", "family_name", "date_of_birth", "postcode", "nhs_number", "pnc_id"}
+    {"given_name", "family_name", "date_of_birth", "postcode", "nhs_number", "pnc_id", "identity_encoding"}
 )
+
+#: Fields an extract encoded at the agency (``triangulate encode``) carries in place of the identifying
+#: ones; a plain extract leaves them out.
+ENCODED_FIELDS: tuple[str, ...] = ("age_at_event", "identity_encoding")
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,10 @@ VERSIONS = (
             "service specification names them, information shared with the justice system's decision makers and "
             "diversion out of or within the system; and `population.area_name` (the area's name beside its code in "
             "the report and the dashboard). Optional: 1.0 and 1.1 extracts load unchanged."),
+    ("1.3", "`identity_encoding` and `age_at_event` in every agency table: for an agency that does not release "
+            "identifiers, `triangulate encode` replaces the names, date of birth, postcode, NHS number and PNC ID "
+            "with one encoding made under the project's linkage secret, and gives the age at the event in place "
+            "of the date of birth (docs/linkage.md). Optional: earlier extracts load unchanged."),
 )
 
 

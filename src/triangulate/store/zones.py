@@ -65,7 +65,10 @@ def content_columns(table: str) -> tuple[Column, ...]:
     record (a corrected re-extract) its ``person_key`` is reset to null because the identifiers it
     was linked on may have changed.
     """
-    fields = [f for f in schema(table).zone_fields("content") if f not in CONTENT_EXCLUDED_FIELDS]
+    # age_at_event is the column below, worked out at ingest (from the extract's own where it has no
+    # date of birth), not a second column of the same name.
+    fields = [f for f in schema(table).zone_fields("content")
+              if f not in CONTENT_EXCLUDED_FIELDS and f != "age_at_event"]
     return (
         Column("record_key", "VARCHAR", not_null=True),
         *(_standard_column(table, f) for f in fields),

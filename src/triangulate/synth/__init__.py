@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from triangulate.standard import AGENCY_TABLES, codelist, schema
+from triangulate.standard import AGENCY_TABLES, ENCODED_FIELDS, codelist, schema
 from triangulate.synth.calibration import NOISE_LEVELS, areas, figures, noise_rates
 from triangulate.synth.journeys import TableRecords, simulate_journeys
 from triangulate.synth.needs import IdentifiedTable, need_rows
@@ -95,10 +95,12 @@ def _extract_columns(records: TableRecords, identity: dict[str, np.ndarray], sys
     available["source_system"] = system
     available["source_record_id"] = ids
     available["area_code"] = area_codes[records.area]
-    missing = [f for f in schema(records.table).field_names if f not in available]
+    # Plain extracts, as most agencies send them: the fields of an encoded one are left out.
+    fields = [f for f in schema(records.table).field_names if f not in ENCODED_FIELDS]
+    missing = [f for f in fields if f not in available]
     if missing:
         raise RuntimeError(f"{records.table}: the simulation produced no values for {', '.join(missing)}")
-    return {f: available[f] for f in schema(records.table).field_names}
+    return {f: available[f] for f in fields}
 
 
 def _population_columns(population: ResidentPopulation) -> dict[str, np.ndarray]:
