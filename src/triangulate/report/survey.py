@@ -210,7 +210,9 @@ def _weighted(data):
         r["weighted_text"] = (f"{r['weighted_percent']:.0f} ({r['lower_95']:.0f} to {r['upper_95']:.0f})"
                               if r["weighted_percent"] is not None else r["note"].removeprefix("not weighted: "))
         r["unweighted"] = "" if r["unweighted_percent"] is None else f"{r['unweighted_percent']:.1f}"
+        r["by"] = r["note"].removeprefix("raked to ") if r["weighted_percent"] is not None else ""
     return _table("table-survey-weighted", "What people told us, weighted to the people in the records by sex, age "
-                  "and ethnic group (% and 95% CI)", rows, [
+                  "group and ethnic group where their numbers allow (% and 95% CI)", rows, [
                       ("indicator_words", "What people told us", "text"), ("setting_words", "Setting", "text"),
-                      ("unweighted", "Unweighted %", "text"), ("weighted_text", "Weighted % (95% CI)", "text")])
+                      ("unweighted", "Unweighted %", "text"), ("weighted_text", "Weighted % (95% CI)", "text"),
+                      ("by", "Weighted to", "text")])
