@@ -21,7 +21,9 @@ from triangulate.synth import write_synthetic_extracts
 
 from .conftest import TEST_KEY
 
-pytestmark = pytest.mark.spark
+#: One worker builds this module's fixture and runs its tests (make test runs with --dist loadgroup): split
+#: across two, each worker built it again.
+pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark-link")]
 
 U_PAIRS = 100_000
 

@@ -25,7 +25,9 @@ from triangulate.synth import link_from_truth, write_synthetic_extracts
 
 from .conftest import KEY, code_free_text
 
-pytestmark = pytest.mark.spark
+#: One worker builds this module's fixture and runs its tests (make test runs with --dist loadgroup): split
+#: across two, each worker built it again.
+pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark-engines")]
 
 
 @pytest.fixture(scope="module")

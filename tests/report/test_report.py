@@ -67,6 +67,10 @@ def published(folder: Path, name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+#: One worker builds this module's fixture and runs its tests (make test runs with --dist loadgroup): split
+#: across two, each worker built it again.
+pytestmark = pytest.mark.xdist_group("report")
+
 @pytest.fixture(scope="module")
 def html(store, tmp_path_factory):
     out = tmp_path_factory.mktemp("html") / "report.html"

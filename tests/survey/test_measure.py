@@ -28,6 +28,10 @@ UNKNOWN = "Not stated/unknown"
 MULTIPLE = {q.name for q in FORM.questions if q.type == "select_multiple"}
 
 
+#: One worker builds this module's fixture and runs its tests (make test runs with --dist loadgroup): split
+#: across two, each worker built it again.
+pytestmark = pytest.mark.xdist_group("survey-measure")
+
 @pytest.fixture(scope="module")
 def surveyed(tmp_path_factory):
     """(responses, unsuppressed publication, NHS England publication) of a one-area store with 3,000

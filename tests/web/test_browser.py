@@ -15,7 +15,9 @@ import pytest
 
 from .conftest import PASSWORD, short_tempdir
 
-pytestmark = pytest.mark.browser
+#: One worker builds this module's fixture and runs its tests (make test runs with --dist loadgroup): split
+#: across two, each worker built it again.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"
 
