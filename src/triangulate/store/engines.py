@@ -127,8 +127,24 @@ def spark_session(scratch: str, *, app_name: str, jars: tuple[str, ...] = (), se
     session = builder.getOrCreate()
     if not settings.remote:
         session.sparkContext.setLogLevel("ERROR")
+        _quiet_code_generator(session)
         session.sparkContext.setCheckpointDir(os.path.join(scratch, "checkpoints"))
     return session
+
+
+#: Spark's loggers that report, at ERROR, a generated method over Java's 64 KB limit (Splink's scoring
+#: expressions) with the whole generated source, before falling back to running the plan without it, as
+#: it should (``spark.sql.codegen.fallback``): hundreds of lines of Java on the command's error stream
+#: for nothing a user can act on.
+QUIET_LOGGERS = ("org.apache.spark.sql.catalyst.expressions.codegen.CodeGenerator",
+                 "org.apache.spark.sql.execution.WholeStageCodegenExec")
+
+
+def _quiet_code_generator(session) -> None:
+    jvm = session.sparkContext._jvm
+    off = jvm.org.apache.logging.log4j.Level.OFF
+    for name in QUIET_LOGGERS:
+        jvm.org.apache.logging.log4j.core.config.Configurator.setLevel(name, off)
 
 
 #: The store's schemas the measures read: the content zone and the survey's coded answers.
