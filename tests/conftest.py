@@ -75,10 +75,3 @@ def marked_drawings(tmp_path):
 
     return copy
 
-
-def pytest_collection_modifyitems(config, items):
-    """The modules kept on one worker (``xdist_group``: a Spark session, a browser, a publication to build)
-    are the longest; handed out first, they run beside the short tests rather than after them, so the
-    two workers of ``make test`` finish together (longest first, as a scheduler should). The order is
-    otherwise the collection's, and no test depends on it."""
-    items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)
