@@ -1,0 +1,142 @@
+"""Benchmark: the Spark path beside DuckDB, stage by stage, and what a cluster would take.
+
+For each size, a synthetic population is synthesised, ingested and (for the measures) linked from its
+truth first (not timed). Then, each in a child process pinned to two cores:
+
+- ``link`` on Spark local mode and on DuckDB, with Splink's stages (count blocking, train, score,
+  cluster, write) timed by the link itself;
+- every registered measure's fine counts (what ``publish --engine spark`` reads from the engine; the
+  disclosure control after them is the same code on both engines) on Spark and on DuckDB.
+
+Then a projection for a cluster, written with its assumptions, from two sizes or more: each stage's time
+is fitted as a fixed part (session start, per-query scheduling: Spark's cost on small data) plus a part
+proportional to the records (a least-squares line through the sizes run), and the proportional part is
+divided by the cores of the cluster over the two measured here (perfect scaling of the data-parallel work,
+an optimistic bound: shuffles over a network cost more than between two local cores).
+
+    python bench/spark.py                                  # 100,000 and 1,000,000 records
+    python bench/spark.py --records 20000 --records 100000
+    python bench/spark.py --nodes 10 --cores-per-node 8 --project 50000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RECORDS_PER_PERSON = 9.05  # agency records per synthetic person at default noise (as bench/link.py)
+KEY = b"benchmark key, synthetic data only: 2f9c1e77"
+
+LINK_CHILD = """
+import json, sys, time
+from triangulate.link import link
+t0 = time.perf_counter()
+report = link(sys.argv[1], engine=sys.argv[2])
+print(json.dumps({"seconds": time.perf_counter() - t0, "records": report.records, "steps": report.seconds,
+                  "scored": report.comparisons_scored}))
+"""
+
+MEASURES_CHILD = """
+import json, sys, time
+from triangulate.publish.compute import fine_counts
+t0 = time.perf_counter()
+fine = fine_counts(sys.argv[1], sys.argv[2])
+rows = sum(t.num_rows for counts in fine.values() for t in counts.values())
+print(json.dumps({"seconds": time.perf_counter() - t0, "rows": rows}))
+"""
+
+
+def _child(code: str, *args: str) -> dict:
+    cmd = [sys.executable, "-c", code, *args]
+    if (os.cpu_count() or 1) > 2 and sys.platform.startswith("linux"):
+        cmd = ["taskset", "-c", "0,1", *cmd]
+    t0 = time.perf_counter()
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    result["wall_incl_start"] = time.perf_counter() - t0
+    return result
+
+
+def run(records: int) -> dict:
+    import shutil
+
+    from triangulate.ingest import ingest
+    from triangulate.synth import link_from_truth, write_synthetic_extracts
+
+    with tempfile.TemporaryDirectory(prefix="spark-bench-") as tmp:
+        folder = Path(tmp)
+        people = max(100, round(records / RECORDS_PER_PERSON))
+        result = write_synthetic_extracts(folder / "synthetic", people=people, seed=2026)
+        plain = folder / "plain.duckdb"
+        ingest([result.out_dir / "extracts", result.files["population"]], plain, KEY)
+        out = {"people": people}
+        for engine in ("duckdb", "spark"):
+            store = folder / f"link-{engine}.duckdb"
+            shutil.copy(plain, store)
+            out[f"link_{engine}"] = _child(LINK_CHILD, str(store), engine)
+        linked = folder / "linked.duckdb"
+        shutil.copy(plain, linked)
+        link_from_truth(linked, result.truth_file)
+        for engine in ("duckdb", "spark"):
+            out[f"measures_{engine}"] = _child(MEASURES_CHILD, str(linked), engine)
+        out["records"] = out["link_duckdb"]["records"]
+        return out
+
+
+def _fit(xs: list[float], ys: list[float]) -> tuple[float, float]:
+    """(fixed, per record) of the least-squares line through the points (fixed at least 0)."""
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    fixed = max(0.0, my - slope * mx)
+    return fixed, max(0.0, slope)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--records", type=int, action="append", help="records (repeatable; default 100,000 and 1,000,000)")
+    ap.add_argument("--nodes", type=int, default=10, help="cluster nodes for the projection (default 10)")
+    ap.add_argument("--cores-per-node", type=int, default=8, help="cores per node for the projection (default 8)")
+    ap.add_argument("--project", type=int, default=50_000_000, help="records to project to (default 50 million)")
+    args = ap.parse_args()
+    results = [run(n) for n in sorted(args.records or [100_000, 1_000_000])]
+    for r in results:
+        ld, ls = r["link_duckdb"], r["link_spark"]
+        md, ms = r["measures_duckdb"], r["measures_spark"]
+        print(f"{r['records']:>10,} records ({r['people']:,} people), 2 cores:")
+        print(f"  link      DuckDB {ld['seconds']:8.1f} s   Spark {ls['seconds']:8.1f} s   (x{ls['seconds'] / ld['seconds']:.1f}; "
+              f"{ls['scored']:,} pairs scored on each)")
+        print(f"    Spark stages {ls['steps']}")
+        print(f"    DuckDB stages {ld['steps']}")
+        print(f"  measures  DuckDB {md['seconds']:8.1f} s   Spark {ms['seconds']:8.1f} s   (x{ms['seconds'] / md['seconds']:.1f}; "
+              f"{ms['rows']:,} fine-count rows)", flush=True)
+    if len(results) < 2:
+        print("projection: needs two sizes or more (--records twice)")
+        return
+    cores = args.nodes * args.cores_per_node
+    xs = [float(r["records"]) for r in results]
+    print(f"projection to {args.project:,} records on {args.nodes} nodes x {args.cores_per_node} cores "
+          f"(data-parallel work divided by {cores / 2:.0f}, fixed costs kept; an optimistic bound):")
+    total = 0.0
+    stages = list(results[0]["link_spark"]["steps"])
+    for stage in stages:
+        fixed, per = _fit(xs, [r["link_spark"]["steps"].get(stage, 0.0) for r in results])
+        projected = fixed + per * args.project * 2 / cores
+        total += projected
+        print(f"  link {stage:<16} fixed {fixed:7.1f} s + {per * 1e6:8.2f} s per million records -> {projected:9.1f} s")
+    fixed, per = _fit(xs, [r["measures_spark"]["seconds"] for r in results])
+    projected = fixed + per * args.project * 2 / cores
+    total += projected
+    print(f"  measures (fine counts)  fixed {fixed:7.1f} s + {per * 1e6:8.2f} s per million records -> {projected:9.1f} s")
+    print(f"  in all about {total / 60:.0f} minutes, before the disclosure control (engine-independent: "
+          "bench/publish.py)")
+
+
+if __name__ == "__main__":
+    main()
