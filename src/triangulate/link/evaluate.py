@@ -76,16 +76,17 @@ def rule_sql(rule) -> str:
     return rule if isinstance(rule, str) else rule.get_blocking_rule("duckdb").blocking_rule_sql
 
 
-def blocking_recall(con: duckdb.DuckDBPyConnection, truth_file: str | Path, rules=None) -> dict:
+def blocking_recall(con: duckdb.DuckDBPyConnection, truth_file: str | Path, rules=None, records=None) -> dict:
     """How many of the true pairs (two records of one true person) any prediction blocking rule compares:
     a true pair no rule compares can never be linked, whatever the model scores. Also each rule's own
     share, and the true pairs only that rule compares. Worked from the prepared linkage input (the
-    cleaned identifiers the rules read) and the ground truth, in SQL, one row per true pair."""
+    cleaned identifiers the rules read) and the ground truth, in SQL, one row per true pair. ``records``:
+    the linkage input to read instead (encodings, for the rules on encodings)."""
     from .model import PREDICTION_BLOCKING_RULES
 
     rules = PREDICTION_BLOCKING_RULES if rules is None else rules
     tables = [t for t, n in identity_tables(con).items() if n]
-    con.register("blocking_input", prepared_input(con, tables))
+    con.register("blocking_input", prepared_input(con, tables) if records is None else records)
     try:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE blocking_truth AS SELECT b.*, t.person_id FROM blocking_input b "
@@ -128,14 +129,22 @@ def evaluate(store: str | Path, truth_file: str | Path, out_dir: str | Path | No
     try:
         run_id, settings = latest_model(con)
         result = {"run_id": run_id, **quality(con, truth_file)}
-        blocking = blocking_recall(con, truth_file)
-        result["blocking_recall"] = blocking["blocking_recall"]
-        result["true_pairs_no_rule_compares"] = blocking["true_pairs"] - blocking["blocked_true_pairs"]
-        result["blocking_rules"] = blocking["rules"]
+        records, rules = _linked_input(con, settings)
+        if records is None:  # linked on encodings made on arrival: only the secret makes them again
+            result["blocking_recall"] = None
+            result["blocking_recall_note"] = ("the link ran on encodings made on arrival; its blocking keys are "
+                                              "not kept, so blocking recall is not measured")
+        else:
+            blocking = blocking_recall(con, truth_file, rules, records)
+            result["blocking_recall"] = blocking["blocking_recall"]
+            result["true_pairs_no_rule_compares"] = blocking["true_pairs"] - blocking["blocked_true_pairs"]
+            result["blocking_rules"] = blocking["rules"]
         if out_dir is not None:
+            if records is None:
+                raise LinkError("the charts and review sample of a link on encodings made on arrival need those "
+                                "encodings, which are not kept: evaluate without --report-dir")
             out = private_folder(out_dir)
-            tables = [t for t, n in identity_tables(con).items() if n]
-            linker = splink_linker(prepared_input(con, tables), settings)
+            linker = splink_linker(records, settings)
             pairs = linker.inference.predict(threshold_match_probability=KEEP_PAIRS_FROM)
             result["charts"] = str(write_charts(linker, pairs, out / "link-charts.html"))
             result["clerical_review"] = str(write_review_sample(pairs, out / REVIEW_FOLDER))
@@ -143,6 +152,22 @@ def evaluate(store: str | Path, truth_file: str | Path, out_dir: str | Path | No
         return result
     finally:
         con.close()
+
+
+def _linked_input(con: duckdb.DuckDBPyConnection, settings: dict):
+    """(the records the latest link compared, its blocking rules): the plain linkage input, or the
+    encodings stored by the agencies when every record came encoded; (None, None) for encodings made on
+    arrival (not kept)."""
+    from .model import PREDICTION_BLOCKING_RULES, encoded_blocking_rules, on_encodings
+    from .run import encoded_records
+
+    counts = {t: n for t, n in identity_tables(con).items() if n}
+    if not on_encodings(settings):
+        return prepared_input(con, list(counts)), PREDICTION_BLOCKING_RULES
+    stored = encoded_records(con, list(counts))
+    if stored is None or stored.num_rows < sum(counts.values()):
+        return None, None
+    return stored.replace_schema_metadata(None), encoded_blocking_rules()
 
 
 def _vega_scripts() -> str:
