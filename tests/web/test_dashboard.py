@@ -430,6 +430,24 @@ def test_the_survey_page_shows_its_areas_cleared_quotations_and_no_other(client_
     assert "<h1" in other and 'id="table-survey-quotes"' not in other  # no survey there, no quotation
 
 
+def test_the_survey_page_sets_the_answers_beside_the_records_as_the_report_does(client_for, site):
+    """Probable depression said in prison beside depression or anxiety recorded, by ethnic group: the same
+    table, with the same figures, as the report's chapter for the view."""
+    from triangulate.publish.publication import latest, publications_root
+    from triangulate.publish.view import View
+    from triangulate.report.survey import beside_the_records
+
+    html = client_for("viewer").get("/survey/").content.decode()
+    assert 'id="beside"' in html and 'id="table-survey-records"' in html
+    published = latest(publications_root(site["store"]))
+    expected = beside_the_records(View(published))  # the page's default view: all areas, all years
+    table = next(t for t in expected if t.id == "table-survey-records")
+    body = html.split('id="table-survey-records"')[1].split("</table>")[0]
+    assert body.count("<tr>") == len(table.rows) + 1
+    for row in table.rows:
+        assert f'<th scope="row">{escape(str(row[0]), quote=False)}</th>' in body
+
+
 @pytest.mark.parametrize("password", ["passwordpassword", "test-weaktest-weak", "test-weak2024!!", "Password2024!",
                                       "!!dragon1234", "aaaaaaaaaaaa1"])
 def test_predictable_passwords_are_refused_and_the_message_does_not_repeat_them(site, password):

@@ -166,6 +166,13 @@ def quotes(data) -> list[dict]:
     return sorted(rows, key=lambda r: (_setting_order(r), r["question"], r["text"]))
 
 
+def beside_the_records(data) -> list:
+    """The chapter's tables that set the survey beside the records (probable depression said against need
+    recorded, and the answers weighted to the people in the records), for the dashboard's survey page."""
+    weighted = _weighted(data)
+    return [t for t in (_beside_records(data), weighted if weighted != "none" else None) if t]
+
+
 def _beside_records(data):
     """Probable depression (PHQ-9 10 or more) said by people in prison, by ethnic group, beside the share of
     people in prison with depression or anxiety recorded by an agency: two views of one need."""

@@ -169,20 +169,19 @@ def page(request, slug: str):
         from triangulate.report import build
 
         chapter = build.SECTIONS[slug](data.view(filters, published))
-        for t in chapter.tables:  # each cell with whether it is a number (right-aligned, as the report has them)
-            numeric = list(t.numeric) + [False] * (len(t.columns) - len(t.numeric))
-            t.head = list(zip(t.columns, numeric, strict=True))
-            t.cells = [list(zip(row, numeric, strict=True)) for row in t.rows]
+        for t in chapter.tables:
+            _with_cells(t)
     drawn = data.charts(slug, filters, published)
     extra = {}
     if slug == "provision":
         from . import plan
 
         extra = plan.context(request, published, filters)
-    elif slug == "survey":  # the quotations a reviewer cleared, as the report's chapter shows them
-        from triangulate.report.survey import quotes as cleared
+    elif slug == "survey":  # the quotations a reviewer cleared, and the survey beside the records, as the chapter
+        from triangulate.report.survey import beside_the_records, quotes as cleared
 
-        extra = {"quotes": cleared(data.view(filters, published))}
+        view = data.view(filters, published)
+        extra = {"quotes": cleared(view), "beside": [_with_cells(t) for t in beside_the_records(view)]}
     return render(request, "web/page.html", _context(
         request, title=about.title, about=about.about, slug=slug, current=slug, tables=tables, chapter=chapter,
         **(_glance(published, filters, about.measures) if about.measures else {}),
@@ -190,6 +189,14 @@ def page(request, slug: str):
                  "json": f"/chart/{slug}{f'-{i}' if i else ''}.json" if d[3] else "", "n": i}
                 for i, d in enumerate(drawn)],
         **_filter_context(published, filters, unsuppressed, request), **extra))
+
+
+def _with_cells(t):
+    """A report table with each cell marked whether it is a number (right-aligned, as the report has them)."""
+    numeric = list(t.numeric) + [False] * (len(t.columns) - len(t.numeric))
+    t.head = list(zip(t.columns, numeric, strict=True))
+    t.cells = [list(zip(row, numeric, strict=True)) for row in t.rows]
+    return t
 
 
 def _glance(published, filters, measures: tuple[str, ...] | None = None) -> dict:
