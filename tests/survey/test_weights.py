@@ -149,3 +149,25 @@ def test_the_raked_share_recovers_the_rate_of_a_population_with_another_mix() ->
     # Unweighted, the interviewed mix's share: further from the prison's (here by more than 3 points).
     assert abs(row["unweighted_percent"] - truth) > abs(row["weighted_percent"] - truth) + 3
     assert 1 < row["design_effect"] < 3
+
+
+def test_a_group_whose_survey_count_is_withheld_is_not_weighted_back_into_sight() -> None:
+    """The attack the rule stops: White shown (20 of 40) and Black withheld (the true 3 of 8); weighted
+    to a prison of 600 White and 400 Black people, the share would be 0.6 x 20/40 + 0.4 x 3/8 = 45%, and
+    a reader knowing the shares and the White rate solves (45 - 30) / 40 for the Black rate, and with
+    the Black respondents (48 - 40) the withheld count. So the ethnic group margin is not raked there."""
+    need = [{"area": "A", "year": "2024/25", "setting": "prison_custody", "need_code": "depression",
+             "breakdown": "ethnic_group_5", "group": g, "people": n} for g, n in ((WHITE, 600), (BLACK, 400))]
+    said = [{"area": "A", "year": "2024/25", "setting": "prison", "indicator": "told_about_support",
+             "breakdown": b, "group": g, "asked": a, "positive": x, "percent": None}
+            for b, g, a, x in (("all", "All people", 48, 23), ("ethnic_group_5", WHITE, 40, 20),
+                               ("ethnic_group_5", BLACK, None, None))]
+    rows = [("prison", "Male", "White: Irish", 40, 20), ("prison", "Male", "Black: African", 8, 3)]
+    fine = _fine(rows)
+    published = Publication({"need_prevalence": need, "survey_experience": said})
+    row = weighted_shares(published, fine).to_pylist()[0]
+    assert row["weighted_percent"] is None and row["note"] == "not weighted: too few groups shown to weight by"
+    # With the Black group's counts shown, the same figures are weighted (the rule, not the data, withheld it).
+    said[2].update(asked=8, positive=3)
+    shown = weighted_shares(Publication({"need_prevalence": need, "survey_experience": said}), fine).to_pylist()[0]
+    assert shown["weighted_percent"] == 45

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from triangulate.standard import AGENCY_TABLES, IDENTIFYING_FIELDS, schema
 
@@ -147,8 +148,7 @@ def _encodings(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table, secre
     con.unregister("checked_identity")
     prepared = prepared_input(con, [table])
     # Back in the rows' order (the union keeps it, but a join may not).
-    prepared = prepared.take(pa.array(sorted(range(prepared.num_rows),
-                                             key=lambda i: int(prepared.column("unique_id")[i].as_py()))))
+    prepared = prepared.take(pc.sort_indices(prepared.column("unique_id").cast(pa.int64())))
     return to_text(encode_prepared(prepared, secret), secret)
 
 

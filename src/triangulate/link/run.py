@@ -100,9 +100,7 @@ def identity_tables(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def has_pnc(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'identity' "
-        "AND table_name = ? AND column_name = 'pnc_id'", [table]).fetchall()[0][0])
+    return _has_column(con, table, "pnc_id")
 
 
 def prepared_input(con: duckdb.DuckDBPyConnection, tables: list[str]) -> pa.Table:

@@ -30,8 +30,9 @@ precision the weighting costs.
 publication does not show (it shows one demographic at a time), so a weighted share is a figure made
 from unpublished counts. It is published only for all the respondents in a setting (never for a
 group), only where that row's counts are shown and at least ``MIN_RESPONDENTS`` answered, and to whole
-percentages: a weighted share moves by less than a rounding step when one respondent's answer changes,
-so it cannot be inverted for a count the control withheld. The population targets are published figures.
+percentages; and a margin is raked only where every one of its groups' survey counts is shown in that
+view (``_withheld_margins``): a withheld group's rate would otherwise enter the share with a weight a
+reader knows, and the share could be solved for it. The population targets are published figures.
 """
 
 from __future__ import annotations
@@ -40,12 +41,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from triangulate.publish.dimensions import UNKNOWN_VALUES
+
 #: Survey setting -> the record setting whose people it is weighted to.
 POPULATION_OF = {"prison": "prison_custody", "community": "probation_supervision"}
-#: The margins raked to, in the order they are raked: (breakdown, the survey fine column it reads).
-MARGINS = (("sex", "sex"), ("age_group", "age_group"), ("ethnic_group_5", "ethnic_group_19"))
+#: The margins raked to (breakdowns of the publication), in the order they are raked.
+MARGINS = ("sex", "age_group", "ethnic_group_5")
 MARGIN_WORDS = {"sex": "sex", "age_group": "age group", "ethnic_group_5": "ethnic group (5 groups)"}
-UNKNOWN = ("Not stated/unknown", "Not known")
 #: Respondents answering, at least, for a weighted share to be published.
 MIN_RESPONDENTS = 30
 TOLERANCE = 1e-9
@@ -64,15 +66,34 @@ def weighted_shares(published, fine: dict | None = None) -> pa.Table:
         return pa.table(out, schema=_SCHEMA)
     margins = _population_margins(published.table("need_prevalence"))
     cells = _Cells(fine, published) if fine else None
-    for r in published.table("survey_experience").to_pylist():
+    said = published.table("survey_experience").to_pylist()
+    withheld = _withheld_margins(said)
+    for r in said:
         if r["breakdown"] != "all" or not r["asked"]:
             continue
-        result = _weigh(r, margins, cells)
+        key = (r["area"], r["year"], r["setting"], r["indicator"])
+        population = {m: ({} if m in withheld.get(key, ()) else groups)  # a margin with a withheld group: not raked
+                      for m, groups in margins.get((r["area"], r["year"], POPULATION_OF.get(r["setting"])), {}).items()}
+        result = _weigh(r, population, cells)
         row = {"area": r["area"], "year": r["year"], "setting": r["setting"], "indicator": r["indicator"],
                "unweighted_percent": r["percent"], **result}
         for name in _SCHEMA.names:
             out[name].append(row.get(name))
     return pa.table(out, schema=_SCHEMA)
+
+
+def _withheld_margins(said: list[dict]) -> dict[tuple, set[str]]:
+    """(area, year, setting, indicator) -> the margins with a survey count withheld in that view.
+
+    A margin is raked only where every one of its groups' survey counts is shown: with one withheld, the
+    weighted share would be a known mix of the shown groups' rates and the withheld group's, and a reader
+    would solve it for the withheld count (White shown and Black withheld, weighted to the population's
+    shares: the Black group's rate is the weighted share less the White part, over the Black share)."""
+    out: dict[tuple, set[str]] = {}
+    for r in said:
+        if r["breakdown"] in MARGINS and (r["asked"] is None or r["positive"] is None):
+            out.setdefault((r["area"], r["year"], r["setting"], r["indicator"]), set()).add(r["breakdown"])
+    return out
 
 
 def _population_margins(need: pa.Table) -> dict[tuple, dict[str, dict[str, int]]]:
@@ -82,7 +103,7 @@ def _population_margins(need: pa.Table) -> dict[tuple, dict[str, dict[str, int]]
     out: dict[tuple, dict[str, dict[str, int]]] = {}
     # Every need's row carries the same denominator; one need per cell is enough.
     for r in need.select(["area", "year", "setting", "breakdown", "group", "people"]).to_pylist():
-        if r["breakdown"] in dict(MARGINS) and r["group"] not in UNKNOWN and r["people"] is not None:
+        if r["breakdown"] in MARGINS and r["group"] not in UNKNOWN_VALUES and r["people"] is not None:
             out.setdefault((r["area"], r["year"], r["setting"]), {}).setdefault(r["breakdown"], {}).setdefault(
                 r["group"], r["people"])
     return out
@@ -93,10 +114,12 @@ class _Cells:
     how many answered and how many gave the answer counted."""
 
     def __init__(self, fine: dict, published):
-        from triangulate.publish.dimensions import ALL_AREAS, ALL_YEARS, parent_group
+        from triangulate.publish.dimensions import ALL_AREAS, ALL_YEARS, parent_group, period_bounds
 
         self.all_areas, self.all_years = ALL_AREAS, ALL_YEARS
-        self.pooled = {name: _years_of(name) for name in published.manifest.get("dimensions", {}).get("pooled", [])}
+        dims = published.manifest.get("dimensions", {})
+        self.pooled = {name: [y for y in dims.get("years", []) if period_bounds(name)[0] <= y <= period_bounds(name)[1]]
+                       for name in dims.get("pooled", [])}
         parents = parent_group()
         rows: dict[tuple, dict[tuple, list]] = {}
         for which in ("asked", "positive"):
@@ -133,14 +156,9 @@ class _Cells:
         return names, totals[:, 0], totals[:, 1]
 
 
-def _years_of(period: str) -> list[str]:
-    from triangulate.publish.dimensions import period_bounds
-
-    first, last = period_bounds(period)
-    return [f"{y}/{(y + 1) % 100:02d}" for y in range(int(first[:4]), int(last[:4]) + 1)]
-
-
-def _weigh(row: dict, margins: dict, cells: _Cells | None) -> dict:
+def _weigh(row: dict, population: dict, cells: _Cells | None) -> dict:
+    """The weighted share of one whole-setting row; ``population``: the margins it may be raked to
+    (breakdown -> group -> people)."""
     record_setting = POPULATION_OF.get(row["setting"])
     if record_setting is None:
         return {"note": "not weighted: no population of this setting in the records"}
@@ -148,7 +166,6 @@ def _weigh(row: dict, margins: dict, cells: _Cells | None) -> dict:
         return {"note": "not weighted: the survey's answers are withheld (too few to show)"}
     if row["asked"] < MIN_RESPONDENTS:
         return {"note": f"not weighted: fewer than {MIN_RESPONDENTS} people answered"}
-    population = margins.get((row["area"], row["year"], record_setting), {})
     if not population or cells is None:
         return {"note": "not weighted: the setting's population is withheld or empty"}
     names, asked, positive = cells.of(row["area"], row["year"], row["setting"], row["indicator"])
@@ -171,7 +188,7 @@ def _weigh(row: dict, margins: dict, cells: _Cells | None) -> dict:
 
 
 def _categories(names: list[tuple], margin: str) -> list[str]:
-    position = [m for m, _ in MARGINS].index(margin)
+    position = MARGINS.index(margin)
     return [c[position] for c in names]
 
 
@@ -180,7 +197,7 @@ def rake(names: list[tuple], asked: np.ndarray, population: dict[str, dict[str, 
     margins used with the categories raked on each; None if the weights did not settle. ``names``: (sex, age group, 5-group) of each cell;
     ``asked``: its respondents; ``population``: breakdown -> category -> people."""
     plans = []
-    for margin, _ in MARGINS:
+    for margin in MARGINS:
         categories = np.array(_categories(names, margin), dtype=object)
         targets = {g: n for g, n in population.get(margin, {}).items() if n > 0 and asked[categories == g].sum() > 0}
         if len(targets) < 2:
