@@ -435,17 +435,24 @@ def test_the_survey_page_sets_the_answers_beside_the_records_as_the_report_does(
     table, with the same figures, as the report's chapter for the view."""
     from triangulate.publish.publication import latest, publications_root
     from triangulate.publish.view import View
-    from triangulate.report.survey import beside_the_records
+    from triangulate.report.survey import NOT_WEIGHTED, beside_the_records
 
     html = client_for("viewer").get("/survey/").content.decode()
     assert 'id="beside"' in html and 'id="table-survey-records"' in html
     published = latest(publications_root(site["store"]))
-    expected = beside_the_records(View(published))  # the page's default view: all areas, all years
+    expected, notes = beside_the_records(View(published))  # the page's default view: all areas, all years
     table = next(t for t in expected if t.id == "table-survey-records")
     body = html.split('id="table-survey-records"')[1].split("</table>")[0]
     assert body.count("<tr>") == len(table.rows) + 1
     for row in table.rows:
         assert f'<th scope="row">{escape(str(row[0]), quote=False)}</th>' in body
+    # Where no share could be weighted the table is absent and the page says why, as the chapter does;
+    # where some could, the weighted table is there.
+    beside = html.split('id="beside"')[1].split('<section id="quotes"')[0]
+    weighted = any(t.id == "table-survey-weighted" for t in expected)
+    assert weighted == ('id="table-survey-weighted"' in beside)
+    assert weighted != (escape(NOT_WEIGHTED, quote=False) in beside)
+    assert bool(notes) != weighted
 
 
 @pytest.mark.parametrize("password", ["passwordpassword", "test-weaktest-weak", "test-weak2024!!", "Password2024!",

@@ -96,9 +96,7 @@ def survey_section(data) -> Section:
         s.tables.append(scores)
     weighted = _weighted(data)
     if weighted == "none":
-        s.notes.append("Weighted shares (the answers weighted to the sex, age and ethnic group of the people in the "
-                       "same setting in the records) could not be calculated for this area and period: too few people "
-                       "answered, or too few in the groups, in the survey or in the records, to weight by.")
+        s.notes.append(NOT_WEIGHTED)
     elif weighted:
         s.tables.append(weighted)
         s.notes.append("Weighted shares: the people interviewed are not a random sample, so each answer is weighted "
@@ -166,11 +164,19 @@ def quotes(data) -> list[dict]:
     return sorted(rows, key=lambda r: (_setting_order(r), r["question"], r["text"]))
 
 
-def beside_the_records(data) -> list:
+NOT_WEIGHTED = ("Weighted shares (the answers weighted to the sex, age and ethnic group of the people in the "
+                "same setting in the records) could not be calculated for this area and period: too few people "
+                "answered, or too few in the groups, in the survey or in the records, to weight by.")
+
+
+def beside_the_records(data) -> tuple[list, list]:
     """The chapter's tables that set the survey beside the records (probable depression said against need
-    recorded, and the answers weighted to the people in the records), for the dashboard's survey page."""
+    recorded, and the answers weighted to the people in the records), for the dashboard's survey page, and
+    the chapter's note where no share could be weighted (so the page says why the weighted table is absent)."""
     weighted = _weighted(data)
-    return [t for t in (_beside_records(data), weighted if weighted != "none" else None) if t]
+    if weighted == "none":
+        return [t for t in (_beside_records(data),) if t], [NOT_WEIGHTED]
+    return [t for t in (_beside_records(data), weighted) if t], []
 
 
 def _beside_records(data):

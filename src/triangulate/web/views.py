@@ -181,7 +181,9 @@ def page(request, slug: str):
         from triangulate.report.survey import beside_the_records, quotes as cleared
 
         view = data.view(filters, published)
-        extra = {"quotes": cleared(view), "beside": [_with_cells(t) for t in beside_the_records(view)]}
+        tables_beside, notes_beside = beside_the_records(view)
+        extra = {"quotes": cleared(view), "beside": [_with_cells(t) for t in tables_beside],
+                 "beside_notes": notes_beside}
     return render(request, "web/page.html", _context(
         request, title=about.title, about=about.about, slug=slug, current=slug, tables=tables, chapter=chapter,
         **(_glance(published, filters, about.measures) if about.measures else {}),
