@@ -38,7 +38,8 @@ def test_febrl3_true_pairs_are_compared_and_links_are_right(tmp_path, request):
     # The blocking rules compare at least 95% of the true pairs (the rules tuned on our own synthetic
     # data alone compared 87.4%).
     assert blocking["blocking_recall"] >= 0.95
-    # Precision holds on data it was not tuned on, at the threshold chosen from this data; F1 was 0.895
-    # with the model tuned on our synthetic data at its fixed 0.999 (docs/linkage.md).
+    # The target on data it was not tuned on, at the threshold chosen from this data: F1 at least
+    # 0.97 with precision held; F1 was 0.895 with the model tuned on our synthetic data at its fixed
+    # 0.999 (docs/linkage.md).
     assert q["precision"] >= 0.995
-    assert q["f1"] >= 0.95
+    assert q["f1"] >= 0.97, q["f1"]

@@ -81,9 +81,11 @@ def test_the_threshold_is_where_the_f_beta_the_model_expects_is_highest():
     assert choose_threshold([0.6, 0.9999, 0.9999, 0.9999], beta=1) == 0.6
     # T = 3.24: k = 3 gives 4.98 / 6.24 = 0.7981, k = 4 gives 5.78 / 7.24 = 0.7983, so 0.4; raised to even odds
     assert choose_threshold([0.35, 0.4, 0.6, 0.9, 0.99], beta=1) == 0.5
-    # beta = 0.5, the default, weighs precision more: k = 3 gives 1.25 * 2.9997 / (3 + 0.25 * 3.5997) = 0.961,
+    # beta = 0.5 weighs precision more: k = 3 gives 1.25 * 2.9997 / (3 + 0.25 * 3.5997) = 0.961,
     # k = 4 gives 1.25 * 3.5997 / (4 + 0.9) = 0.918, so the 0.6 pair is left unlinked (0.9999, capped)
-    assert choose_threshold([0.6, 0.9999, 0.9999, 0.9999]) == THRESHOLD_BOUNDS[1]
+    assert choose_threshold([0.6, 0.9999, 0.9999, 0.9999], beta=0.5) == THRESHOLD_BOUNDS[1]
+    # the default is F1 (beta = 1): the clustering, not the threshold, keeps namesakes apart
+    assert choose_threshold([0.6, 0.9999, 0.9999, 0.9999]) == 0.6
     # every pair nearly certain: link them all, but never above the upper bound
     assert choose_threshold([0.99999] * 5) == THRESHOLD_BOUNDS[1]
     assert choose_threshold([]) == THRESHOLD_BOUNDS[1]

@@ -52,6 +52,15 @@ class Engine:
             return pa.Table.from_pylist([row.asDict() for row in frame.collect()])
         return sdf.as_duckdbpyrelation().select(select).to_arrow_table()
 
+    def sql(self, query: str) -> pa.Table:
+        """A query over Splink's tables (by their ``physical_name``), as Arrow."""
+        if self.name == "spark":
+            frame = self.db_api.spark.sql(query)
+            if hasattr(frame, "toArrow"):  # Spark 4
+                return frame.toArrow()
+            return pa.Table.from_pylist([row.asDict() for row in frame.collect()])
+        return self.db_api.duckdb_con.sql(query).to_arrow_table()
+
     def count(self, sdf, where: str) -> int:
         if self.name == "spark":
             return int(self.db_api.spark.sql(f"SELECT count(*) AS n FROM {sdf.physical_name} WHERE {where}")

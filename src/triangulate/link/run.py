@@ -28,6 +28,7 @@ from triangulate.standard import AGENCY_TABLES
 from triangulate.store import connect
 
 from . import engines, model
+from .cluster import cluster
 from .errors import LinkError
 from .keys import carry_forward
 
@@ -64,6 +65,9 @@ class LinkReport:
     blocking_counts: list[dict] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     encoded: bool = False
+    #: Merges the clustering refused: a pair above the threshold that would have joined two people with
+    #: different dates of birth or NHS numbers through a record that lacks one (``cluster``).
+    merges_refused: int = 0
 
     def lines(self) -> list[str]:
         return [
@@ -71,7 +75,8 @@ class LinkReport:
             f"(match probability >= {self.threshold:.4g}{', chosen from the data' if self.chosen else ''}) "
             f"in {sum(self.seconds.values()):.1f} s",
             f"Pairs scored: {self.comparisons_scored:,}; pairs at or above the threshold: "
-            f"{self.pairs_at_threshold:,}",
+            f"{self.pairs_at_threshold:,}; merges refused (dates of birth or NHS numbers in conflict): "
+            f"{self.merges_refused:,}",
             f"Person keys kept from the previous run: {self.keys_kept:,}; new: {self.keys_new:,}; "
             f"merged into another: {self.keys_merged:,}",
             f"Run {self.run_id}",
@@ -85,7 +90,10 @@ META_DDL = [
         run_id VARCHAR PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP, engine VARCHAR,
         threshold DOUBLE, records BIGINT, comparisons_scored BIGINT, pairs_at_threshold BIGINT,
         people BIGINT, keys_kept BIGINT, keys_new BIGINT, keys_merged BIGINT,
-        blocking_counts_json VARCHAR, seconds_json VARCHAR, triangulate_version VARCHAR)""",
+        blocking_counts_json VARCHAR, seconds_json VARCHAR, triangulate_version VARCHAR,
+        merges_refused BIGINT)""",
+    # A store linked before the clustering refused merges gains the column (null for its older runs).
+    "ALTER TABLE meta.link_runs ADD COLUMN IF NOT EXISTS merges_refused BIGINT",
     """CREATE TABLE IF NOT EXISTS meta.person_key_history (
         run_id VARCHAR, person_key VARCHAR, event VARCHAR, related_key VARCHAR)""",
 ]
@@ -197,9 +205,12 @@ def check_linkable(counts: dict[str, int]) -> None:
                         "joins records across agencies, so ingest at least one other agency's extract")
 
 
-#: The F-beta a chosen threshold maximises: beta 0.5 weighs precision twice as much as recall, since
-#: a wrong merge (two people's histories as one) harms more than a split (docs/linkage.md).
-BETA = 0.5
+#: The F-beta a chosen threshold maximises: 1, the expected F1. A wrong merge (two people's histories
+#: as one) harms more than a split, but the wrong merges at lower thresholds were namesakes chained
+#: through a record with no date of birth or NHS number, which the clustering now refuses
+#: (``cluster``); beta 0.5 bought precision there at a cost in recall on data we did not make
+#: (docs/linkage.md "Threshold").
+BETA = 1.0
 
 
 def choose_threshold(probabilities, beta: float = BETA) -> float:
@@ -287,8 +298,11 @@ def link(store: str | Path, *, engine: str = "duckdb", threshold: float | None =
             from splink import Linker
 
             # Splink narrates every training step at INFO; our own progress callback says enough.
-            linker = Linker(eng.register(records, f"link_input_{run_id[-8:]}"), creator,
-                            log_level=logging.WARNING)
+            # Each record's position rides along as ``node``, so the pairs come back as numbers for the
+            # clustering rather than as two 64-character keys each.
+            numbered = records.append_column("node", pa.array(range(records.num_rows), pa.int64()))
+            registered = eng.register(numbered, f"link_input_{run_id[-8:]}")
+            linker = Linker(registered, creator, log_level=logging.WARNING)
             blocking = [
                 {"rule": r["blocking_rule"], "marginal": int(r["marginal_comparison_count"]),
                  "cumulative": int(r["cumulative_comparison_count"])}
@@ -320,14 +334,21 @@ def link(store: str | Path, *, engine: str = "duckdb", threshold: float | None =
             pairs = linker.inference.predict(threshold_match_probability=keep_from)
             if chosen:
                 threshold = choose_threshold(eng.to_arrow(pairs, "match_probability").column(0).to_numpy())
-            pairs_at_threshold = eng.count(pairs, f"match_probability >= {threshold}")
             timed("score", t0)
 
             t0 = time.perf_counter()
             step("cluster")
-            clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
-                pairs, threshold_match_probability=threshold)
-            new = eng.to_arrow(clusters, "unique_id AS record_key, cluster_id")
+            inputs = registered.physical_name
+            edges = eng.sql(
+                f"SELECT CAST(l.node AS BIGINT) AS a, CAST(r.node AS BIGINT) AS b, p.match_probability AS p "
+                f"FROM {pairs.physical_name} p JOIN {inputs} l ON p.unique_id_l = l.unique_id "
+                f"JOIN {inputs} r ON p.unique_id_r = r.unique_id WHERE p.match_probability >= {threshold}")
+            pairs_at_threshold = edges.num_rows
+            found = cluster(records["unique_id"], edges["a"].to_numpy(), edges["b"].to_numpy(),
+                            edges["p"].to_numpy(), *((None, None) if encoded else
+                                                     (records["dob"], records["nhs_number"])))
+            new = found.table
+            del edges
             timed("cluster", t0)
 
         t0 = time.perf_counter()
@@ -344,6 +365,7 @@ def link(store: str | Path, *, engine: str = "duckdb", threshold: float | None =
             pairs_at_threshold=pairs_at_threshold, people=len(set(assignment.column("person_key").to_pylist())),
             threshold=threshold, chosen=chosen, keys_kept=kept, keys_new=sum(1 for h in history if h[1] in ("created", "split_from")),
             keys_merged=merged, blocking_counts=blocking, seconds=seconds, encoded=encoded,
+            merges_refused=found.refused,
         )
         _write(con, tables, assignment, history, report, settings_json, splink.__version__, engine,
                started, progress)
@@ -392,11 +414,14 @@ def _write(con, tables, assignment: pa.Table, history, report: LinkReport, setti
         con.execute("INSERT INTO meta.link_model VALUES (?, ?, ?, ?)",
                     [report.run_id, now, splink_version, settings_json])
         con.execute(
-            "INSERT INTO meta.link_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO meta.link_runs (run_id, started_at, finished_at, engine, threshold, records, "
+            "comparisons_scored, pairs_at_threshold, people, keys_kept, keys_new, keys_merged, "
+            "blocking_counts_json, seconds_json, triangulate_version, merges_refused) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [report.run_id, started, now, engine, report.threshold, report.records,
              report.comparisons_scored, report.pairs_at_threshold, report.people, report.keys_kept,
              report.keys_new, report.keys_merged, json.dumps(report.blocking_counts),
-             json.dumps(report.seconds), __version__])
+             json.dumps(report.seconds), __version__, report.merges_refused])
         if history:
             con.executemany("INSERT INTO meta.person_key_history VALUES (?, ?, ?, ?)",
                             [(report.run_id, *h) for h in history])
