@@ -20,6 +20,16 @@ def link(
     report_dir: Optional[Path] = typer.Option(
         None, "--report-dir", help="With --evaluate: folder for the charts page and clerical-review sample."),
     engine: str = typer.Option("duckdb", "--engine", help="duckdb (default) or spark (local mode)."),
+    review_sample: Optional[Path] = typer.Option(
+        None, "--review-sample", help="Write the latest link's clerical-review sample (with identifiers: "
+        "authorised reviewers only) and charts to this folder, without a ground truth."),
+    review_marks: Optional[Path] = typer.Option(
+        None, "--review-marks", help="A review sample with reviewer_decision filled in (match, non-match, unsure): "
+        "keep the marks; every later link re-estimates the model from them and keeps each decision."),
+    reviewer: Optional[str] = typer.Option(None, "--reviewer", help="With --review-marks: who made the marks."),
+    train_from_marks: bool = typer.Option(
+        False, "--train-from-marks", help="Also re-estimate the model's m probabilities from the pairs marked match "
+        "(off by default: a sample of borderline pairs is not representative of matches; docs/linkage.md)."),
     secret: Optional[Path] = typer.Option(
         None, "--secret", help="The project's secret file (mode 600, at least 32 bytes): encode every record "
         "on arrival (CLK Bloom filters, keyed hashes) and link on the encodings alone; see docs/linkage.md."),
@@ -29,6 +39,22 @@ def link(
     from triangulate.link import LinkError, evaluate as run_evaluate, link as run_link
 
     try:
+        if review_sample is not None:
+            from triangulate.link.evaluate import review_sample as write_sample
+
+            written = write_sample(store, review_sample)
+            console.print(f"Clerical-review sample (identifiers: authorised reviewers only): {written['clerical_review']}",
+                          markup=False)
+            console.print(f"Charts: {written['charts']}", markup=False)
+            console.print("Fill in reviewer_decision (match, non-match or unsure) and read it back with "
+                          "--review-marks FILE --reviewer NAME", markup=False)
+            return
+        if review_marks is not None:
+            from triangulate.link.review import import_marks
+
+            for line in import_marks(store, review_marks, reviewer or "").lines():
+                console.print(line, markup=False)
+            return
         if evaluate is not None:
             result = run_evaluate(store, evaluate, report_dir)
             for name, value in result.items():
@@ -49,7 +75,8 @@ def link(
 
             key = load_secret(secret)
         with progress_bars() as progress:
-            report = run_link(store, engine=engine, threshold=threshold, progress=progress, secret=key)
+            report = run_link(store, engine=engine, threshold=threshold, progress=progress, secret=key,
+                              train_from_marks=train_from_marks)
     except LinkError as refusal:
         err_console.print(f"Not linked: {refusal}", markup=False)
         raise typer.Exit(code=2) from None

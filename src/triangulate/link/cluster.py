@@ -59,13 +59,21 @@ def close_dates(a: str, b: str) -> bool:
     return a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]
 
 
+#: The probability given to a pair a reviewer marked as one person: above any the model gives, so it is
+#: taken first and whatever the dates and numbers say.
+FORCED = 2.0
+
+
 def cluster(unique_ids: pa.Array, a: np.ndarray, b: np.ndarray, p: np.ndarray,
-            dob: pa.Array | None = None, nhs: pa.Array | None = None) -> Clusters:
+            dob: pa.Array | None = None, nhs: pa.Array | None = None,
+            apart: tuple[np.ndarray, np.ndarray] | None = None) -> Clusters:
     """People from the pairs at or above the threshold.
 
     ``unique_ids``: the records' keys, position = node; ``a``, ``b``: the nodes of each pair, ``p`` its
-    match probability; ``dob`` and ``nhs``: each node's date of birth and NHS number (null where not
-    recorded), or None (encodings) to cluster on the threshold alone.
+    match probability (``FORCED`` for a pair a reviewer marked as one person); ``dob`` and ``nhs``: each
+    node's date of birth and NHS number (null where not recorded), or None (encodings) to cluster on
+    the threshold alone; ``apart``: the nodes of pairs a reviewer marked as two people, never put in
+    one cluster.
     """
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
@@ -76,12 +84,18 @@ def cluster(unique_ids: pa.Array, a: np.ndarray, b: np.ndarray, p: np.ndarray,
     graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n))
     _, label = connected_components(graph, directed=False)
     refused = 0
-    if dob is not None and nhs is not None and len(a):
-        contested = _contested(label, dob, nhs)
-        if len(contested):
-            inside = np.isin(label[a], contested)
-            refused = _walk(label, a[inside], b[inside], np.asarray(p)[inside],
-                            dob.to_pylist(), nhs.to_pylist())
+    plain = dob is not None and nhs is not None
+    contested = _contested(label, dob, nhs) if plain and len(a) else np.array([], dtype=label.dtype)
+    partners: dict[int, set] = {}
+    if apart is not None and len(apart[0]):
+        for x, y in zip(np.asarray(apart[0]).tolist(), np.asarray(apart[1]).tolist()):
+            partners.setdefault(x, set()).add(y)
+            partners.setdefault(y, set()).add(x)
+        contested = np.union1d(contested, label[np.asarray(apart[0])])
+    if len(contested):
+        inside = np.isin(label[a], contested)
+        refused = _walk(label, a[inside], b[inside], np.asarray(p)[inside],
+                        dob.to_pylist() if plain else None, nhs.to_pylist() if plain else None, partners)
     nodes = pa.table({"record_key": unique_ids, "label": pa.array(label, pa.int64())})
     first = nodes.group_by("label").aggregate([("record_key", "min")]).rename_columns(["label", "cluster_id"])
     table = nodes.join(first, "label").select(["record_key", "cluster_id"])
@@ -96,7 +110,8 @@ def _contested(label: np.ndarray, dob: pa.Array, nhs: pa.Array) -> np.ndarray:
     return counts.filter(many)["label"].to_numpy()
 
 
-def _walk(label: np.ndarray, a: np.ndarray, b: np.ndarray, p: np.ndarray, dob: list, nhs: list) -> int:
+def _walk(label: np.ndarray, a: np.ndarray, b: np.ndarray, p: np.ndarray, dob: list | None, nhs: list | None,
+          partners: dict[int, set]) -> int:
     """Greedy union-find over the contested components' pairs, most probable first (ties by node, so
     the result does not depend on the order the engine returned the pairs); writes the new clusters
     into ``label`` (a cluster takes the node number of its root) and returns the merges refused."""
@@ -104,12 +119,14 @@ def _walk(label: np.ndarray, a: np.ndarray, b: np.ndarray, p: np.ndarray, dob: l
     parent: dict[int, int] = {}
     dobs: dict[int, set] = {}
     numbers: dict[int, set] = {}
+    never: dict[int, set] = {}  # the nodes a cluster's records were marked apart from
 
     def root(x: int) -> int:
         if x not in parent:
             parent[x] = x
-            dobs[x] = {dob[x]} if dob[x] is not None else set()
-            numbers[x] = {nhs[x]} if nhs[x] is not None else set()
+            dobs[x] = {dob[x]} if dob is not None and dob[x] is not None else set()
+            numbers[x] = {nhs[x]} if nhs is not None and nhs[x] is not None else set()
+            never[x] = set(partners.get(x, ()))
             return x
         while parent[x] != x:
             parent[x] = parent[parent[x]]
@@ -122,17 +139,26 @@ def _walk(label: np.ndarray, a: np.ndarray, b: np.ndarray, p: np.ndarray, dob: l
         rx, ry = root(x), root(y)
         if rx == ry:
             continue
-        if (nhs[x] is None or nhs[y] is None) and numbers[rx] and numbers[ry] and not numbers[rx] & numbers[ry]:
+        if never[rx] and any(root(z) == ry for z in never[rx]):
             refused += 1
             continue
-        if ((dob[x] is None or dob[y] is None) and dobs[rx] and dobs[ry]
-                and not any(close_dates(d, e) for d in dobs[rx] for e in dobs[ry])):
+        if p[i] < FORCED and dob is not None and _conflict(x, y, rx, ry, dob, nhs, dobs, numbers):
             refused += 1
             continue
         parent[ry] = rx
         dobs[rx] |= dobs.pop(ry)
         numbers[rx] |= numbers.pop(ry)
+        never[rx] |= never.pop(ry)
     offset = int(label.max()) + 1 if len(label) else 0
     for x in list(parent):
         label[x] = offset + root(x)
     return refused
+
+
+def _conflict(x: int, y: int, rx: int, ry: int, dob: list, nhs: list, dobs: dict, numbers: dict) -> bool:
+    """The pair (x, y) would join different NHS numbers, or dates of birth more than a keystroke apart,
+    through a record that lacks one (so the pair's own score never weighed them)."""
+    if (nhs[x] is None or nhs[y] is None) and numbers[rx] and numbers[ry] and not numbers[rx] & numbers[ry]:
+        return True
+    return bool((dob[x] is None or dob[y] is None) and dobs[rx] and dobs[ry]
+                and not any(close_dates(d, e) for d in dobs[rx] for e in dobs[ry]))

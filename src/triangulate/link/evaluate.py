@@ -144,14 +144,35 @@ def evaluate(store: str | Path, truth_file: str | Path, out_dir: str | Path | No
                 raise LinkError("the charts and review sample of a link on encodings made on arrival need those "
                                 "encodings, which are not kept: evaluate without --report-dir")
             out = private_folder(out_dir)
-            linker = splink_linker(records, settings)
-            pairs = linker.inference.predict(threshold_match_probability=KEEP_PAIRS_FROM)
-            result["charts"] = str(write_charts(linker, pairs, out / "link-charts.html"))
-            result["clerical_review"] = str(write_review_sample(pairs, out / REVIEW_FOLDER))
+            result.update(_diagnostics(records, settings, out))
             write_private_text(out / "link-quality.json", json.dumps(result, indent=2))
         return result
     finally:
         con.close()
+
+
+def review_sample(store: str | Path, out_dir: str | Path) -> dict:
+    """The charts page and the clerical-review sample of the latest link, without a ground truth (what a
+    real project has): the reviewer marks the sample and ``review.import_marks`` reads it back."""
+    if not Path(store).is_file():
+        raise LinkError(f"no store at {store}: ingest extracts first")
+    con = connect(store, read_only=True)
+    try:
+        _, settings = latest_model(con)
+        records, _ = _linked_input(con, settings)
+    finally:
+        con.close()
+    if records is None:
+        raise LinkError("the review sample of a link on encodings made on arrival needs those encodings, which "
+                        "are not kept")
+    return _diagnostics(records, settings, private_folder(out_dir))
+
+
+def _diagnostics(records, settings: dict, out: Path) -> dict:
+    linker = splink_linker(records, settings)
+    pairs = linker.inference.predict(threshold_match_probability=KEEP_PAIRS_FROM)
+    return {"charts": str(write_charts(linker, pairs, out / "link-charts.html")),
+            "clerical_review": str(write_review_sample(pairs, out / REVIEW_FOLDER))}
 
 
 def _linked_input(con: duckdb.DuckDBPyConnection, settings: dict):
@@ -215,14 +236,17 @@ def write_review_sample(pairs, folder: Path) -> Path:
     """A stratified random sample of borderline pairs, with identifiers, for clerical review."""
     private_folder(folder)
     rel = pairs.as_duckdbpyrelation()
-    columns = ["match_probability", "match_weight"] + [f"{c}_{s}" for c in REVIEW_COLUMNS for s in "lr"]
+    columns = ["match_probability", "match_weight", "unique_id_l", "unique_id_r"] + [
+        f"{c}_{s}" for c in REVIEW_COLUMNS for s in "lr"]
     present = [c for c in columns if c in rel.columns]
     rng = random.Random(REVIEW_SEED)
     path = folder / "clerical-review-sample.csv"
-    # Names and dates of birth: owner-only, and no cell a spreadsheet would run as a formula.
+    # Names and dates of birth: owner-only, and no cell a spreadsheet would run as a formula. The record
+    # keys (pseudonymous) say which pair a mark is for when the marks are read back (review.py).
+    header = [{"unique_id_l": "record_key_l", "unique_id_r": "record_key_r"}.get(c, c) for c in present]
     with open_private(path, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["band", *present, "reviewer_decision"])
+        w.writerow(["band", *header, "reviewer_decision"])
         for low, high in REVIEW_BANDS:
             rows = rel.filter(f"match_probability >= {low} AND match_probability < {high}").select(
                 ", ".join(present)).order("match_weight").fetchall()

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -28,7 +29,8 @@ from triangulate.standard import AGENCY_TABLES
 from triangulate.store import connect
 
 from . import engines, model
-from .cluster import cluster
+from .cluster import FORCED, cluster
+from .review import MIN_MATCHES_FOR_M, read_labels
 from .errors import LinkError
 from .keys import carry_forward
 
@@ -68,6 +70,9 @@ class LinkReport:
     #: Merges the clustering refused: a pair above the threshold that would have joined two people with
     #: different dates of birth or NHS numbers through a record that lacks one (``cluster``).
     merges_refused: int = 0
+    #: Reviewers' marks used (``review.py``): pairs marked one person and two people, and whether the
+    #: matches re-estimated the model's m probabilities.
+    marks: dict = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         return [
@@ -79,6 +84,10 @@ class LinkReport:
             f"{self.merges_refused:,}",
             f"Person keys kept from the previous run: {self.keys_kept:,}; new: {self.keys_new:,}; "
             f"merged into another: {self.keys_merged:,}",
+            *([f"Reviewers' marks used: {self.marks['match']:,} pairs one person (joined"
+               f"{'; the model re-estimated from them' if self.marks.get('m_from_labels') else ''}), "
+               f"{self.marks['non_match']:,} two people (kept apart)"] if self.marks.get("match")
+              or self.marks.get("non_match") else []),
             f"Run {self.run_id}",
         ]
 
@@ -237,7 +246,7 @@ def choose_threshold(probabilities, beta: float = BETA) -> float:
 
 def link(store: str | Path, *, engine: str = "duckdb", threshold: float | None = None,
          progress: Progress | None = None, u_sample_pairs: int = U_SAMPLE_PAIRS,
-         secret: bytes | None = None) -> LinkReport:
+         secret: bytes | None = None, train_from_marks: bool = False) -> LinkReport:
     """Link every identity-zone record into people and write a ``person_key`` to each content record.
 
     ``threshold`` is the match probability at which records are one person; ``None`` (the default)
@@ -250,6 +259,12 @@ def link(store: str | Path, *, engine: str = "duckdb", threshold: float | None =
     postcode reaches the linker. Records encoded at their agency (``triangulate encode``) are linked
     on their encodings too, without the secret if every record came encoded (``linkage_input``).
     Linkage on encodings runs on DuckDB only.
+
+    Reviewers' marks kept in the store (``review.import_marks``) are always used: a pair marked one
+    person is joined, one marked two people is kept apart. With ``train_from_marks`` the pairs marked
+    one person also re-estimate the m probabilities (Splink's ``estimate_m_from_pairwise_labels``); off
+    by default, since the review sample is of borderline pairs, which made the model worse on both
+    FEBRL 3 and our high-noise population (docs/linkage.md "Clerical review").
     """
     import splink
 
@@ -281,6 +296,7 @@ def link(store: str | Path, *, engine: str = "duckdb", threshold: float | None =
         check_linkable(counts)
         tables = [t for t, n in counts.items() if n]
         records, encoded = linkage_input(con, tables, secret)
+        marked = _marked_pairs(read_labels(con), records["unique_id"])
         if encoded and engine != "duckdb":
             raise LinkError("linkage on encodings runs on DuckDB only (it compares encodings bit by bit): "
                             "leave out --engine spark")
@@ -322,6 +338,13 @@ def link(store: str | Path, *, engine: str = "duckdb", threshold: float | None =
                 set_dice_u(linker, records)
             for rule in em_rules:
                 linker.training.estimate_parameters_using_expectation_maximisation(rule)
+            same_a, same_b = marked["match"]
+            m_from_labels = train_from_marks and len(same_a) >= MIN_MATCHES_FOR_M
+            if m_from_labels:  # the reviewers' matches: each level's m is then the median with EM's
+                ids = records["unique_id"]
+                linker.training.estimate_m_from_pairwise_labels(eng.register(
+                    pa.table({"unique_id_l": ids.take(same_a), "unique_id_r": ids.take(same_b)}),
+                    f"link_labels_{run_id[-8:]}"))
             trained = engines.portable_model(linker.misc.save_model_to_json(), creator)
             settings_json = json.dumps(strip_term_frequencies(trained))
             timed("train", t0)
@@ -344,9 +367,13 @@ def link(store: str | Path, *, engine: str = "duckdb", threshold: float | None =
                 f"FROM {pairs.physical_name} p JOIN {inputs} l ON p.unique_id_l = l.unique_id "
                 f"JOIN {inputs} r ON p.unique_id_r = r.unique_id WHERE p.match_probability >= {threshold}")
             pairs_at_threshold = edges.num_rows
-            found = cluster(records["unique_id"], edges["a"].to_numpy(), edges["b"].to_numpy(),
-                            edges["p"].to_numpy(), *((None, None) if encoded else
-                                                     (records["dob"], records["nhs_number"])))
+            # A pair a reviewer marked as one person is joined whatever it scored; one marked as two people
+            # is never put in one person, directly or through other records.
+            found = cluster(records["unique_id"], np.concatenate([edges["a"].to_numpy(), same_a]),
+                            np.concatenate([edges["b"].to_numpy(), same_b]),
+                            np.concatenate([edges["p"].to_numpy(), np.full(len(same_a), FORCED)]),
+                            *((None, None) if encoded else (records["dob"], records["nhs_number"])),
+                            apart=marked["non_match"])
             new = found.table
             del edges
             timed("cluster", t0)
@@ -365,7 +392,8 @@ def link(store: str | Path, *, engine: str = "duckdb", threshold: float | None =
             pairs_at_threshold=pairs_at_threshold, people=len(set(assignment.column("person_key").to_pylist())),
             threshold=threshold, chosen=chosen, keys_kept=kept, keys_new=sum(1 for h in history if h[1] in ("created", "split_from")),
             keys_merged=merged, blocking_counts=blocking, seconds=seconds, encoded=encoded,
-            merges_refused=found.refused,
+            merges_refused=found.refused, marks={"match": len(same_a), "non_match": len(marked["non_match"][0]),
+                                                 "m_from_labels": m_from_labels},
         )
         _write(con, tables, assignment, history, report, settings_json, splink.__version__, engine,
                started, progress)
@@ -375,6 +403,22 @@ def link(store: str | Path, *, engine: str = "duckdb", threshold: float | None =
         return report
     finally:
         con.close()
+
+
+def _marked_pairs(labels: pa.Table | None, ids: pa.ChunkedArray) -> dict:
+    """The kept review marks as record numbers of this run's input: ``{"match": (a, b), "non_match": (a, b)}``
+    (pairs whose records are no longer in the store are left out)."""
+    empty = (np.array([], dtype=np.int64), np.array([], dtype=np.int64))
+    out = {"match": empty, "non_match": empty}
+    if labels is None:
+        return out
+    left = pc.index_in(labels["record_key_l"], value_set=ids)
+    right = pc.index_in(labels["record_key_r"], value_set=ids)
+    for decision in out:
+        keep = pc.and_(pc.equal(labels["decision"], decision), pc.and_(pc.is_valid(left), pc.is_valid(right)))
+        out[decision] = (pc.filter(left, keep).to_numpy().astype(np.int64),
+                         pc.filter(right, keep).to_numpy().astype(np.int64))
+    return out
 
 
 def strip_term_frequencies(settings: dict) -> dict:
