@@ -88,3 +88,14 @@ def test_close_dates():
     assert close_dates("1990-03-09", "1990-09-03")        # day and month swapped
     assert not close_dates("1990-09-13", "1991-09-14")    # two digits
     assert not close_dates("1996-04-02", "1979-11-20")
+
+
+def test_on_encodings_dates_agree_only_when_their_hashes_are_equal():
+    # Keyed hashes show no keystrokes: dates one digit apart are as different as any others.
+    records = {"x": ("9f2c", None), "bridge": (None, None), "y": ("9f2d", None)}
+    keys = list(records)
+    found = cluster(pa.array(keys), np.array([0, 1]), np.array([1, 2]), np.array([0.9, 0.8]),
+                    pa.array([records[k][0] for k in keys], pa.string()), pa.array([None] * 3, pa.string()),
+                    exact=True)
+    assert found.refused == 1
+    assert len(set(found.table["cluster_id"].to_pylist())) == 2

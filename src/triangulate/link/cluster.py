@@ -66,14 +66,14 @@ FORCED = 2.0
 
 def cluster(unique_ids: pa.Array, a: np.ndarray, b: np.ndarray, p: np.ndarray,
             dob: pa.Array | None = None, nhs: pa.Array | None = None,
-            apart: tuple[np.ndarray, np.ndarray] | None = None) -> Clusters:
+            apart: tuple[np.ndarray, np.ndarray] | None = None, exact: bool = False) -> Clusters:
     """People from the pairs at or above the threshold.
 
     ``unique_ids``: the records' keys, position = node; ``a``, ``b``: the nodes of each pair, ``p`` its
     match probability (``FORCED`` for a pair a reviewer marked as one person); ``dob`` and ``nhs``: each
-    node's date of birth and NHS number (null where not recorded), or None (encodings) to cluster on
-    the threshold alone; ``apart``: the nodes of pairs a reviewer marked as two people, never put in
-    one cluster.
+    node's date of birth and NHS number (null where not recorded), or None to cluster on the threshold
+    alone; ``apart``: the nodes of pairs a reviewer marked as two people, never put in one cluster.
+    ``exact``: dates agree only when equal (encodings: keyed hashes, where one keystroke is not seen).
     """
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
@@ -95,7 +95,8 @@ def cluster(unique_ids: pa.Array, a: np.ndarray, b: np.ndarray, p: np.ndarray,
     if len(contested):
         inside = np.isin(label[a], contested)
         refused = _walk(label, a[inside], b[inside], np.asarray(p)[inside],
-                        dob.to_pylist() if plain else None, nhs.to_pylist() if plain else None, partners)
+                        dob.to_pylist() if plain else None, nhs.to_pylist() if plain else None, partners,
+                        (lambda d, e: d == e) if exact else close_dates)
     nodes = pa.table({"record_key": unique_ids, "label": pa.array(label, pa.int64())})
     first = nodes.group_by("label").aggregate([("record_key", "min")]).rename_columns(["label", "cluster_id"])
     table = nodes.join(first, "label").select(["record_key", "cluster_id"])
@@ -111,7 +112,7 @@ def _contested(label: np.ndarray, dob: pa.Array, nhs: pa.Array) -> np.ndarray:
 
 
 def _walk(label: np.ndarray, a: np.ndarray, b: np.ndarray, p: np.ndarray, dob: list | None, nhs: list | None,
-          partners: dict[int, set]) -> int:
+          partners: dict[int, set], close) -> int:
     """Greedy union-find over the contested components' pairs, most probable first (ties by node, so
     the result does not depend on the order the engine returned the pairs); writes the new clusters
     into ``label`` (a cluster takes the node number of its root) and returns the merges refused."""
@@ -142,7 +143,7 @@ def _walk(label: np.ndarray, a: np.ndarray, b: np.ndarray, p: np.ndarray, dob: l
         if never[rx] and any(root(z) == ry for z in never[rx]):
             refused += 1
             continue
-        if p[i] < FORCED and dob is not None and _conflict(x, y, rx, ry, dob, nhs, dobs, numbers):
+        if p[i] < FORCED and dob is not None and _conflict(x, y, rx, ry, dob, nhs, dobs, numbers, close):
             refused += 1
             continue
         parent[ry] = rx
@@ -155,10 +156,10 @@ def _walk(label: np.ndarray, a: np.ndarray, b: np.ndarray, p: np.ndarray, dob: l
     return refused
 
 
-def _conflict(x: int, y: int, rx: int, ry: int, dob: list, nhs: list, dobs: dict, numbers: dict) -> bool:
+def _conflict(x: int, y: int, rx: int, ry: int, dob: list, nhs: list, dobs: dict, numbers: dict, close) -> bool:
     """The pair (x, y) would join different NHS numbers, or dates of birth more than a keystroke apart,
     through a record that lacks one (so the pair's own score never weighed them)."""
     if (nhs[x] is None or nhs[y] is None) and numbers[rx] and numbers[ry] and not numbers[rx] & numbers[ry]:
         return True
     return bool((dob[x] is None or dob[y] is None) and dobs[rx] and dobs[ry]
-                and not any(close_dates(d, e) for d in dobs[rx] for e in dobs[ry]))
+                and not any(close(d, e) for d in dobs[rx] for e in dobs[ry]))

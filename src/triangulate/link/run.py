@@ -372,8 +372,7 @@ def link(store: str | Path, *, engine: str = "duckdb", threshold: float | None =
             found = cluster(records["unique_id"], np.concatenate([edges["a"].to_numpy(), same_a]),
                             np.concatenate([edges["b"].to_numpy(), same_b]),
                             np.concatenate([edges["p"].to_numpy(), np.full(len(same_a), FORCED)]),
-                            *((None, None) if encoded else (records["dob"], records["nhs_number"])),
-                            apart=marked["non_match"])
+                            *_cannot_link_fields(records, encoded), apart=marked["non_match"], exact=encoded)
             new = found.table
             del edges
             timed("cluster", t0)
@@ -403,6 +402,17 @@ def link(store: str | Path, *, engine: str = "duckdb", threshold: float | None =
         return report
     finally:
         con.close()
+
+
+def _cannot_link_fields(records: pa.Table, encoded: bool) -> tuple:
+    """Each record's date of birth and NHS number for the clustering's refusals: the plain values, or on
+    encodings their keyed hashes (the NHS number's, and date of birth with the family name's initial,
+    ``k_dob_family1``, the one kept key that holds the date; compared for equality only)."""
+    if not encoded:
+        return records["dob"], records["nhs_number"]
+    if not {"k_dob_family1", "nhs_number_hmac"} <= set(records.column_names):
+        return None, None
+    return records["k_dob_family1"], records["nhs_number_hmac"]
 
 
 def _marked_pairs(labels: pa.Table | None, ids: pa.ChunkedArray) -> dict:
