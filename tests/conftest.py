@@ -19,6 +19,27 @@ import pytest
 MARK = "<!-- drawn when published -->"
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Make ``--dist loadgroup`` keep each ``xdist_group``'s tests on one worker again.
+
+    pytest-xdist 3.8 groups tests by appending ``@group`` to ``item._nodeid``; pytest 9 keeps the node id
+    in ``item._id``, so the suffix was lost and the groups were spread over both workers (a Spark module's
+    fixture built on each: 90 s twice). Here the suffix is set where pytest 9 reads it; with another
+    pytest, or without loadgroup, nothing changes."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    try:
+        from _pytest.nodeid import coerce_node_id
+    except ImportError:  # a pytest whose node ids xdist can still set itself
+        return
+    for item in items:
+        names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                        for m in item.iter_markers("xdist_group")})
+        if names and "@" not in item.nodeid.rsplit("::", 1)[-1]:
+            item._id = coerce_node_id(f"{item.nodeid}@{'_'.join(names)}")
+
+
 def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
     """A folder that ``build(folder)`` fills once per test run, and this process's own copy of it.
 
