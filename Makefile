@@ -32,7 +32,8 @@ demo: install system-deps
 # machines), every process the tests start (each CLI command, xdist worker and Spark Python worker)
 # compiles every module it imports again: 7.4 s for a refused publish, 3.1 s once bytecode is kept.
 # The test run keeps it (in __pycache__ folders, which git ignores). --dist loadgroup keeps each module
-# marked xdist_group on one worker, so its module fixture (a Spark link: 119 s) is built once, not twice.
+# marked xdist_group on one worker, so its module fixture (a Spark link: 119 s) is built once, not twice
+# (with pytest 9 only through tests/conftest.py's hook, which sets the group where pytest 9 reads it).
 test: install system-deps
 	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
