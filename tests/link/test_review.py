@@ -117,15 +117,26 @@ def test_marks_from_the_truth_re_estimate_the_model_when_asked(store_copy, popul
     assert q["f1"] >= 0.99
 
 
-@pytest.mark.parametrize("change, message", [
+@pytest.fixture(scope="module")
+def sample(linked_store, tmp_path_factory) -> list[dict]:
+    """The linked store's review sample, every row marked match (read only: each test copies it)."""
+    rows = read(Path(review_sample(linked_store, tmp_path_factory.mktemp("review"))["clerical_review"]))
+    for r in rows:
+        r["reviewer_decision"] = "match"
+    return rows
+
+
+WRONG = [
     (lambda rows: rows[3].update(reviewer_decision="probably-the-same"), "row 5, field reviewer_decision"),
     (lambda rows: rows[1].update(record_key_r="0" * 64), "row 3, field record_key_r: no record with this key"),
     (lambda rows: rows[2].update(record_key_l=""), "row 4, field record_key_l: empty"),
-])
-def test_a_wrong_mark_is_refused_whole_naming_the_row_and_field_never_the_value(store_copy, tmp_path, change, message):
-    rows = read(Path(review_sample(store_copy, tmp_path / "review")["clerical_review"]))
-    for r in rows:
-        r["reviewer_decision"] = "match"
+]
+
+
+@pytest.mark.parametrize("change, message", WRONG)
+def test_a_wrong_mark_is_refused_whole_naming_the_row_and_field_never_the_value(store_copy, sample, tmp_path,
+                                                                               change, message):
+    rows = [dict(r) for r in sample]
     change(rows)
     path = write(tmp_path / "marks.csv", rows)
     with pytest.raises(LinkError) as refused:
@@ -139,8 +150,15 @@ def test_a_wrong_mark_is_refused_whole_naming_the_row_and_field_never_the_value(
     finally:
         con.close()
     assert "link_labels" not in tables
-    # The command line says the same, on stderr, without a traceback.
+
+
+def test_the_command_line_refuses_a_wrong_mark_on_stderr_without_a_traceback(store_copy, sample, tmp_path):
+    rows = [dict(r) for r in sample]
+    change, message = WRONG[0]
+    change(rows)
+    path = write(tmp_path / "marks.csv", rows)
     refused = cli("link", "--store", str(store_copy), "--review-marks", str(path), "--reviewer", "tests")
     assert refused.returncode == 2 and message in refused.stderr and "Traceback" not in refused.stderr
+    assert "probably-the-same" not in refused.stderr + refused.stdout
     missing = cli("link", "--store", str(store_copy), "--review-marks", str(path))
     assert missing.returncode == 2 and "--reviewer is required" in missing.stderr
