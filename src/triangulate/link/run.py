@@ -71,7 +71,8 @@ class LinkReport:
     seconds: dict[str, float] = field(default_factory=dict)
     encoded: bool = False
     #: Merges the clustering refused: a pair above the threshold that would have joined two people with
-    #: different dates of birth or NHS numbers through a record that lacks one (``cluster``).
+    #: different dates of birth or NHS numbers through a record that lacks one, or records a reviewer
+    #: marked as two people (``cluster``).
     merges_refused: int = 0
     #: Reviewers' marks used (``review.py``): pairs marked one person and two people, and whether the
     #: matches re-estimated the model's m probabilities.
@@ -83,8 +84,8 @@ class LinkReport:
             f"(match probability >= {self.threshold:.4g}{', chosen from the data' if self.chosen else ''}) "
             f"in {sum(self.seconds.values()):.1f} s",
             f"Pairs scored: {self.comparisons_scored:,}; pairs at or above the threshold: "
-            f"{self.pairs_at_threshold:,}; merges refused (dates of birth or NHS numbers in conflict): "
-            f"{self.merges_refused:,}",
+            f"{self.pairs_at_threshold:,}; merges refused (dates of birth or NHS numbers in conflict, or "
+            f"marked two people): {self.merges_refused:,}",
             f"Person keys kept from the previous run: {self.keys_kept:,}; new: {self.keys_new:,}; "
             f"merged into another: {self.keys_merged:,}",
             *([f"Reviewers' marks used: {self.marks['match']:,} pairs one person (joined"
