@@ -45,12 +45,7 @@ class Engine:
 
     def to_arrow(self, sdf, select: str) -> pa.Table:
         """``SELECT {select} FROM`` a Splink result, as Arrow."""
-        if self.name == "spark":
-            frame = self.db_api.spark.sql(f"SELECT {select} FROM {sdf.physical_name}")
-            if hasattr(frame, "toArrow"):  # Spark 4
-                return frame.toArrow()
-            return pa.Table.from_pylist([row.asDict() for row in frame.collect()])
-        return sdf.as_duckdbpyrelation().select(select).to_arrow_table()
+        return self.sql(f"SELECT {select} FROM {sdf.physical_name}")
 
     def sql(self, query: str) -> pa.Table:
         """A query over Splink's tables (by their ``physical_name``), as Arrow."""
@@ -60,12 +55,6 @@ class Engine:
                 return frame.toArrow()
             return pa.Table.from_pylist([row.asDict() for row in frame.collect()])
         return self.db_api.duckdb_con.sql(query).to_arrow_table()
-
-    def count(self, sdf, where: str) -> int:
-        if self.name == "spark":
-            return int(self.db_api.spark.sql(f"SELECT count(*) AS n FROM {sdf.physical_name} WHERE {where}")
-                       .collect()[0]["n"])
-        return sdf.as_duckdbpyrelation().filter(where).aggregate("count(*)").fetchall()[0][0]
 
 
 def _spark_frame(session, records: pa.Table):
