@@ -174,14 +174,18 @@ def highs_model(cost: np.ndarray, lower: np.ndarray, upper: np.ndarray, matrix, 
 
 
 def _solve_lp(cost: np.ndarray, constraints, lower: np.ndarray, upper: np.ndarray,
-              presolve: bool, seconds: float = _PROGRAMME_SECONDS) -> np.ndarray | None:
+              presolve: bool, seconds: float = _PROGRAMME_SECONDS, solver: str = "simplex") -> np.ndarray | None:
     """The optimum of a linear programme (no integer variables), or None if it has none.
 
     HiGHS through ``highspy``, not SciPy's bundled copy: on the 1,000,000-person publication (one
     worker, every feasibility programme) the two-sibling windows took 85.5 s with presolve, against
     93.3 s without and 109.2 s through SciPy; presolve finds most of those without a certificate at
     once (6.2 s against 14.6). The three-sibling windows are larger and mostly do hold one, and there
-    presolve costs more than it saves (68.6 s with, 59.5 s without).
+    presolve costs more than it saves (68.6 s with, 59.5 s without). ``solver="ipm"`` (interior point,
+    then crossover to a vertex) for the programme over a whole cube: on the 1,000,000-person publication
+    the court group's one such programme took 26.9 s by simplex and 7.2 s by interior point, and the
+    demo's people-seen group's 29 took 52.7 s and 28.6 s; on the smaller windows simplex is quicker
+    (three siblings: 60 s by simplex, 152 s by interior point on the demo's court group).
     """
     import highspy
     from scipy.sparse import csc_matrix, vstack
@@ -206,6 +210,7 @@ def _solve_lp(cost: np.ndarray, constraints, lower: np.ndarray, upper: np.ndarra
                     row_lower, row_upper)
     h.setOptionValue("time_limit", seconds)
     h.setOptionValue("presolve", "on" if presolve else "off")
+    h.setOptionValue("solver", solver)
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
@@ -735,7 +740,8 @@ class _Linked:
         self.programmes += 1
         seconds = _WHOLE_SECONDS if k is None else _PROGRAMME_SECONDS
         if free:
-            x = _solve_lp(cost, constraints, b_lo, b_hi, presolve=k is None or k <= 2, seconds=seconds)
+            x = _solve_lp(cost, constraints, b_lo, b_hi, presolve=k is None or k <= 2, seconds=seconds,
+                          solver="ipm" if k is None else "simplex")
         else:
             integrality = np.concatenate([np.zeros(nvar_y + 2 * nz), np.ones(nz), np.zeros(len(shared))])
             with _quiet_stdout():  # HiGHS's MIP solver prints a debugging line on some models
@@ -814,18 +820,12 @@ class _Linked:
                     break
             found += [r for r in (self._local_lp(name, cell, orders, s, k=k) for s in options[:1]) if r is not None]
         if not found or self._hides_precious(min(found, key=lambda r: r[0])[1]):
-            # rare: every value of every dimension, before raising whole totals or hiding a view's total;
-            # first a certificate that hides nothing more (a linear programme), which the whole window
-            # mostly holds, then the integer programme if it does not
-            wide = self._local_lp(name, cell, orders, options[0], k=10_000, free=True)
-            found += [wide] if wide is not None else [
-                r for r in (self._local_lp(name, cell, orders, s, k=10_000) for s in options[:1]) if r is not None]
-        if not found or self._hides_precious(min(found, key=lambda r: r[0])[1]):
-            # rarer still: a view's total would be hidden. The window above takes a dimension's lines and
-            # one level below, which leaves out the 19 categories under the 5 groups and the two-way cells;
-            # counts outside a window keep their values, so every change then had to go through the totals,
-            # and a small count of people with a need hid the whole period's people seen (docs/disclosure.md).
-            # Every value of every dimension, for the few cells that reach here: a linear programme.
+            # rare: a view's total would be hidden. Every value of every dimension, for the few cells that
+            # reach here: first a certificate that hides nothing more (a linear programme), which the whole
+            # cube mostly holds, then the integer programme if it does not. (A window of each line through
+            # the cell, its totals and one level below came first until stop 42: it leaves out the 19
+            # categories under the 5 groups and the two-way cells, and on the 1,000,000-person publication
+            # its 81 programmes took 67 s and left 8 cells to the whole cube anyway.)
             whole = self._local_lp(name, cell, orders, options[0], k=None, free=True)
             found += [whole] if whole is not None else [
                 r for r in (self._local_lp(name, cell, orders, s, k=None) for s in options[:1]) if r is not None]
