@@ -9,10 +9,14 @@ if that range is at least the rule's protection width wide and holds the truth.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy.optimize import linprog
 
-from triangulate.disclosure import NHS_ENGLAND
+from triangulate.disclosure import NHS_ENGLAND, ONS_SRO
 from triangulate.disclosure.linked import Cube, Dimension, _Linked, protect
+from triangulate.publish.audit import _lines
+
+from .conftest import possible_true_counts
 
 AREA = Dimension("area", 3, ((0, (1, 2)),))  # all areas = area 1 + area 2
 GROUP = Dimension("group", 4, ((0, (1, 2, 3)),))  # all people = three groups
@@ -43,48 +47,39 @@ def _reader_ranges(cubes: dict[str, Cube], shown: dict[str, np.ndarray], rule) -
     shape = cubes[names[0]].values.shape
     size = int(np.prod(shape))
     offset = {name: i * size for i, name in enumerate(names)}
-    nvar = size * len(names)
-
-    def var(name, a, g):
-        return offset[name] + a * shape[1] + g
-
-    bounds, a_eq, a_ub = [], [], []
+    bounds = [(0, 0) if s == 0 else possible_true_counts(rule, int(s)) if s > 0
+              else (rule.smallest_suppressed_count, None) for name in names for s in shown[name].ravel()]
+    a_eq, a_ub = [], []
     for name in names:
-        for a in range(shape[0]):
-            for g in range(shape[1]):
-                s = int(shown[name][a, g])
-                bounds.append((0, 0) if s == 0 else rule.possible_counts(s) if s > 0 else (1, None))
-        for dim_axis, dim in ((0, AREA), (1, GROUP)):
-            for total, members in dim.lines:
-                for other in range(shape[1 - dim_axis]):
-                    row = np.zeros(nvar)
-                    cell = (lambda c: (c, other)) if dim_axis == 0 else (lambda c: (other, c))
-                    row[var(name, *cell(total))] = -1
-                    for m in members:
-                        row[var(name, *cell(m))] = 1
-                    a_eq.append(row)
-        if cubes[name].within:
-            for a in range(shape[0]):
-                for g in range(shape[1]):
-                    row = np.zeros(nvar)
-                    row[var(name, a, g)], row[var(cubes[name].within, a, g)] = 1, -1
-                    a_ub.append(row)
+        for total, parts in _lines([AREA, GROUP], shape):  # every total is the sum of its members
+            for t, members in zip(total, parts):
+                row = np.zeros(size * len(names))
+                row[offset[name] + t] = -1
+                row[offset[name] + members] = 1
+                a_eq.append(row)
+        if cubes[name].within:  # nobody has the need without being seen
+            for cell in range(size):
+                row = np.zeros(size * len(names))
+                row[offset[name] + cell], row[offset[cubes[name].within] + cell] = 1, -1
+                a_ub.append(row)
     out = {}
     for name in names:
-        for a, g in zip(*np.nonzero(shown[name] < 0)):
-            c = np.zeros(nvar)
-            c[var(name, a, g)] = 1
-            low = linprog(c, A_ub=np.array(a_ub), b_ub=np.zeros(len(a_ub)), A_eq=np.array(a_eq),
-                          b_eq=np.zeros(len(a_eq)), bounds=bounds)
-            high = linprog(-c, A_ub=np.array(a_ub), b_ub=np.zeros(len(a_ub)), A_eq=np.array(a_eq),
-                           b_eq=np.zeros(len(a_eq)), bounds=bounds)
-            assert low.status == 0 and high.status == 0
-            out[(name, int(a), int(g))] = (low.fun, -high.fun)
+        for cell in np.flatnonzero(shown[name].ravel() < 0):
+            ends = []
+            for sense in (1, -1):
+                c = np.zeros(size * len(names))
+                c[offset[name] + cell] = sense
+                found = linprog(c, A_ub=np.array(a_ub), b_ub=np.zeros(len(a_ub)), A_eq=np.array(a_eq),
+                                b_eq=np.zeros(len(a_eq)), bounds=bounds)
+                assert found.status == 0
+                ends.append(sense * found.fun)
+            out[(name, *np.unravel_index(int(cell), shape))] = tuple(ends)
     return out
 
 
-def test_a_count_within_another_is_protected_where_only_both_can_move():
-    cubes, rule = _cubes(), NHS_ENGLAND
+@pytest.mark.parametrize("rule", [NHS_ENGLAND, ONS_SRO], ids=["nhs_england", "ons_sro"])
+def test_a_count_within_another_is_protected_where_only_both_can_move(rule):
+    cubes = _cubes()
     report = protect([AREA, GROUP], cubes, rule, workers=1)
     shown = {name: p.shown for name, p in report.cubes.items()}
     assert all(shown[n][cubes[n].values == 0].max(initial=0) == 0 for n in cubes)

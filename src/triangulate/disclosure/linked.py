@@ -606,8 +606,8 @@ class _Linked:
         any certificate of that is a certificate, and if it has none, neither has the whole chain unless
         the holding cube moves too, which is then tried. A cube whose programmes alone keep failing
         where the chain succeeds (a quarter of them, after 20) goes to the chain at once. On the
-        1,000,000-person counts (all 80 groups, one core) the control's programmes took 188 s against
-        289 s, with 4,432 counts suppressed to protect others against 4,446.
+        1,000,000-person counts (all 80 groups, one core) the control took 192 s against 289 s, with
+        4,434 counts suppressed to protect others against 4,446.
         """
         if self.cubes[name].within is None:
             return self._programme(name, cell, orders, scale, k=k, free=free)
