@@ -40,6 +40,7 @@ import triangulate
 from triangulate.store.engines import scratch_duckdb
 from triangulate.standard import AGENCY_TABLES, STANDARD_VERSION, schema
 from triangulate.store import connect, ensure_schema, has_tables, store_tables
+from triangulate.store import parquet as zone
 
 from .checks import col
 from .errors import IngestRefused
@@ -69,12 +70,17 @@ def ingest(
     key: bytes,
     rejects_dir: str | Path | None = None,
     progress: Progress | None = None,
+    parquet: str | Path | None = None,
 ) -> IngestReport:
     """Validate, pseudonymise and load extracts into the store, all or nothing.
 
     ``paths`` are files or directories (every CSV, Parquet and .xlsx file in a directory). Raises
     :class:`IngestRefused` (nothing loaded) when a file cannot be taken as a whole or the key is
     missing or wrong; otherwise returns the accounting for every file, in the order given.
+
+    ``parquet``: a folder for the store's Parquet zone (``triangulate.store.parquet``), recorded in the
+    store and written once the load is committed; a store that has one has it written again after every
+    load without naming it.
     """
     pseudonymiser = Pseudonymiser(key)
     store = Path(store)
@@ -82,6 +88,8 @@ def ingest(
     progress = progress or _no_progress
     today = dt.date.today()
     files = find_extracts(paths)
+    if parquet is not None:
+        parquet = zone.check_folder(parquet)  # before anything is loaded
 
     # Opened (and so locked against other writers) only if it exists: a refused run on a new store
     # must not leave an empty store file behind.
@@ -97,6 +105,12 @@ def ingest(
         if con is None:
             con = connect(store)
         loaded = _load_all(con, to_load, pipeline, pseudonymiser.key_check, rejects_dir, progress)
+        if parquet is not None:
+            zone.record(con, parquet)
+        if zone.recorded(con) is not None:
+            progress("Writing the Parquet zone", 0, 1)
+            zone.refresh(con)
+            progress("Writing the Parquet zone", 1, 1)
     finally:
         if pipeline is not None:
             pipeline.close()

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 
 from triangulate.store.engines import scratch_duckdb
 from triangulate.standard import AGENCY_TABLES
-from triangulate.store import connect
+from triangulate.store import connect, parquet
 
 from . import engines, model
 from .cluster import FORCED, cluster
@@ -404,6 +404,7 @@ def link(store: str | Path, *, engine: str = "duckdb", threshold: float | None =
                started, progress)
         timed("write", t0)
         con.execute("UPDATE meta.link_runs SET seconds_json = ? WHERE run_id = ?", [json.dumps(seconds), run_id])
+        parquet.refresh(con)  # the person keys the store's Parquet zone holds, if it has one
         progress("Link: done", len(STEPS), len(STEPS))
         return report
     finally:

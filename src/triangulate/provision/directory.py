@@ -31,7 +31,7 @@ import duckdb
 import pyarrow as pa
 
 from triangulate import __version__
-from triangulate.store import connect, has_tables
+from triangulate.store import connect, has_tables, parquet
 
 from .formats import read_path
 from .validate import DirectoryRefused, Problem, validate
@@ -218,6 +218,7 @@ def import_directory(path: str | Path, store: str | Path, *, by: str | None = No
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        parquet.refresh(con)
         return ImportReport(parsed.file, version, len(parsed.services), len(added), len(changed), unchanged, len(ended))
     finally:
         con.close()

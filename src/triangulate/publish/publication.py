@@ -215,8 +215,11 @@ def write_publication(store: str | Path, root: str | Path | None = None, *, rule
     store = Path(store)
     unsuppressed = rule is None
     root = Path(root) if root is not None else publications_root(store, unsuppressed=unsuppressed)
-    if not store.is_file():
-        raise PublicationError(f"No store at {store}: ingest and link extracts first, or give the store's path.")
+    from triangulate.store.parquet import is_zone
+
+    if not store.is_file() and not is_zone(store):
+        raise PublicationError(f"No store at {store}: ingest and link extracts first, or give the store's path "
+                               "(a DuckDB file, or the Parquet zone folder written with `ingest --parquet`).")
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as problem:

@@ -24,10 +24,19 @@ class StoreError(Exception):
 def connect(path: str | Path = DEFAULT_STORE, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the store (a DuckDB file, created with its folder if missing unless ``read_only``).
 
+    ``path`` may also be a Parquet zone folder (``store.parquet``), opened read-only as views over its files.
+
     The connection never draws DuckDB's own progress bar: callers report progress themselves, and
     a bar written to stdout would mix with command output.
     """
     path = Path(path)
+    from .parquet import is_zone, open_zone
+
+    if is_zone(path):
+        if not read_only:
+            raise StoreError(f"{path} is a Parquet zone, which is read-only: give the DuckDB store it was written "
+                             "from (the zone is written again from it)")
+        return open_zone(path)
     if read_only and not path.is_file():
         raise StoreError(f"no store at {path}: ingest an extract first to create it")
     writing = not read_only and str(path) != ":memory:"

@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 
 from .connection import StoreError, connect
+from .parquet import is_zone, open_zone, spark_views, write_zone
 
 #: The engines the computing rooms accept.
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
@@ -80,7 +81,8 @@ class SparkSettings:
     def from_environment(cls, environ: dict | None = None) -> SparkSettings:
         env = os.environ if environ is None else environ
         cores = os.cpu_count() or 2
-        settings = cls(master=f"local[{cores}]", shuffle_partitions=max(4, cores * 4))
+        settings = cls(master=f"local[{cores}]", shuffle_partitions=max(4, cores * 4),
+                       driver_memory=_local_driver_memory())
         changes = {}
         if env.get("TRIANGULATE_SPARK_MASTER"):
             changes["master"] = env["TRIANGULATE_SPARK_MASTER"]
@@ -96,6 +98,16 @@ class SparkSettings:
             except ValueError:
                 raise StoreError("TRIANGULATE_SPARK_SHUFFLE_PARTITIONS must be a whole number") from None
         return replace(settings, **changes)
+
+
+def _local_driver_memory() -> str:
+    """Half the machine's memory (2 to 32 GB) for local mode, where the driver's JVM does all the work (it
+    was a fixed 4 GB whatever the machine); on a cluster the executors' memory is what counts."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return "4g"
+    return f"{max(2, min(32, int(total / 2**30 / 2)))}g"
 
 
 def spark_session(scratch: str, *, app_name: str, jars: tuple[str, ...] = (), settings: SparkSettings | None = None):
@@ -156,15 +168,17 @@ NOT_MEASURED = {("survey", "free_text"), ("survey", "quote")}
 def ibis_backend(store: str | Path, engine: str = "duckdb"):
     """The store's content zone as an Ibis backend, read-only, on ``engine``.
 
-    On Spark the content zone (and the survey's coded answers) are copied into in-memory Spark tables
-    under a database named like the schema, so that ``con.table(name, database="content")`` resolves
-    the same way on both engines.
+    ``store`` is a DuckDB file or a Parquet zone folder (``store.parquet``). On Spark the content zone
+    and the survey's coded answers are views over Parquet files, under a database named like the schema,
+    so that ``con.table(name, database="content")`` resolves the same way on both engines: a zone's own
+    files, or, from a DuckDB file, a zone written into the session's scratch folder first.
     """
     import ibis
 
     check_engine(engine)
     path = Path(store)
-    if not path.is_file():
+    zone = is_zone(path)
+    if not zone and not path.is_file():
         raise StoreError(
             f"No store at {path}: load extracts with `triangulate ingest` first, or give the path of an "
             "existing store."
@@ -173,26 +187,28 @@ def ibis_backend(store: str | Path, engine: str = "duckdb"):
         scratch = tempfile.mkdtemp(prefix="triangulate-duckdb-")
         # Insertion order is not kept: every query the measures run aggregates, and keeping the order
         # is what pins memory that cannot be spilled (an out-of-memory error at 4 GB without this).
-        con = ibis.duckdb.connect(str(path), read_only=True, memory_limit=duckdb_memory_limit(),
-                                  temp_directory=scratch, preserve_insertion_order=False)
+        options = dict(memory_limit=duckdb_memory_limit(), temp_directory=scratch, preserve_insertion_order=False)
+        if zone:
+            con = ibis.duckdb.connect(**options)
+            open_zone(path, con=con.con)
+        else:
+            con = ibis.duckdb.connect(str(path), read_only=True, **options)
         con.raw_sql("SET enable_progress_bar = false")
         weakref.finalize(con, shutil.rmtree, scratch, ignore_errors=True)
         return con
-    session = spark_session(tempfile.mkdtemp(prefix="triangulate-spark-"), app_name="triangulate-measures")
-    source = connect(path, read_only=True)
-    try:
-        for zone in SPARK_ZONES:
-            names = source.sql(
-                f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{zone}'"
-            ).to_arrow_table().column("table_name").to_pylist()
-            if names:
-                session.sql(f"CREATE DATABASE IF NOT EXISTS {zone}")
-            for name in names:
-                if (zone, name) in NOT_MEASURED:
-                    continue
-                frame = source.sql(f'SELECT * FROM {zone}."{name}"').to_arrow_table()
-                session.sql(f"DROP TABLE IF EXISTS {zone}.{name}")
-                session.createDataFrame(frame).write.saveAsTable(f"{zone}.{name}")
-    finally:
-        source.close()
-    return ibis.pyspark.connect(session)
+    scratch = tempfile.mkdtemp(prefix="triangulate-spark-")
+    if not zone:
+        # A DuckDB file: its zone is written into Spark's scratch folder first (DuckDB writes Parquet
+        # streaming, in seconds for millions of records), and Spark reads that as it would a zone on
+        # shared storage. (Copying the tables through the driver as Arrow held them all in its memory.)
+        source = connect(path, read_only=True)
+        try:
+            write_zone(source, os.path.join(scratch, "zone"))
+        finally:
+            source.close()
+        path = Path(scratch) / "zone"
+    session = spark_session(scratch, app_name="triangulate-measures")
+    spark_views(session, path, SPARK_ZONES, NOT_MEASURED)
+    con = ibis.pyspark.connect(session)
+    weakref.finalize(con, shutil.rmtree, scratch, ignore_errors=True)
+    return con

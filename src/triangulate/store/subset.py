@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from triangulate.standard import AGENCY_TABLES, schema
+from triangulate.store import parquet
 from triangulate.store.connection import connect, has_tables
 
 
@@ -49,6 +50,8 @@ def restrict(store: str | Path, *, areas: Sequence[str] | None = None, start: dt
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    else:
+        parquet.refresh(con)  # only a zone written from this very file (not a copy's original)
     finally:
         con.close()
     return kept

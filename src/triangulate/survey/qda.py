@@ -90,7 +90,7 @@ def import_themes(path: str | Path, store: str | Path) -> QdaImport:
     ``survey.quote``, replacing what an earlier import of the same answers gave (all or nothing)."""
     from pyrefiqda import RefiProject
 
-    from triangulate.store import connect
+    from triangulate.store import connect, parquet
 
     path = Path(path)
     with tempfile.TemporaryDirectory(prefix="triangulate-qdpx-") as extract:
@@ -157,6 +157,7 @@ def import_themes(path: str | Path, store: str | Path) -> QdaImport:
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        parquet.refresh(con)
     return QdaImport(len(themes), len(quotes), len(seen))
 
 

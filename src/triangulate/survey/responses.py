@@ -223,7 +223,7 @@ def ingest_responses(path: str | Path, store: str | Path, key: bytes, *, area: s
     """Check an export against the form and load its valid rows (all of them, or none if it fails) as
     the survey of ``area`` (an ONS local authority code, as the records' area_code)."""
     from triangulate.ingest.keys import Pseudonymiser
-    from triangulate.store import connect
+    from triangulate.store import connect, parquet
     from triangulate.store.private import private_folder, write_private_text
 
     path = Path(path)
@@ -279,6 +279,7 @@ def ingest_responses(path: str | Path, store: str | Path, key: bytes, *, area: s
             fresh.append((response_key, digest, answers))
         report.loaded = len(fresh)
         _load(con, path, layout, form, fresh, report, group5, area)
+        parquet.refresh(con)
     finally:
         con.close()
     if report.rejections and rejects_dir is not None:

@@ -275,6 +275,8 @@ def link_from_truth(store: str | Path, truth: str | Path) -> None:
     linkage, for tests and benchmarks of what comes after linkage (the measures, the publication)."""
     import duckdb
 
+    from triangulate.store import parquet
+
     truth = Path(truth)
     reader = (f"read_parquet('{truth}')" if truth.suffix == ".parquet"
               else f"read_csv('{truth}', all_varchar = true)")
@@ -286,5 +288,6 @@ def link_from_truth(store: str | Path, truth: str | Path) -> None:
                 FROM identity.{t} AS i JOIN truth AS tr ON tr.source_table = '{t}'
                  AND tr.source_system = i.source_system AND tr.source_record_id = i.source_record_id
                 WHERE i.record_key = c.record_key""")
+        parquet.refresh(con)
     finally:
         con.close()

@@ -1,0 +1,148 @@
+"""The Parquet zone: the store without its identifiers, written by the ingest and kept up to date, read
+by the measures and the publication without the DuckDB file."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from triangulate.ingest import ingest
+from triangulate.publish.compute import fine_counts
+from triangulate.standard import AGENCY_TABLES
+from triangulate.store import StoreError, connect
+from triangulate.store.parquet import ZONE_FILE, attach, is_zone, read_manifest
+from triangulate.synth import link_from_truth, write_synthetic_extracts
+
+KEY = b"parquet zone tests, synthetic data only"
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("zone")
+    result = write_synthetic_extracts(folder / "synth", people=150, seed=11)
+    store, zone = folder / "store.duckdb", folder / "zone"
+    ingest([result.out_dir / "extracts", result.files["population"]], store, KEY, parquet=zone)
+    return result, store, zone
+
+
+def _rows(table) -> list[str]:
+    return sorted(map(str, table.select(sorted(table.column_names)).to_pylist()))
+
+
+def test_the_zone_holds_the_content_and_manifest_and_never_an_identifier(made):
+    _, store, zone = made
+    manifest = read_manifest(zone)
+    with connect(store, read_only=True) as con:
+        stored = {r[0] for r in con.execute(
+            "SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()}
+        for name in [f"content.{t}" for t in (*AGENCY_TABLES, "need", "population")] + ["meta.load_manifest"]:
+            assert name in manifest["tables"], name
+            (count,) = con.execute(f"SELECT count(*) FROM {name}").fetchone()
+            assert manifest["tables"][name]["rows"] == count > 0, name
+    assert not [n for n in manifest["tables"] if n.startswith("identity.")]
+    assert not (zone / "identity").exists()
+    assert "identity.police_custody" in stored  # the store has them: the zone leaves them out
+    # No identifying column in any file of the zone, read as a stranger would: every column of every file.
+    identifying = {"given_name", "family_name", "date_of_birth", "postcode", "nhs_number", "pnc_id", "source_record_id"}
+    reader = duckdb.connect()
+    for path in zone.rglob("*.parquet"):
+        columns = {r[0] for r in reader.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()}
+        assert not columns & identifying, path
+    # One file per load: the police custody extract's rows are in the file named by its load.
+    custody = manifest["tables"]["content.police_custody"]
+    with connect(store, read_only=True) as con:
+        (load,) = con.execute("SELECT DISTINCT load_id FROM content.police_custody").fetchone()
+    assert list(custody["files"]) == [f"{load}.parquet"]
+
+
+def test_the_zone_is_private_to_its_owner(made):
+    _, _, zone = made
+    assert stat.S_IMODE(zone.stat().st_mode) == 0o700
+    for path in zone.rglob("*"):
+        assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
+
+
+def test_linkage_writes_the_person_keys_into_the_zone_and_the_measures_read_it_as_the_file(made, tmp_path):
+    result, made_store, _ = made
+    store, zone = tmp_path / "store.duckdb", tmp_path / "zone"
+    shutil.copy(made_store, store)
+    attach(store, zone)  # the copy's own zone (it still names the original's, which it must leave alone)
+    before = read_manifest(zone)["written_at"]
+    with connect(zone, read_only=True) as z:
+        assert z.execute("SELECT count(person_key) FROM content.mental_health").fetchone() == (0,)
+    link_from_truth(store, result.truth_file)
+    with connect(zone, read_only=True) as z:
+        linked = z.execute("SELECT count(person_key), count(*) FROM content.mental_health").fetchone()
+    assert linked[0] == linked[1] > 0
+    assert read_manifest(zone)["written_at"] >= before
+    on_file, on_zone = fine_counts(store, "duckdb"), fine_counts(zone, "duckdb")
+    assert set(on_file) == set(on_zone)
+    for name, counts in on_file.items():
+        for count, table in counts.items():
+            assert _rows(table) == _rows(on_zone[name][count]), (name, count)
+
+
+def test_a_copy_of_the_store_never_overwrites_the_zone_of_the_store_it_was_copied_from(made, tmp_path):
+    result, store, zone = made
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(store, copy)
+    written = (zone / ZONE_FILE).read_bytes()
+    from triangulate.store.subset import restrict
+
+    restrict(copy, areas=["E09000022"])
+    assert (zone / ZONE_FILE).read_bytes() == written  # the original's zone is as it was
+
+
+def test_a_changed_or_missing_file_is_refused_by_name(made, tmp_path):
+    _, _, zone = made
+    copy = tmp_path / "zone"
+    shutil.copytree(zone, copy)
+    victim = next(iter(read_manifest(copy)["tables"]["content.need"]["files"]))
+    path = copy / "content" / "need" / victim
+    path.write_bytes(path.read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(StoreError, match=f"content/need/{victim}.*has changed since it was written"):
+        connect(copy, read_only=True)
+    path.unlink()
+    with pytest.raises(StoreError, match=f"content/need/{victim}.*is missing"):
+        connect(copy, read_only=True)
+
+
+def test_a_zone_cannot_be_written_through_and_a_folder_that_is_not_one_is_never_replaced(made, tmp_path):
+    result, _, zone = made
+    with pytest.raises(StoreError, match="Parquet zone, which is read-only"):
+        connect(zone)
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "notes.txt").write_text("someone else's")
+    store = tmp_path / "new.duckdb"
+    with pytest.raises(StoreError, match="exists and is not a Parquet zone"):
+        ingest([result.out_dir / "extracts"], store, KEY, parquet=theirs)
+    assert not store.exists()  # refused before anything was loaded
+    assert [p.name for p in theirs.iterdir()] == ["notes.txt"]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "TRIANGULATE_KEY"} | {"COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "triangulate", *args], capture_output=True, text=True, env=env,
+                          timeout=300)
+
+
+def test_the_command_line_gives_an_existing_store_its_zone(made, tmp_path):
+    _, store, _ = made
+    copy, zone = tmp_path / "store.duckdb", tmp_path / "zone"
+    shutil.copy(store, copy)
+    done = _cli("ingest", "--store", str(copy), "--parquet", str(zone))
+    assert done.returncode == 0, done.stderr
+    assert "Wrote the Parquet zone" in done.stdout
+    assert is_zone(zone)
+    assert json.loads((zone / ZONE_FILE).read_text())["written_from"] == str(copy.resolve())
+    neither = _cli("ingest", "--store", str(copy))
+    assert neither.returncode == 2 and "--parquet" in neither.stderr
