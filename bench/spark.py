@@ -8,11 +8,16 @@ truth first (not timed). Then, each in a child process pinned to two cores:
 - every registered measure's fine counts (what ``publish --engine spark`` reads from the engine; the
   disclosure control after them is the same code on both engines) on Spark and on DuckDB.
 
+Each Spark child writes Spark's event log, from which the shuffle written and read and the input read
+(summed over every task) are printed.
+
 Then a projection for a cluster, written with its assumptions, from two sizes or more: each stage's time
 is fitted as a fixed part (session start, per-query scheduling: Spark's cost on small data) plus a part
 proportional to the records (a least-squares line through the sizes run), and the proportional part is
 divided by the cores of the cluster over the two measured here (perfect scaling of the data-parallel work,
-an optimistic bound: shuffles over a network cost more than between two local cores).
+an optimistic bound). The shuffle, which here moved between two local cores, is added as network time:
+the bytes shuffled per record (a line through the sizes) at the projected size, over each node's network
+(``--network-mb-s``), all nodes at once.
 
     python bench/spark.py                                  # 100,000 and 1,000,000 records
     python bench/spark.py --records 20000 --records 100000
@@ -52,15 +57,41 @@ print(json.dumps({"seconds": time.perf_counter() - t0, "rows": rows}))
 """
 
 
-def _child(code: str, *args: str) -> dict:
+def _child(code: str, *args: str, events: Path | None = None) -> dict:
     cmd = [sys.executable, "-c", code, *args]
     if (os.cpu_count() or 1) > 2 and sys.platform.startswith("linux"):
         cmd = ["taskset", "-c", "0,1", *cmd]
+    env = dict(os.environ)
+    if events is not None:
+        env["TRIANGULATE_SPARK_EVENT_LOG"] = str(events)
     t0 = time.perf_counter()
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     result = json.loads(out.strip().splitlines()[-1])
     result["wall_incl_start"] = time.perf_counter() - t0
+    if events is not None:
+        result["io"] = _event_bytes(events)
     return result
+
+
+def _event_bytes(folder: Path) -> dict:
+    """Bytes moved by every task in Spark's event logs under ``folder``: shuffle written, shuffle read,
+    and input read (what a cluster would move over its network and read from its storage)."""
+    totals = {"shuffle_written": 0, "shuffle_read": 0, "input_read": 0, "tasks": 0}
+    for path in folder.rglob("events_*"):  # Spark 4 writes eventlog_v2_<app>/events_<n>_<app>
+        if not path.is_file():
+            continue
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if '"SparkListenerTaskEnd"' not in line:
+                    continue
+                metrics = json.loads(line).get("Task Metrics") or {}
+                write = metrics.get("Shuffle Write Metrics") or {}
+                read = metrics.get("Shuffle Read Metrics") or {}
+                totals["shuffle_written"] += write.get("Shuffle Bytes Written", 0)
+                totals["shuffle_read"] += read.get("Remote Bytes Read", 0) + read.get("Local Bytes Read", 0)
+                totals["input_read"] += (metrics.get("Input Metrics") or {}).get("Bytes Read", 0)
+                totals["tasks"] += 1
+    return totals
 
 
 def run(records: int) -> dict:
@@ -79,12 +110,14 @@ def run(records: int) -> dict:
         for engine in ("duckdb", "spark"):
             store = folder / f"link-{engine}.duckdb"
             shutil.copy(plain, store)
-            out[f"link_{engine}"] = _child(LINK_CHILD, str(store), engine)
+            out[f"link_{engine}"] = _child(LINK_CHILD, str(store), engine,
+                                           events=folder / "events-link" if engine == "spark" else None)
         linked = folder / "linked.duckdb"
         shutil.copy(plain, linked)
         link_from_truth(linked, result.truth_file)
         for engine in ("duckdb", "spark"):
-            out[f"measures_{engine}"] = _child(MEASURES_CHILD, str(linked), engine)
+            out[f"measures_{engine}"] = _child(MEASURES_CHILD, str(linked), engine,
+                                               events=folder / "events-measures" if engine == "spark" else None)
         out["records"] = out["link_duckdb"]["records"]
         return out
 
@@ -104,6 +137,8 @@ def main() -> None:
     ap.add_argument("--nodes", type=int, default=10, help="cluster nodes for the projection (default 10)")
     ap.add_argument("--cores-per-node", type=int, default=8, help="cores per node for the projection (default 8)")
     ap.add_argument("--project", type=int, default=50_000_000, help="records to project to (default 50 million)")
+    ap.add_argument("--network-mb-s", type=int, default=1000,
+                    help="each node's network for the shuffle, MB/s (default 1000: 10 Gbit/s at about 80%%)")
     args = ap.parse_args()
     results = [run(n) for n in sorted(args.records or [100_000, 1_000_000])]
     for r in results:
@@ -115,7 +150,12 @@ def main() -> None:
         print(f"    Spark stages {ls['steps']}")
         print(f"    DuckDB stages {ld['steps']}")
         print(f"  measures  DuckDB {md['seconds']:8.1f} s   Spark {ms['seconds']:8.1f} s   (x{ms['seconds'] / md['seconds']:.1f}; "
-              f"{ms['rows']:,} fine-count rows)", flush=True)
+              f"{ms['rows']:,} fine-count rows)")
+        for name, part in (("link", ls), ("measures", ms)):
+            io = part["io"]
+            print(f"    Spark {name}: shuffle written {io['shuffle_written'] / 2**20:,.1f} MiB, read "
+                  f"{io['shuffle_read'] / 2**20:,.1f} MiB, input {io['input_read'] / 2**20:,.1f} MiB, {io['tasks']:,} tasks",
+                  flush=True)
     if len(results) < 2:
         print("projection: needs two sizes or more (--records twice)")
         return
@@ -134,6 +174,15 @@ def main() -> None:
     projected = fixed + per * args.project * 2 / cores
     total += projected
     print(f"  measures (fine counts)  fixed {fixed:7.1f} s + {per * 1e6:8.2f} s per million records -> {projected:9.1f} s")
+    # The shuffle over the network: each record's shuffled bytes (a line through the sizes) at the
+    # projected size, spread over the nodes' links; on one machine this moved through memory and local disk.
+    for name in ("link", "measures"):
+        _, per_byte = _fit(xs, [float(r[f"{name}_spark"]["io"]["shuffle_written"]) for r in results])
+        shuffled = per_byte * args.project
+        network = shuffled / (args.nodes * args.network_mb_s * 2**20)
+        total += network
+        print(f"  {name} shuffle: {per_byte:,.0f} bytes per record -> {shuffled / 2**30:,.1f} GiB at {args.project:,} "
+              f"records, {network:,.0f} s over {args.nodes} links of {args.network_mb_s} MB/s")
     print(f"  in all about {total / 60:.0f} minutes, before the disclosure control (engine-independent: "
           "bench/publish.py)")
 

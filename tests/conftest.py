@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import io
 import json
 import os
 import shutil
-from collections.abc import Callable
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -96,3 +102,68 @@ def marked_drawings(tmp_path):
 
     return copy
 
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _spark_class() -> Path:
+    import pyspark
+
+    return Path(pyspark.__file__).parent / "bin" / "spark-class"
+
+
+@contextlib.contextmanager
+def _standalone_cluster(folder: Path, *, cores: int = 2, memory: str = "2g", timeout: float = 120) -> Iterator[str]:
+    """Start a master and a worker; yield the master's URL (``spark://127.0.0.1:PORT``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    port, ui = _free_port(), _free_port()
+    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_LOG_DIR": str(folder), "SPARK_WORKER_DIR": str(folder / "work")}
+    spark_class = str(_spark_class())
+    started = []
+    try:
+        master_log = open(folder / "master.log", "w")
+        started.append(subprocess.Popen(
+            [spark_class, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(port),
+             "--webui-port", str(ui)], env=env, stdout=master_log, stderr=subprocess.STDOUT, start_new_session=True))
+        url = f"spark://127.0.0.1:{port}"
+        worker_log = open(folder / "worker.log", "w")
+        started.append(subprocess.Popen(
+            [spark_class, "org.apache.spark.deploy.worker.Worker", url, "--cores", str(cores), "--memory", memory,
+             "--webui-port", str(_free_port()), "--work-dir", str(folder / "work")],
+            env=env, stdout=worker_log, stderr=subprocess.STDOUT, start_new_session=True))
+        deadline = time.monotonic() + timeout
+        while True:  # the master's status page lists the worker once it has registered
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{ui}/json/", timeout=2) as page:
+                    status = json.load(page)
+                if any(w.get("state") == "ALIVE" for w in status.get("workers", [])):
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or any(p.poll() is not None for p in started):
+                raise RuntimeError(f"the standalone cluster did not start: see {folder}/master.log and worker.log")
+            time.sleep(0.5)
+        yield url
+    finally:
+        for process in reversed(started):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in started:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def standalone_spark(tmp_path_factory) -> Iterator[str]:
+    """A real Spark standalone cluster on this machine (a master and one worker, each its own JVM), for the
+    tests that show the Spark path reaching an existing cluster by settings alone: started with the class
+    PySpark ships (``bin/spark-class``), as ``sbin/start-master.sh`` and ``start-worker.sh`` start one on an
+    operator's nodes; yields the master's URL (``spark://127.0.0.1:PORT``) and is stopped after the module."""
+    with _standalone_cluster(tmp_path_factory.mktemp("spark-cluster")) as url:
+        yield url

@@ -3,8 +3,9 @@
 The measures are written once as Ibis expressions. One small synthetic store (linked from its ground
 truth, with survey answers and coded themes) is ingested with its Parquet zone; then
 ``triangulate publish --engine spark`` is run as a user runs it, on the zone (Spark reads the Parquet
-files, not the DuckDB file), and ``triangulate publish`` on the DuckDB file, both unsuppressed, and
-every published table is compared row by row. Disclosure control works on the fine counts alone (the
+files, not the DuckDB file) and on a Spark standalone cluster started for the test (a master and a
+worker, reached through ``TRIANGULATE_SPARK_MASTER`` alone), and ``triangulate publish`` on the DuckDB
+file, both unsuppressed, and every published table is compared row by row. Disclosure control works on the fine counts alone (the
 same code whichever engine read them), so equal unsuppressed tables give the same controlled
 publication; protecting both here would add minutes and test nothing the engines do.
 """
@@ -35,8 +36,8 @@ from .conftest import KEY, code_free_text
 pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark-engines")]
 
 
-def _publish(store, out, *options: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if k != "TRIANGULATE_KEY"} | {"COLUMNS": "200"}
+def _publish(store, out, *options: str, env: dict | None = None) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "TRIANGULATE_KEY"} | {"COLUMNS": "200"} | (env or {})
     done = subprocess.run([sys.executable, "-m", "triangulate", "publish", "--store", str(store), "--out", str(out),
                            "--unsuppressed", *options], capture_output=True, text=True, env=env, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -45,7 +46,7 @@ def _publish(store, out, *options: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def engines(tmp_path_factory):
+def engines(tmp_path_factory, standalone_spark):
     folder = tmp_path_factory.mktemp("engines")
     result = write_synthetic_extracts(folder / "synth", people=200, seed=7)
     store, zone = folder / "store.duckdb", folder / "zone"
@@ -57,12 +58,16 @@ def engines(tmp_path_factory):
     ingest_responses(export, store, KEY, area="E09000022", form=form, today=dt.date(2026, 1, 1))
     code_free_text(store, folder)  # and coded themes, which Spark reads too
     # The zone is read by Spark alone: the DuckDB file moved away while Spark publishes shows it is not opened.
+    # And Spark is an existing cluster (a master and a worker of their own), reached by settings alone.
     hidden = folder / "elsewhere.duckdb"
     store.rename(hidden)
     try:
-        on_spark = _publish(zone, folder / "spark", "--engine", "spark")
+        on_spark = _publish(zone, folder / "spark", "--engine", "spark", env={
+            "TRIANGULATE_SPARK_MASTER": standalone_spark, "TRIANGULATE_SPARK_EXECUTOR_MEMORY": "1g",
+            "TRIANGULATE_SPARK_DRIVER_MEMORY": "2g", "TRIANGULATE_SPARK_EVENT_LOG": str(folder / "events")})
     finally:
         hidden.rename(store)
+    on_spark["events"] = folder / "events"
     return _publish(store, folder / "duckdb"), on_spark
 
 
@@ -77,6 +82,18 @@ def _rows(table) -> list[tuple]:
 
 def _published(folder) -> dict:
     return {p.name: pq.read_table(p) for p in sorted(folder.glob("*.parquet"))}
+
+
+def test_spark_ran_on_the_cluster_named_by_the_settings(engines):
+    _, on_spark = engines
+    logs = [p for p in on_spark["events"].rglob("events_*") if p.is_file()]  # Spark 4: eventlog_v2_<app>/events_<n>_<app>
+    assert logs
+    events = [json.loads(line) for log in logs for line in log.read_text().splitlines()]
+    (environment,) = [e for e in events if e["Event"] == "SparkListenerEnvironmentUpdate"]
+    assert environment["Spark Properties"]["spark.master"].startswith("spark://127.0.0.1:")
+    executors = {e["Executor ID"] for e in events if e["Event"] == "SparkListenerExecutorAdded"}
+    assert executors and "driver" not in executors  # the work went to the worker's executors
+    assert any(e["Event"] == "SparkListenerTaskEnd" and e["Task Info"]["Executor ID"] in executors for e in events)
 
 
 def test_every_published_table_is_the_same_on_spark_from_the_zone_as_on_duckdb(engines):

@@ -63,10 +63,12 @@ def test_spark_is_configured_by_settings_not_code() -> None:
     chosen = SparkSettings.from_environment({
         "TRIANGULATE_SPARK_MASTER": "spark://head:7077", "TRIANGULATE_SPARK_DRIVER_MEMORY": "8g",
         "TRIANGULATE_SPARK_EXECUTOR_MEMORY": "16g", "TRIANGULATE_SPARK_SHUFFLE_PARTITIONS": "200",
-        "TRIANGULATE_SPARK_REMOTE": "sc://spark-connect:15002",
+        "TRIANGULATE_SPARK_REMOTE": "sc://spark-connect:15002", "TRIANGULATE_SPARK_EVENT_LOG": "/var/log/spark-events",
     })
-    assert (chosen.master, chosen.remote, chosen.driver_memory, chosen.executor_memory, chosen.shuffle_partitions) == (
-        "spark://head:7077", "sc://spark-connect:15002", "8g", "16g", 200)
+    assert (chosen.master, chosen.remote, chosen.driver_memory, chosen.executor_memory, chosen.shuffle_partitions,
+            chosen.event_log) == ("spark://head:7077", "sc://spark-connect:15002", "8g", "16g", 200, "/var/log/spark-events")
+    assert default.event_log is None
+    assert 2 <= int(default.driver_memory.removesuffix("g")) <= 32  # half the machine, for local mode
     with pytest.raises(StoreError, match="whole number"):
         SparkSettings.from_environment({"TRIANGULATE_SPARK_SHUFFLE_PARTITIONS": "many"})
 

@@ -76,6 +76,9 @@ class SparkSettings:
     driver_memory: str = "4g"
     executor_memory: str | None = None
     shuffle_partitions: int = 8
+    #: A folder for Spark's event log (every job, stage and task with its shuffle and input bytes), for
+    #: Spark's history server or ``bench/spark.py``; none by default.
+    event_log: str | None = None
 
     @classmethod
     def from_environment(cls, environ: dict | None = None) -> SparkSettings:
@@ -92,6 +95,8 @@ class SparkSettings:
             changes["driver_memory"] = env["TRIANGULATE_SPARK_DRIVER_MEMORY"]
         if env.get("TRIANGULATE_SPARK_EXECUTOR_MEMORY"):
             changes["executor_memory"] = env["TRIANGULATE_SPARK_EXECUTOR_MEMORY"]
+        if env.get("TRIANGULATE_SPARK_EVENT_LOG"):
+            changes["event_log"] = env["TRIANGULATE_SPARK_EVENT_LOG"]
         if env.get("TRIANGULATE_SPARK_SHUFFLE_PARTITIONS"):
             try:
                 changes["shuffle_partitions"] = int(env["TRIANGULATE_SPARK_SHUFFLE_PARTITIONS"])
@@ -134,6 +139,11 @@ def spark_session(scratch: str, *, app_name: str, jars: tuple[str, ...] = (), se
         options["spark.executor.memory"] = settings.executor_memory
     if jars:
         options["spark.jars"] = ",".join(jars)
+    if settings.event_log:
+        Path(settings.event_log).mkdir(parents=True, exist_ok=True)
+        options["spark.eventLog.enabled"] = "true"
+        options["spark.eventLog.dir"] = Path(settings.event_log).resolve().as_uri()
+        options["spark.eventLog.compress"] = "false"  # JSON lines, readable without Spark's codecs
     for key, value in options.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
