@@ -15,19 +15,22 @@ Then a projection for a cluster, written with its assumptions, from two sizes or
 is fitted as a fixed part (session start, per-query scheduling: Spark's cost on small data) plus a part
 proportional to the records (a least-squares line through the sizes run), and the proportional part is
 divided by the cores of the cluster over the two measured here (perfect scaling of the data-parallel work,
-an optimistic bound). The shuffle, which here moved between two local cores, is added as network time:
+an optimistic bound). Scoring is projected through the pairs scored instead (they grow faster than the
+records: a power law through the sizes gives how many pairs the projected size has). The shuffle, which here moved between two local cores, is added as network time:
 the bytes shuffled per record (a line through the sizes) at the projected size, over each node's network
 (``--network-mb-s``), all nodes at once.
 
     python bench/spark.py                                  # 100,000 and 1,000,000 records
     python bench/spark.py --records 20000 --records 100000
     python bench/spark.py --nodes 10 --cores-per-node 8 --project 50000000
+    python bench/spark.py --save figures.json        # and later: --load figures.json (the projection again)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -124,11 +127,21 @@ def run(records: int) -> dict:
 
 def _fit(xs: list[float], ys: list[float]) -> tuple[float, float]:
     """(fixed, per record) of the least-squares line through the points (fixed at least 0)."""
+    slope, intercept = _line(xs, ys)
+    return max(0.0, intercept), max(0.0, slope)
+
+
+def _fit_log(xs: list[float], ys: list[float]) -> tuple[float, float]:
+    """(k, log a) of the power law y = a * x^k through the points (least squares in logs)."""
+    slope, intercept = _line([math.log(x) for x in xs], [math.log(y) for y in ys])
+    return slope, intercept
+
+
+def _line(xs: list[float], ys: list[float]) -> tuple[float, float]:
     n = len(xs)
     mx, my = sum(xs) / n, sum(ys) / n
     slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
-    fixed = max(0.0, my - slope * mx)
-    return fixed, max(0.0, slope)
+    return slope, my - slope * mx
 
 
 def main() -> None:
@@ -137,10 +150,17 @@ def main() -> None:
     ap.add_argument("--nodes", type=int, default=10, help="cluster nodes for the projection (default 10)")
     ap.add_argument("--cores-per-node", type=int, default=8, help="cores per node for the projection (default 8)")
     ap.add_argument("--project", type=int, default=50_000_000, help="records to project to (default 50 million)")
+    ap.add_argument("--save", help="write the measured figures to this JSON file")
+    ap.add_argument("--load", help="print and project figures saved by --save instead of measuring again")
     ap.add_argument("--network-mb-s", type=int, default=1000,
                     help="each node's network for the shuffle, MB/s (default 1000: 10 Gbit/s at about 80%%)")
     args = ap.parse_args()
-    results = [run(n) for n in sorted(args.records or [100_000, 1_000_000])]
+    if args.load:
+        results = json.loads(Path(args.load).read_text())
+    else:
+        results = [run(n) for n in sorted(args.records or [100_000, 1_000_000])]
+    if args.save:
+        Path(args.save).write_text(json.dumps(results, indent=1))
     for r in results:
         ld, ls = r["link_duckdb"], r["link_spark"]
         md, ms = r["measures_duckdb"], r["measures_spark"]
@@ -164,25 +184,39 @@ def main() -> None:
     print(f"projection to {args.project:,} records on {args.nodes} nodes x {args.cores_per_node} cores "
           f"(data-parallel work divided by {cores / 2:.0f}, fixed costs kept; an optimistic bound):")
     total = 0.0
+    # Pairs scored grow faster than the records (more people share each blocking key), so the scoring
+    # and the link's shuffle (the comparison vectors) are projected through the pairs: a power law
+    # pairs = a * records^k through the sizes, then a line through (pairs, seconds or bytes).
+    pairs = [float(r["link_spark"]["scored"]) for r in results]
+    k, log_a = _fit_log(xs, pairs)
+    projected_pairs = math.exp(log_a) * args.project ** k
+    print(f"  pairs scored grow as records^{k:.2f}: {projected_pairs:,.0f} pairs at {args.project:,} records")
     stages = list(results[0]["link_spark"]["steps"])
     for stage in stages:
-        fixed, per = _fit(xs, [r["link_spark"]["steps"].get(stage, 0.0) for r in results])
-        projected = fixed + per * args.project * 2 / cores
+        ys = [r["link_spark"]["steps"].get(stage, 0.0) for r in results]
+        if stage == "score":
+            fixed, per = _fit(pairs, ys)
+            projected = fixed + per * projected_pairs * 2 / cores
+            print(f"  link {stage:<16} fixed {fixed:7.1f} s + {per * 1e6:8.2f} s per million pairs -> {projected:9.1f} s")
+        else:
+            fixed, per = _fit(xs, ys)
+            projected = fixed + per * args.project * 2 / cores
+            print(f"  link {stage:<16} fixed {fixed:7.1f} s + {per * 1e6:8.2f} s per million records -> {projected:9.1f} s")
         total += projected
-        print(f"  link {stage:<16} fixed {fixed:7.1f} s + {per * 1e6:8.2f} s per million records -> {projected:9.1f} s")
     fixed, per = _fit(xs, [r["measures_spark"]["seconds"] for r in results])
     projected = fixed + per * args.project * 2 / cores
     total += projected
     print(f"  measures (fine counts)  fixed {fixed:7.1f} s + {per * 1e6:8.2f} s per million records -> {projected:9.1f} s")
-    # The shuffle over the network: each record's shuffled bytes (a line through the sizes) at the
-    # projected size, spread over the nodes' links; on one machine this moved through memory and local disk.
-    for name in ("link", "measures"):
-        _, per_byte = _fit(xs, [float(r[f"{name}_spark"]["io"]["shuffle_written"]) for r in results])
-        shuffled = per_byte * args.project
+    # The shuffle over the network: the bytes shuffled (per pair for the link, per record for the measures;
+    # a line through the sizes) at the projected size, spread over the nodes' links; on one machine this
+    # moved through memory and local disk.
+    for name, sizes, size, unit in (("link", pairs, projected_pairs, "pair"), ("measures", xs, float(args.project), "record")):
+        _, per_byte = _fit(sizes, [float(r[f"{name}_spark"]["io"]["shuffle_written"]) for r in results])
+        shuffled = per_byte * size
         network = shuffled / (args.nodes * args.network_mb_s * 2**20)
         total += network
-        print(f"  {name} shuffle: {per_byte:,.0f} bytes per record -> {shuffled / 2**30:,.1f} GiB at {args.project:,} "
-              f"records, {network:,.0f} s over {args.nodes} links of {args.network_mb_s} MB/s")
+        print(f"  {name} shuffle: {per_byte:,.0f} bytes per {unit} -> {shuffled / 2**30:,.1f} GiB, "
+              f"{network:,.0f} s over {args.nodes} links of {args.network_mb_s} MB/s")
     print(f"  in all about {total / 60:.0f} minutes, before the disclosure control (engine-independent: "
           "bench/publish.py)")
 

@@ -12,7 +12,7 @@ from triangulate.cli.app import app, console, err_console, progress_bars
 
 @app.command()
 def publish(
-    store: Path = typer.Option(Path("triangulate.duckdb"), "--store", help="The linked DuckDB store."),
+    store: Path = typer.Option(Path("triangulate.duckdb"), "--store", help="The linked DuckDB store, or its Parquet zone folder (ingest --parquet)."),
     rule: str = typer.Option("nhs_england", "--rule", help="Disclosure rule: nhs_england or ons_sro."),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder of publications (default: beside the store)."),
     engine: str = typer.Option("duckdb", "--engine", help="duckdb (default) or spark."),
