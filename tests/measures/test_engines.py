@@ -64,7 +64,8 @@ def engines(tmp_path_factory, standalone_spark):
     try:
         on_spark = _publish(zone, folder / "spark", "--engine", "spark", env={
             "TRIANGULATE_SPARK_MASTER": standalone_spark, "TRIANGULATE_SPARK_EXECUTOR_MEMORY": "1g",
-            "TRIANGULATE_SPARK_DRIVER_MEMORY": "2g", "TRIANGULATE_SPARK_EVENT_LOG": str(folder / "events")})
+            "TRIANGULATE_SPARK_DRIVER_MEMORY": "2g", "TRIANGULATE_SPARK_EVENT_LOG": str(folder / "events"),
+            "TRIANGULATE_SPARK_SHUFFLE_PARTITIONS": "2"})
     finally:
         hidden.rename(store)
     on_spark["events"] = folder / "events"
