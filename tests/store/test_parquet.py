@@ -129,8 +129,8 @@ def test_a_zone_cannot_be_written_through_and_a_folder_that_is_not_one_is_never_
     assert [p.name for p in theirs.iterdir()] == ["notes.txt"]
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "TRIANGULATE_KEY"} | {"COLUMNS": "200"}
+def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "TRIANGULATE_KEY"} | {"COLUMNS": "200"} | (env or {})
     return subprocess.run([sys.executable, "-m", "triangulate", *args], capture_output=True, text=True, env=env,
                           timeout=300)
 
@@ -146,3 +146,25 @@ def test_the_command_line_gives_an_existing_store_its_zone(made, tmp_path):
     assert json.loads((zone / ZONE_FILE).read_text())["written_from"] == str(copy.resolve())
     neither = _cli("ingest", "--store", str(copy))
     assert neither.returncode == 2 and "--parquet" in neither.stderr
+
+
+def test_a_zone_that_cannot_be_written_after_a_load_says_the_load_was_kept_and_how_to_write_it(made, tmp_path):
+    result, made_store, _ = made
+    store = tmp_path / "store.duckdb"
+    shutil.copy(made_store, store)
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder")
+    with connect(store) as con:  # the zone recorded under a path no folder can be made at
+        con.execute("UPDATE meta.parquet_zone SET path = ?", [str(blocker / "zone")])
+        (loads_before,) = con.execute("SELECT count(*) FROM meta.load_manifest").fetchone()
+    lines = result.files["population"].read_text(encoding="utf-8").splitlines()
+    corrected = tmp_path / "population-corrected.csv"  # a re-extract: one more file to load
+    corrected.write_text("\n".join(lines[:2]) + "\n", encoding="utf-8")
+    done = _cli("ingest", str(corrected), "--store", str(store), env={"TRIANGULATE_KEY": KEY.decode()})
+    assert done.returncode == 1, done.stderr
+    assert "The extracts were loaded, but the Parquet zone" in done.stderr
+    assert "nothing was loaded" not in done.stderr and "Traceback" not in done.stderr
+    assert f"--parquet {blocker / 'zone'}" in done.stderr
+    with connect(store, read_only=True) as con:
+        (loads_after,) = con.execute("SELECT count(*) FROM meta.load_manifest").fetchone()
+    assert loads_after > loads_before  # the load was committed

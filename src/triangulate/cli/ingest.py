@@ -27,6 +27,7 @@ def ingest(
     and load them atomically; every row is loaded or written to a rejects file."""
     from triangulate.ingest import IngestFailed, IngestRefused, ingest as run_ingest, load_key
     from triangulate.store import StoreError
+    from triangulate.store.parquet import ZoneNotWritten
 
     if not paths:
         if parquet is None:
@@ -42,6 +43,9 @@ def ingest(
     except IngestRefused as refusal:
         err_console.print(f"Refused, nothing was loaded: {refusal}", markup=False)
         raise typer.Exit(code=2) from None
+    except ZoneNotWritten as failure:  # before StoreError: the load itself was committed
+        err_console.print(str(failure), markup=False)
+        raise typer.Exit(code=1) from None
     except (IngestFailed, StoreError) as failure:
         err_console.print(f"Failed, nothing was loaded: {failure}", markup=False)
         raise typer.Exit(code=1) from None

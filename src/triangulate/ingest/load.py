@@ -39,7 +39,7 @@ import pyarrow.csv as pacsv
 import triangulate
 from triangulate.store.engines import scratch_duckdb
 from triangulate.standard import AGENCY_TABLES, STANDARD_VERSION, schema
-from triangulate.store import connect, ensure_schema, has_tables, store_tables
+from triangulate.store import StoreError, connect, ensure_schema, has_tables, store_tables
 from triangulate.store import parquet as zone
 
 from .checks import col
@@ -107,9 +107,16 @@ def ingest(
         loaded = _load_all(con, to_load, pipeline, pseudonymiser.key_check, rejects_dir, progress)
         if parquet is not None:
             zone.record(con, parquet)
-        if zone.recorded(con) is not None:
+        folder = zone.recorded(con)
+        if folder is not None:
             progress("Writing the Parquet zone", 0, 1)
-            zone.refresh(con)
+            try:
+                zone.refresh(con)
+            except (OSError, duckdb.Error, StoreError) as problem:
+                raise zone.ZoneNotWritten(
+                    f"The extracts were loaded, but the Parquet zone {folder} could not be written "
+                    f"({type(problem).__name__}: {getattr(problem, 'strerror', None) or problem}). Fix the folder or "
+                    f"free space, then write it again: triangulate ingest --store {store} --parquet {folder}") from None
             progress("Writing the Parquet zone", 1, 1)
     finally:
         if pipeline is not None:

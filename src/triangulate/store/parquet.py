@@ -54,6 +54,10 @@ META_IN_ZONE = ("load_manifest", "link_runs", "link_model")
 _SAFE = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
+class ZoneNotWritten(StoreError):
+    """A command's own change was committed but the store's Parquet zone could not be written after it."""
+
+
 def is_zone(path: str | Path) -> bool:
     """Whether ``path`` is a Parquet zone folder (it holds ``zone.json``)."""
     path = Path(path)
