@@ -92,21 +92,16 @@ def data_period(store: str | Path) -> dict[str, str | None]:
 
 
 def store_fingerprint(store: str | Path) -> str:
-    """Identifies a store (and the key it was loaded under) without revealing either.
-
-    The SHA-256 of the key check values and the first load's id: a publication made from another
-    store, or the same data loaded under another key, has another fingerprint.
-    """
+    """Identifies a store (and the key it was loaded under) without revealing either
+    (``triangulate.store.parquet.fingerprint``; a Parquet zone has its store's)."""
     from triangulate.store import connect
+    from triangulate.store.parquet import fingerprint
 
     con = connect(store, read_only=True)
     try:
-        rows = con.sql("SELECT DISTINCT key_check FROM meta.load_manifest ORDER BY 1").fetchall()
-        first = con.sql("SELECT min(load_id) FROM meta.load_manifest").fetchall()[0][0]
+        return fingerprint(con)
     finally:
         con.close()
-    text = "|".join(r[0] for r in rows) + "|" + str(first)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _latest_link_run(store: str | Path) -> dict | None:
