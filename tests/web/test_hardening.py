@@ -89,10 +89,13 @@ def test_a_result_is_for_its_uploader_only_and_every_step_is_audited_with_the_re
 
 def test_chart_views_are_audited_with_their_filters_and_whether_unsuppressed(client_for):
     analyst = client_for("analyst")
+    before = {e.pk for e in _events(user_name="test-analyst", event="chart view", path="/chart/needs.svg")}
     assert analyst.get("/needs/?unsuppressed=1").status_code == 200
-    assert analyst.get("/chart/needs.svg?unsuppressed=1").status_code == 200
-    chart = _events(user_name="test-analyst", event="chart view", path="/chart/needs.svg")
-    assert chart and chart[0].detail["unsuppressed"] is True and "filters" in chart[0].detail
+    assert analyst.get("/chart/needs.svg?unsuppressed=1&area=E09000028").status_code == 200
+    assert analyst.get("/chart/needs.svg").status_code == 200
+    new = [e for e in _events(user_name="test-analyst", event="chart view", path="/chart/needs.svg") if e.pk not in before]
+    assert sorted((e.detail["unsuppressed"], e.detail["filters"]) for e in new) == [
+        (False, {}), (True, {"area": "E09000028"})]
 
 
 # --- 3, 5: uploads ------------------------------------------------------------------------------
