@@ -20,6 +20,9 @@ def publish(
                                                               "(e.g. 2023/24,2024/25); default: every year."),
     pooled: bool = typer.Option(True, "--pooled/--no-pooled", help="Also publish periods of three financial years "
                                 "(all people), for trends in small areas; --no-pooled is quicker on large stores."),
+    charts: bool = typer.Option(True, "--charts/--no-charts", help="Draw every view's charts into the publication "
+                                "(default); --no-charts is quicker on large stores, and the dashboard then draws "
+                                "each chart when its page is first asked for."),
     unsuppressed: bool = typer.Option(False, "--unsuppressed",
                                       help="The analysts' unsuppressed publication (never for release)."),
     audit: bool = typer.Option(False, "--audit", help="Attack the new publication and report every suppressed "
@@ -70,7 +73,8 @@ def publish(
                           markup=False)
     try:
         with progress_bars() as progress:
-            published = write_publication(store, root, rule=chosen, engine=engine, progress=progress, charts=draw_charts,
+            published = write_publication(store, root, rule=chosen, engine=engine, progress=progress,
+                                          charts=draw_charts if charts else None,
                                           directory=published_directory, derived=derived_tables, quotes=cleared_quotes, pooled=pooled,
                                           years=[y.strip() for y in years.split(",") if y.strip()] if years else None)
     except (PublicationError, MeasuresError) as problem:
