@@ -96,6 +96,11 @@ def test_spark_ran_on_the_cluster_named_by_the_settings(engines):
     executors = {e["Executor ID"] for e in events if e["Event"] == "SparkListenerExecutorAdded"}
     assert executors and "driver" not in executors  # the work went to the worker's executors
     assert any(e["Event"] == "SparkListenerTaskEnd" and e["Task Info"]["Executor ID"] in executors for e in events)
+    # Nothing written to disk by Spark: the base tables are kept by the executors (local checkpoints), not
+    # as tables in a warehouse folder, which on a cluster of several machines is each one's own disk.
+    plans = [e["physicalPlanDescription"] for e in events if e["Event"].endswith("SQLExecutionStart")]
+    assert sum("LogicalRDD" in p for p in plans) > 10  # queries read the checkpointed base tables
+    assert not [p for p in plans if "InsertInto" in p or "TableAsSelect" in p or "WriteFiles" in p]
 
 
 def test_every_published_table_is_the_same_on_spark_from_the_zone_as_on_duckdb(engines):

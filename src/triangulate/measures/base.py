@@ -221,27 +221,38 @@ class Base:
 
     def __init__(self, con: ibis.BaseBackend, *, cache: bool | None = None):
         self.con = con
-        # Ibis 12's PySpark backend does not register in-memory tables (the code lists) before
-        # caching, so on Spark each base table is written as a table of the session instead
-        # (``create_table`` registers them); without either, Spark works every base table out
-        # again for every query (200 people: 191 s of fine counts).
+        # On Spark each base table is worked out once into the executors' own storage (a local
+        # checkpoint: the rows kept, the plan that made them dropped) and read as a temporary view.
+        # Ibis 12's PySpark ``cache()`` does not register in-memory tables (the code lists) first, and
+        # writing session tables (as this did) puts them in the warehouse folder, which on a cluster of
+        # several machines is each machine's own disk. Without either, Spark works every base table out
+        # again for every query (200 people: 191 s of fine counts), and the plans of the later measures
+        # grow until building their text runs the driver out of memory.
         self._cache = con.name == "duckdb" if cache is None else cache
-        self._written = not self._cache and con.name == "pyspark"
+        self._checkpointed = not self._cache and con.name == "pyspark"
         self._made: dict[str, ibis.Table] = {}
         self._values: dict[str, object] = {}
-        self._tables: list[str] = []
+        self._frames: dict[str, object] = {}
 
     def _get(self, name: str, make) -> ibis.Table:
         if name not in self._made:
             expr = make()
             if self._cache:
                 expr = expr.cache()
-            elif self._written:
-                table = f"triangulate_base_{len(self._tables)}_{uuid.uuid4().hex[:12]}"
-                expr = self.con.create_table(table, expr)
-                self._tables.append(table)
+            elif self._checkpointed:
+                expr = self._checkpoint(expr)
             self._made[name] = expr
         return self._made[name]
+
+    def _checkpoint(self, expr: ibis.Table) -> ibis.Table:
+        view = f"triangulate_base_{len(self._frames)}_{uuid.uuid4().hex[:12]}"
+        self.con.create_view(f"{view}_plan", expr)  # registers the code lists the expression reads
+        session = self.con._session
+        frame = session.table(f"{view}_plan").localCheckpoint(eager=True)
+        session.catalog.dropTempView(f"{view}_plan")
+        frame.createTempView(view)
+        self._frames[view] = frame
+        return self.con.table(view)
 
     def release(self) -> None:
         """Drop the engine's cached tables now (before the connection closes, not at garbage collection)."""
@@ -251,12 +262,13 @@ class Base:
                     expr.release()
                 except Exception:  # noqa: BLE001 - already gone with its connection
                     pass
-        for table in self._tables:
+        for view, frame in self._frames.items():
             try:
-                self.con.drop_table(table, force=True)
+                self.con._session.catalog.dropTempView(view)
+                frame.unpersist()
             except Exception:  # noqa: BLE001 - already gone with its session
                 pass
-        self._tables.clear()
+        self._frames.clear()
         self._made.clear()
         self._values.clear()
 
