@@ -55,6 +55,20 @@ def test_the_engine_factory_refuses_an_unknown_engine_and_a_missing_store(tmp_pa
     assert not (tmp_path / "s.duckdb").exists()
 
 
+@pytest.mark.parametrize("setting", [("TRIANGULATE_SPARK_MASTER", "spark://head:7077"),
+                                     ("TRIANGULATE_SPARK_REMOTE", "sc://spark-connect:15002")])
+def test_a_cluster_is_given_the_parquet_zone_not_the_duckdb_file(tmp_path: Path, monkeypatch, setting) -> None:
+    from triangulate.store import ibis_backend
+
+    path = tmp_path / "s.duckdb"
+    con = connect(path)
+    ensure_schema(con)
+    con.close()
+    monkeypatch.setenv(*setting)
+    with pytest.raises(StoreError, match=r"cannot read the DuckDB file s.duckdb.*--parquet /shared/zone"):
+        ibis_backend(path, engine="spark")  # refused before any session is started: there is no such cluster
+
+
 def test_spark_is_configured_by_settings_not_code() -> None:
     from triangulate.store import SparkSettings
 

@@ -206,6 +206,13 @@ def ibis_backend(store: str | Path, engine: str = "duckdb"):
         con.raw_sql("SET enable_progress_bar = false")
         weakref.finalize(con, shutil.rmtree, scratch, ignore_errors=True)
         return con
+    settings = SparkSettings.from_environment()
+    if not zone and (settings.remote or not settings.master.startswith("local")):
+        raise StoreError(
+            f"Spark at {settings.remote or settings.master} cannot read the DuckDB file {path.name}: its workers "
+            "read the store as a Parquet zone at a path they all see. Write one with `triangulate ingest --store "
+            f"{path.name} --parquet /shared/zone` and publish with `--store /shared/zone`."
+        )
     scratch = tempfile.mkdtemp(prefix="triangulate-spark-")
     if not zone:
         # A DuckDB file: its zone is written into Spark's scratch folder first (DuckDB writes Parquet
@@ -217,7 +224,7 @@ def ibis_backend(store: str | Path, engine: str = "duckdb"):
         finally:
             source.close()
         path = Path(scratch) / "zone"
-    session = spark_session(scratch, app_name="triangulate-measures")
+    session = spark_session(scratch, app_name="triangulate-measures", settings=settings)
     spark_views(session, path, SPARK_ZONES, NOT_MEASURED)
     con = ibis.pyspark.connect(session)
     weakref.finalize(con, shutil.rmtree, scratch, ignore_errors=True)
