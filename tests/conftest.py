@@ -25,6 +25,16 @@ import pytest
 MARK = "<!-- drawn when published -->"
 
 
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``triangulate ARGS`` as a user runs it: its own process, the key only if ``env`` gives it, a terminal
+    wide enough that messages are not wrapped (tests read them whatever the width they ran at)."""
+    import sys
+
+    base = {k: v for k, v in os.environ.items() if k != "TRIANGULATE_KEY"} | {"COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "triangulate", *args], capture_output=True, text=True,
+                          env=base | (env or {}), timeout=timeout)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     """Make ``--dist loadgroup`` keep each ``xdist_group``'s tests on one worker again.

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -13,16 +11,12 @@ import duckdb
 from triangulate.demo import NO_SERVE
 from triangulate.standard import AGENCY_TABLES
 
-
-def triangulate(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k != "TRIANGULATE_KEY"} | {"COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "triangulate", *args], capture_output=True, text=True,
-                          env=base | (env or {}), timeout=300)
+from .conftest import run_cli
 
 
 def test_synth_writes_every_extract_the_population_and_the_truth_apart(tmp_path: Path) -> None:
     out = tmp_path / "synthetic"
-    result = triangulate("synth", "--out", str(out), "--people", "300", "--seed", "7", "--format", "parquet")
+    result = run_cli("synth", "--out", str(out), "--people", "300", "--seed", "7", "--format", "parquet")
     assert result.returncode == 0, result.stderr
     for table in AGENCY_TABLES + ("need",):
         assert (out / "extracts" / f"{table}.parquet").is_file()
@@ -33,16 +27,16 @@ def test_synth_writes_every_extract_the_population_and_the_truth_apart(tmp_path:
 
 
 def test_synth_refuses_an_unknown_noise_level(tmp_path: Path) -> None:
-    result = triangulate("synth", "--out", str(tmp_path), "--noise", "extreme")
+    result = run_cli("synth", "--out", str(tmp_path), "--noise", "extreme")
     assert result.returncode == 2
     assert "extreme" in result.stderr and "low" in result.stderr
     assert not any(tmp_path.iterdir())
 
 
 def test_ingest_without_a_key_refuses_and_says_how_to_give_one(tmp_path: Path) -> None:
-    triangulate("synth", "--out", str(tmp_path / "s"), "--people", "100", "--seed", "1")
+    run_cli("synth", "--out", str(tmp_path / "s"), "--people", "100", "--seed", "1")
     store = tmp_path / "store.duckdb"
-    result = triangulate("ingest", str(tmp_path / "s" / "extracts"), "--store", str(store))
+    result = run_cli("ingest", str(tmp_path / "s" / "extracts"), "--store", str(store))
     assert result.returncode == 2
     assert "TRIANGULATE_KEY" in result.stderr and "--key-file" in result.stderr
     assert not store.exists()
@@ -52,7 +46,7 @@ def test_demo_synthesises_ingests_and_summarises(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     # One financial year keeps the publication (every area and group, protected together) quick. Linked
     # on encodings, so the option is run end to end (the plain link runs in the test below).
-    result = triangulate("demo", "--out", str(out), "--people", "400", "--seed", "3", "--years", "2024/25",
+    result = run_cli("demo", "--out", str(out), "--people", "400", "--seed", "3", "--years", "2024/25",
                          "--encoded", env={NO_SERVE: "1"})
     assert result.returncode == 0, result.stderr
     assert "weasyprint" not in (result.stdout + result.stderr).lower()  # its progress log stays out of the output
@@ -116,7 +110,7 @@ def test_demo_synthesises_ingests_and_summarises(tmp_path: Path) -> None:
 
 def test_standard_docs_writes_the_page(tmp_path: Path) -> None:
     out = tmp_path / "standard.md"
-    result = triangulate("standard", "docs", "--out", str(out))
+    result = run_cli("standard", "docs", "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert out.read_text(encoding="utf-8") == (Path(__file__).parents[1] / "docs" / "data-standard.md").read_text(
         encoding="utf-8")
@@ -125,38 +119,38 @@ def test_standard_docs_writes_the_page(tmp_path: Path) -> None:
 def test_link_publish_then_measures_write_one_controlled_view_and_refuse_bad_input(tmp_path: Path) -> None:
     key = {"TRIANGULATE_KEY": "k" * 64}
     data, store, out = tmp_path / "s", tmp_path / "store.duckdb", tmp_path / "measures"
-    assert triangulate("synth", "--out", str(data), "--people", "400", "--seed", "5").returncode == 0
-    ingested = triangulate("ingest", str(data / "extracts"), str(data / "population.csv"), "--store", str(store),
+    assert run_cli("synth", "--out", str(data), "--people", "400", "--seed", "5").returncode == 0
+    ingested = run_cli("ingest", str(data / "extracts"), str(data / "population.csv"), "--store", str(store),
                            env=key)
     assert ingested.returncode == 0, ingested.stderr
-    unlinked = triangulate("publish", "--store", str(store))
+    unlinked = run_cli("publish", "--store", str(store))
     assert unlinked.returncode == 2 and "link" in unlinked.stderr.lower() and "Traceback" not in unlinked.stderr
     assert not list(store.parent.glob("store.publications/v*"))
-    nothing = triangulate("measures", "--store", str(store), "--out", str(out))
+    nothing = run_cli("measures", "--store", str(store), "--out", str(out))
     assert nothing.returncode == 2 and "triangulate publish" in nothing.stderr
-    linked = triangulate("link", "--store", str(store))
+    linked = run_cli("link", "--store", str(store))
     assert linked.returncode == 0, linked.stderr
 
-    wrong = triangulate("publish", "--store", str(store), "--years", "2030/31")
+    wrong = run_cli("publish", "--store", str(store), "--years", "2030/31")
     assert wrong.returncode == 2 and "No records in financial year 2030/31" in wrong.stderr
     assert "Traceback" not in wrong.stderr
-    raw = triangulate("publish", "--store", str(store), "--unsuppressed", "--years", "2024/25")
+    raw = run_cli("publish", "--store", str(store), "--unsuppressed", "--years", "2024/25")
     assert raw.returncode == 0 and "WARNING" in raw.stderr
     private = store.parent / "store.unsuppressed"
     assert stat.S_IMODE(private.stat().st_mode) == 0o700
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in private.rglob("*") if p.is_file())
-    published = triangulate("publish", "--store", str(store), "--years", "2024/25", "--audit", "--audit-sample", "0")
+    published = run_cli("publish", "--store", str(store), "--years", "2024/25", "--audit", "--audit-sample", "0")
     assert published.returncode == 0, published.stderr
     assert "Published v0001" in published.stdout and "PASSED" in published.stdout
-    result = triangulate("measures", "--store", str(store), "--out", str(out))
+    result = run_cli("measures", "--store", str(store), "--out", str(out))
     assert result.returncode == 0, result.stderr
     metadata = (out / "metadata.json").read_text(encoding="utf-8")
     assert "nhs_england" in metadata and '"publication": "v0001"' in metadata
     csvs = sorted(out.glob("*.csv"))
     assert csvs and all(p.name in result.stdout for p in csvs)
-    unknown = triangulate("measures", "--store", str(store), "--out", str(tmp_path / "m2"), "--area", "E09999999")
+    unknown = run_cli("measures", "--store", str(store), "--out", str(tmp_path / "m2"), "--area", "E09999999")
     assert unknown.returncode == 2 and "E09999999" in unknown.stderr
-    listed = triangulate("publish", "--store", str(store), "--list")
+    listed = run_cli("publish", "--store", str(store), "--list")
     assert listed.returncode == 0 and "v0001" in listed.stdout and "nhs_england" in listed.stdout
 
 
@@ -164,19 +158,19 @@ def test_provision_template_import_history_and_export(tmp_path: Path) -> None:
     from triangulate.synth.directory import write_synthetic_directory
 
     store = tmp_path / "s.duckdb"
-    result = triangulate("provision", "template", "--out", str(tmp_path / "sheet.xlsx"))
+    result = run_cli("provision", "template", "--out", str(tmp_path / "sheet.xlsx"))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "sheet.xlsx").is_file()
     sheet = write_synthetic_directory(tmp_path / "directory.csv", people=5_000)
-    result = triangulate("provision", "import", str(sheet), "--store", str(store), "--by", "test analyst")
+    result = run_cli("provision", "import", str(sheet), "--store", str(store), "--by", "test analyst")
     assert result.returncode == 0, result.stderr
     assert "version 1 of the directory" in result.stdout
-    again = triangulate("provision", "import", str(sheet), "--store", str(store))
+    again = run_cli("provision", "import", str(sheet), "--store", str(store))
     assert again.returncode == 0 and "no new version" in again.stdout
-    history = triangulate("provision", "history", "--store", str(store))
+    history = run_cli("provision", "history", "--store", str(store))
     assert "test analyst" in history.stdout and "directory.csv" in history.stdout
     for fmt, out in (("oruk-json", tmp_path / "d.json"), ("csv", tmp_path / "package"), ("template", tmp_path / "e.xlsx")):
-        exported = triangulate("provision", "export", "--format", fmt, "--out", str(out), "--store", str(store))
+        exported = run_cli("provision", "export", "--format", fmt, "--out", str(out), "--store", str(store))
         assert exported.returncode == 0, exported.stderr
         assert out.exists()
     assert (tmp_path / "package" / "services.csv").is_file()
@@ -185,7 +179,7 @@ def test_provision_template_import_history_and_export(tmp_path: Path) -> None:
 def test_provision_import_refuses_a_bad_sheet_naming_row_and_field(tmp_path: Path) -> None:
     sheet = tmp_path / "bad.csv"
     sheet.write_text("service_name,organisation_name,intercepts,capacity\nCourt team,Trust,7,12\n", encoding="utf-8")
-    result = triangulate("provision", "import", str(sheet), "--store", str(tmp_path / "s.duckdb"))
+    result = run_cli("provision", "import", str(sheet), "--store", str(tmp_path / "s.duckdb"))
     assert result.returncode == 2
     assert "bad.csv, row 2, field intercepts: is not an intercept" in result.stderr
     assert "bad.csv, row 2, field capacity_unit" in result.stderr
@@ -196,29 +190,29 @@ def test_provision_import_refuses_a_bad_sheet_naming_row_and_field(tmp_path: Pat
 def test_link_on_encodings_takes_a_private_secret_file_only(tmp_path: Path) -> None:
     key = {"TRIANGULATE_KEY": "k" * 64}
     data, store, secret = tmp_path / "s", tmp_path / "store.duckdb", tmp_path / "project.secret"
-    assert triangulate("synth", "--out", str(data), "--people", "120", "--seed", "9").returncode == 0
-    assert triangulate("ingest", str(data / "extracts"), "--store", str(store), env=key).returncode == 0
+    assert run_cli("synth", "--out", str(data), "--people", "120", "--seed", "9").returncode == 0
+    assert run_cli("ingest", str(data / "extracts"), "--store", str(store), env=key).returncode == 0
     secret.write_text("a project secret, 32 bytes or longer\n", encoding="utf-8")
     secret.chmod(0o644)
-    refused = triangulate("link", "--store", str(store), "--secret", str(secret))
+    refused = run_cli("link", "--store", str(store), "--secret", str(secret))
     assert refused.returncode == 2 and "chmod 600" in refused.stderr and "Traceback" not in refused.stderr
     assert "a project secret" not in refused.stdout + refused.stderr
     secret.chmod(0o600)
-    linked = triangulate("link", "--store", str(store), "--secret", str(secret))
+    linked = run_cli("link", "--store", str(store), "--secret", str(secret))
     assert linked.returncode == 0, linked.stderr
     assert "on their encodings" in linked.stdout and "a project secret" not in linked.stdout + linked.stderr
     # An agency encodes its own extracts; the service links them without the secret.
     encoded, agency_store = tmp_path / "encoded", tmp_path / "agency.duckdb"
     extracts = [str(data / "extracts" / f"{t}.csv") for t in ("prison_custody", "police_custody")]
-    done = triangulate("encode", *extracts, "--secret", str(secret), "--out", str(encoded))
+    done = run_cli("encode", *extracts, "--secret", str(secret), "--out", str(encoded))
     assert done.returncode == 0, done.stderr
     assert "rows of prison_custody encoded" in done.stdout and "a project secret" not in done.stdout + done.stderr
     files = sorted(encoded.iterdir())
     assert [f.name for f in files] == ["police_custody.encoded.csv", "prison_custody.encoded.csv"]
     assert all(f.stat().st_mode & 0o777 == 0o600 for f in files)
-    assert triangulate("ingest", *map(str, files), "--store", str(agency_store), env=key).returncode == 0
-    linked = triangulate("link", "--store", str(agency_store))
+    assert run_cli("ingest", *map(str, files), "--store", str(agency_store), env=key).returncode == 0
+    linked = run_cli("link", "--store", str(agency_store))
     assert linked.returncode == 0, linked.stderr
     assert "on their encodings" in linked.stdout
-    refused = triangulate("encode", str(data / "population.csv"), "--secret", str(secret), "--out", str(encoded))
+    refused = run_cli("encode", str(data / "population.csv"), "--secret", str(secret), "--out", str(encoded))
     assert refused.returncode == 2 and "holds no identifiers" in refused.stderr and "Traceback" not in refused.stderr

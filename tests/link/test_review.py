@@ -4,10 +4,7 @@ reviewer, read back, and honoured by every later link (through the command line,
 from __future__ import annotations
 
 import csv
-import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -17,13 +14,8 @@ from triangulate.link import LinkError, link
 from triangulate.link.evaluate import review_sample
 from triangulate.link.review import import_marks
 
+from ..conftest import run_cli
 from .conftest import U_PAIRS, person_keys
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "TRIANGULATE_KEY"} | {"COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "triangulate", *args], capture_output=True, text=True, env=env,
-                          timeout=300)
 
 
 def read(path: Path) -> list[dict]:
@@ -40,7 +32,7 @@ def write(path: Path, rows: list[dict]) -> Path:
 
 
 def test_a_reviewers_marks_are_kept_and_every_later_link_honours_them(store_copy, tmp_path):
-    written = cli("link", "--store", str(store_copy), "--review-sample", str(tmp_path / "review"))
+    written = run_cli("link", "--store", str(store_copy), "--review-sample", str(tmp_path / "review"))
     assert written.returncode == 0, written.stderr
     sample = tmp_path / "review" / "authorised-reviewers-only" / "clerical-review-sample.csv"
     assert stat.S_IMODE(sample.stat().st_mode) == 0o600
@@ -54,7 +46,7 @@ def test_a_reviewers_marks_are_kept_and_every_later_link_honours_them(store_copy
     joined["reviewer_decision"], apart["reviewer_decision"] = "non-match", "Match"
     marks = write(tmp_path / "marked.csv", rows)
 
-    kept = cli("link", "--store", str(store_copy), "--review-marks", str(marks), "--reviewer", "A. Reviewer")
+    kept = run_cli("link", "--store", str(store_copy), "--review-marks", str(marks), "--reviewer", "A. Reviewer")
     assert kept.returncode == 0, kept.stderr
     assert "1 one person (match), 1 two people (non-match)" in kept.stdout
     assert f"{len(rows) - 2} rows unmarked" in kept.stdout
@@ -157,8 +149,8 @@ def test_the_command_line_refuses_a_wrong_mark_on_stderr_without_a_traceback(sto
     change, message = WRONG[0]
     change(rows)
     path = write(tmp_path / "marks.csv", rows)
-    refused = cli("link", "--store", str(store_copy), "--review-marks", str(path), "--reviewer", "tests")
+    refused = run_cli("link", "--store", str(store_copy), "--review-marks", str(path), "--reviewer", "tests")
     assert refused.returncode == 2 and message in refused.stderr and "Traceback" not in refused.stderr
     assert "probably-the-same" not in refused.stderr + refused.stdout
-    missing = cli("link", "--store", str(store_copy), "--review-marks", str(path))
+    missing = run_cli("link", "--store", str(store_copy), "--review-marks", str(path))
     assert missing.returncode == 2 and "--reviewer is required" in missing.stderr

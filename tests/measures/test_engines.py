@@ -16,9 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import os
-import subprocess
-import sys
 
 import pyarrow.parquet as pq
 import pytest
@@ -30,6 +27,7 @@ from triangulate.survey.exports import Layout, write_export
 from triangulate.survey.synthetic import synthetic_responses
 from triangulate.synth import link_from_truth, write_synthetic_extracts
 
+from ..conftest import run_cli
 from .conftest import KEY, code_free_text
 
 #: One worker builds this module's fixture and runs its tests (make test runs with --dist loadgroup): split
@@ -38,9 +36,8 @@ pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark-engines")]
 
 
 def _publish(store, out, *options: str, env: dict | None = None) -> dict:
-    env = {k: v for k, v in os.environ.items() if k != "TRIANGULATE_KEY"} | {"COLUMNS": "200"} | (env or {})
-    done = subprocess.run([sys.executable, "-m", "triangulate", "publish", "--store", str(store), "--out", str(out),
-                           "--unsuppressed", "--no-charts", *options], capture_output=True, text=True, env=env, timeout=900)
+    done = run_cli("publish", "--store", str(store), "--out", str(out), "--unsuppressed", "--no-charts", *options,
+                   env=env, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     (version,) = [p for p in out.iterdir() if p.name.startswith("v")]
     return {"folder": version, "manifest": json.loads((version / "manifest.json").read_text()), "stderr": done.stderr}

@@ -4,11 +4,8 @@ by the measures and the publication without the DuckDB file."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -20,6 +17,8 @@ from triangulate.standard import AGENCY_TABLES
 from triangulate.store import StoreError, connect
 from triangulate.store.parquet import ZONE_FILE, attach, is_zone, read_manifest
 from triangulate.synth import link_from_truth, write_synthetic_extracts
+
+from ..conftest import run_cli
 
 KEY = b"parquet zone tests, synthetic data only"
 
@@ -88,6 +87,42 @@ def test_linkage_writes_the_person_keys_into_the_zone_and_the_measures_read_it_a
             assert _rows(table) == _rows(on_zone[name][count]), (name, count)
 
 
+@pytest.mark.spark
+def test_spark_in_local_mode_keeps_its_base_tables_as_parquet_and_counts_as_duckdb(made, tmp_path):
+    """Local mode's way of keeping the base tables (Parquet tables of the session, read column by column);
+    a cluster's (local checkpoints) is run by tests/measures/test_engines.py. The two measures whose plans
+    once ran Spark's driver out of memory, against DuckDB's counts of the same zone."""
+    from triangulate.measures import Base, measures
+    from triangulate.store import ibis_backend
+    from triangulate.store.engines import BASE_TABLES
+
+    result, made_store, _ = made
+    store, zone = tmp_path / "store.duckdb", tmp_path / "zone"
+    shutil.copy(made_store, store)
+    attach(store, zone)
+    link_from_truth(store, result.truth_file)
+    chosen = [m for m in measures() if m.name in ("need_prevalence", "disproportionality")]
+    counted = {}
+    for engine in ("duckdb", "spark"):
+        con = ibis_backend(zone, engine)
+        base = Base(con)
+        try:
+            counted[engine] = {(m.name, c): _rows(e.to_pyarrow()) for m in chosen for c, e in m.build(base).items()}
+            if engine == "spark":
+                session = con._session
+                assert session.conf.get(BASE_TABLES) == "parquet" and base._tables and not base._frames
+                warehouse = Path(session.conf.get("spark.sql.warehouse.dir").removeprefix("file:"))
+                assert sorted(p.name for p in warehouse.iterdir() if p.name.startswith("triangulate_base_")) == \
+                    sorted(base._tables)
+        finally:
+            base.release()
+            con.disconnect()
+            if engine == "spark":
+                session.stop()
+    assert len(counted["spark"]) == 4 and all(counted["spark"].values())
+    assert counted["spark"] == counted["duckdb"]
+
+
 def test_a_copy_of_the_store_never_overwrites_the_zone_of_the_store_it_was_copied_from(made, tmp_path):
     result, store, zone = made
     copy = tmp_path / "copy.duckdb"
@@ -127,23 +162,22 @@ def test_a_zone_cannot_be_written_through_and_a_folder_that_is_not_one_is_never_
     assert [p.name for p in theirs.iterdir()] == ["notes.txt"]
 
 
-def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "TRIANGULATE_KEY"} | {"COLUMNS": "200"} | (env or {})
-    return subprocess.run([sys.executable, "-m", "triangulate", *args], capture_output=True, text=True, env=env,
-                          timeout=300)
-
-
 def test_the_command_line_gives_an_existing_store_its_zone(made, tmp_path):
     _, store, _ = made
     copy, zone = tmp_path / "store.duckdb", tmp_path / "zone"
     shutil.copy(store, copy)
-    done = _cli("ingest", "--store", str(copy), "--parquet", str(zone))
+    done = run_cli("ingest", "--store", str(copy), "--parquet", str(zone))
     assert done.returncode == 0, done.stderr
     assert "Wrote the Parquet zone" in done.stdout
     assert is_zone(zone)
     assert json.loads((zone / ZONE_FILE).read_text())["written_from"] == str(copy.resolve())
-    neither = _cli("ingest", "--store", str(copy))
+    neither = run_cli("ingest", "--store", str(copy))
     assert neither.returncode == 2 and "--parquet" in neither.stderr
+    # The dashboard is not served from a zone (no identities for its screening page): it names the file.
+    served = run_cli("serve", "--store", str(zone), "--port", "0")
+    said = " ".join(served.stderr.split())
+    assert served.returncode == 2 and "Parquet zone" in said and "Traceback" not in said
+    assert f"--store {copy.resolve()}" in said and f"--out {copy.resolve().parent / 'store.publications'}" in said
 
 
 def test_a_zone_that_cannot_be_written_after_a_load_says_the_load_was_kept_and_how_to_write_it(made, tmp_path):
@@ -158,7 +192,7 @@ def test_a_zone_that_cannot_be_written_after_a_load_says_the_load_was_kept_and_h
     lines = result.files["population"].read_text(encoding="utf-8").splitlines()
     corrected = tmp_path / "population-corrected.csv"  # a re-extract: one more file to load
     corrected.write_text("\n".join(lines[:2]) + "\n", encoding="utf-8")
-    done = _cli("ingest", str(corrected), "--store", str(store), env={"TRIANGULATE_KEY": KEY.decode()})
+    done = run_cli("ingest", str(corrected), "--store", str(store), env={"TRIANGULATE_KEY": KEY.decode()})
     assert done.returncode == 1, done.stderr
     assert "The extracts were loaded, but the Parquet zone" in done.stderr
     assert "nothing was loaded" not in done.stderr and "Traceback" not in done.stderr

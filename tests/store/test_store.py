@@ -82,6 +82,12 @@ def test_spark_is_configured_by_settings_not_code() -> None:
     assert (chosen.master, chosen.remote, chosen.driver_memory, chosen.executor_memory, chosen.shuffle_partitions,
             chosen.event_log) == ("spark://head:7077", "sc://spark-connect:15002", "8g", "16g", 200, "/var/log/spark-events")
     assert default.event_log is None
+    # Base tables as Parquet where every executor sees the warehouse folder, else local checkpoints.
+    assert default.base_tables == "parquet" and chosen.base_tables == "checkpoint"
+    shared = SparkSettings.from_environment({"TRIANGULATE_SPARK_MASTER": "spark://head:7077",
+                                             "TRIANGULATE_SPARK_WAREHOUSE": "/shared/spark-warehouse"})
+    assert (shared.warehouse, shared.base_tables) == ("/shared/spark-warehouse", "parquet")
+    assert SparkSettings.from_environment({"TRIANGULATE_SPARK_MASTER": "yarn"}).base_tables == "checkpoint"
     assert 2 <= int(default.driver_memory.removesuffix("g")) <= 32  # half the machine, for local mode
     with pytest.raises(StoreError, match="whole number"):
         SparkSettings.from_environment({"TRIANGULATE_SPARK_SHUFFLE_PARTITIONS": "many"})

@@ -26,6 +26,23 @@ def serve(
     """Start the dashboard (Django 5.2 on waitress). PostgreSQL: set TRIANGULATE_DATABASE_URL."""
     from triangulate.web import server
 
+    from triangulate.store.parquet import is_zone
+
+    if is_zone(store):
+        from triangulate.publish.publication import publications_root
+        from triangulate.store.parquet import read_manifest
+
+        from triangulate.store import StoreError
+
+        try:
+            source = Path(read_manifest(store, verify=False).get("written_from") or "triangulate.duckdb")
+        except StoreError:
+            source = Path("triangulate.duckdb")
+        err_console.print(f"No dashboard: {store} is a Parquet zone, which holds no identities for the screening "
+                          f"page. Serve the DuckDB store it was written from (--store {source}); the dashboard "
+                          f"reads the publications beside it, so publish from the zone with --out "
+                          f"{publications_root(source)}", markup=False)
+        raise typer.Exit(code=2)
     if not store.is_file():
         err_console.print(f"No dashboard: no store at {store}; ingest and link first", markup=False)
         raise typer.Exit(code=2)

@@ -39,6 +39,7 @@ import ibis
 import pyarrow as pa
 
 from triangulate.standard import AGENCY_TABLES, codelist, schema
+from triangulate.store.engines import BASE_TABLES
 
 UNKNOWN_ETHNICITY = "Not stated/unknown"
 NOT_KNOWN = "Not known"
@@ -221,15 +222,19 @@ class Base:
 
     def __init__(self, con: ibis.BaseBackend, *, cache: bool | None = None):
         self.con = con
-        # On Spark each base table is worked out once into the executors' own storage (a local
-        # checkpoint: the rows kept, the plan that made them dropped) and read as a temporary view.
-        # Ibis 12's PySpark ``cache()`` does not register in-memory tables (the code lists) first, and
-        # writing session tables (as this did) puts them in the warehouse folder, which on a cluster of
-        # several machines is each machine's own disk. Without either, Spark works every base table out
-        # again for every query (200 people: 191 s of fine counts), and the plans of the later measures
-        # grow until building their text runs the driver out of memory.
+        # On Spark each base table is worked out once and kept, as the session's settings say
+        # (``store.engines.SparkSettings.base_tables``): written as a Parquet table of the session where
+        # every executor sees the warehouse folder (local mode, or a shared folder), else kept by the
+        # executors as a local checkpoint (the rows kept, the plan that made them dropped) read through a
+        # temporary view. Ibis 12's PySpark ``cache()`` does not register in-memory tables (the code
+        # lists) first. Without any of these, Spark works every base table out again for every query
+        # (200 people: 191 s of fine counts), and the plans of the later measures grow until building
+        # their text runs the driver out of memory.
         self._cache = con.name == "duckdb" if cache is None else cache
-        self._checkpointed = not self._cache and con.name == "pyspark"
+        spark = not self._cache and con.name == "pyspark"
+        kept = con._session.conf.get(BASE_TABLES, "checkpoint") if spark else None
+        self._written, self._checkpointed = kept == "parquet", kept == "checkpoint"
+        self._tables: list[str] = []
         self._made: dict[str, ibis.Table] = {}
         self._values: dict[str, object] = {}
         self._frames: dict[str, object] = {}
@@ -239,6 +244,10 @@ class Base:
             expr = make()
             if self._cache:
                 expr = expr.cache()
+            elif self._written:
+                table = f"triangulate_base_{len(self._tables)}_{uuid.uuid4().hex[:12]}"
+                expr = self.con.create_table(table, expr)
+                self._tables.append(table)
             elif self._checkpointed:
                 expr = self._checkpoint(expr)
             self._made[name] = expr
@@ -262,6 +271,12 @@ class Base:
                     expr.release()
                 except Exception:  # noqa: BLE001 - already gone with its connection
                     pass
+        for table in self._tables:
+            try:
+                self.con.drop_table(table, force=True)
+            except Exception:  # noqa: BLE001 - already gone with its session
+                pass
+        self._tables.clear()
         for view, frame in self._frames.items():
             try:
                 self.con._session.catalog.dropTempView(view)
