@@ -90,8 +90,8 @@ class Filters:
             values = t.column(column)
             if pa.types.is_floating(values.type):
                 values = pc.if_else(pc.is_nan(values), None, values)
-            order = pc.sort_indices(pa.table({"v": values}), sort_keys=[("v", "descending" if descending else "ascending")],
-                                    null_placement="at_end")
+            order = pc.sort_indices(pa.table({"v": values}),
+                                    sort_keys=[("v", "descending" if descending else "ascending", "at_end")])
             t = t.take(order)
         total = t.num_rows
         if limit is not None:
