@@ -152,6 +152,18 @@ def test_link_publish_then_measures_write_one_controlled_view_and_refuse_bad_inp
     assert unknown.returncode == 2 and "E09999999" in unknown.stderr
     listed = run_cli("publish", "--store", str(store), "--list")
     assert listed.returncode == 0 and "v0001" in listed.stdout and "nhs_england" in listed.stdout
+    # --engine counts the store again: a new publication (v0002, of the year asked for), then its view.
+    both = run_cli("measures", "--store", str(store), "--out", str(tmp_path / "m3"), "--engine", "duckdb",
+                   "--publication", str(store.parent / "store.publications" / "v0001"))
+    assert both.returncode == 2 and "give one of them" in both.stderr
+    again = run_cli("measures", "--store", str(store), "--out", str(tmp_path / "m3"), "--engine", "duckdb",
+                    "--year", "2024/25")
+    assert again.returncode == 0, again.stderr
+    assert "Published v0002" in again.stdout and '"publication": "v0002"' in (tmp_path / "m3" / "metadata.json").read_text()
+    assert sorted(p.name for p in (tmp_path / "m3").glob("*.csv")) == [p.name for p in csvs]
+    wrong_engine = run_cli("measures", "--store", str(store), "--out", str(tmp_path / "m4"), "--engine", "sqlite")
+    assert wrong_engine.returncode == 2 and "Unknown engine 'sqlite'" in wrong_engine.stderr
+    assert "Traceback" not in wrong_engine.stderr and not (tmp_path / "m4").exists()
 
 
 def test_provision_template_import_history_and_export(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""``triangulate measures``: one view of the latest publication, as one CSV per measure."""
+"""``triangulate measures``: one view of the latest publication (or of a new one, ``--engine``), as one CSV per
+measure."""
 
 from __future__ import annotations
 
@@ -18,14 +19,27 @@ def measures(
     year: Optional[str] = typer.Option(None, "--year", help="Financial year, e.g. 2023/24 (default: all years)."),
     publication: Optional[Path] = typer.Option(None, "--publication", help="A publication folder (default: the "
                                                                            "store's latest)."),
+    engine: Optional[str] = typer.Option(None, "--engine", help="Count the store again on this engine (duckdb or "
+                                         "spark) first: a new publication, as `triangulate publish --engine` "
+                                         "makes with its defaults (of --year only, if given), and the view "
+                                         "from it."),
 ) -> None:
     """Write one view (an area and a financial year) of the latest publication as CSV files: the same
-    figures as the report and the dashboard."""
+    figures as the report and the dashboard. With --engine, publish the store anew on that engine first."""
     from triangulate.publish.dimensions import ALL_AREAS, ALL_YEARS
     from triangulate.publish.export import write_view
-    from triangulate.publish.publication import PublicationError
+    from triangulate.publish.publication import PublicationError, publications_root
     from triangulate.report.build import ReportError, resolve_publication
 
+    if engine is not None:
+        if publication is not None:
+            err_console.print("Nothing written: --engine publishes the store anew and --publication reads one "
+                              "already made; give one of them", markup=False)
+            raise typer.Exit(code=2)
+        from triangulate.cli.publish import publish_now
+
+        # Only the year asked for, if one is: a view of one year needs no other year counted and controlled.
+        publication = publish_now(store, publications_root(store), engine=engine, years=year).folder
     try:
         published = resolve_publication(publication or store)
         written = write_view(published, out, area=area or ALL_AREAS, year=year or ALL_YEARS)

@@ -35,10 +35,8 @@ def publish(
 ) -> None:
     """Compute every registered measure for every area, year and group at once, control disclosure across
     all of them together, and write a new publication version (Parquet + manifest)."""
-    from triangulate.disclosure import preset
-    from triangulate.measures import MeasuresError
     from triangulate.publish.publication import (PublicationError, publications_root, read_publication,
-                                                 remove_version, versions, write_publication)
+                                                 remove_version, versions)
     root = out or publications_root(store, unsuppressed=unsuppressed)
     if list_:
         found = versions(root)
@@ -57,6 +55,26 @@ def publish(
             raise typer.Exit(code=2) from None
         console.print(f"Removed {remove} from {root}")
         return
+    published = publish_now(store, root, rule=rule, engine=engine, unsuppressed=unsuppressed, charts=charts,
+                            pooled=pooled, years=years)
+    if audit:
+        from triangulate.publish.audit import audit_publication
+
+        with progress_bars() as progress:
+            result = audit_publication(published.folder, sample=audit_sample, progress=progress)
+        console.print(result.summary(), markup=False)
+        if not result.passed:
+            raise typer.Exit(code=1)
+
+
+def publish_now(store: Path, root: Path, *, rule: str = "nhs_england", engine: str = "duckdb",
+                unsuppressed: bool = False, charts: bool = True, pooled: bool = True, years: str | None = None):
+    """Write a new publication of ``store`` under ``root`` as ``triangulate publish`` does, printing what
+    it wrote; a refusal is printed and exits 2. Returns the publication."""
+    from triangulate.disclosure import preset
+    from triangulate.measures import MeasuresError
+    from triangulate.publish.publication import PublicationError, write_publication
+
     try:
         chosen = None if unsuppressed else preset(rule)
     except ValueError:
@@ -90,11 +108,4 @@ def publish(
                       f"{p['secondary']:,} more to protect them; every suppressed count's range is at least "
                       f"{m['rule']['protection_width']} wide.")
     console.print("Seconds: " + ", ".join(f"{k} {v}" for k, v in m["timings_seconds"].items()))
-    if audit:
-        from triangulate.publish.audit import audit_publication
-
-        with progress_bars() as progress:
-            result = audit_publication(published.folder, sample=audit_sample, progress=progress)
-        console.print(result.summary(), markup=False)
-        if not result.passed:
-            raise typer.Exit(code=1)
+    return published
