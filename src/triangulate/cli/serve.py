@@ -24,15 +24,13 @@ def serve(
              "believed, nobody else's. See docs/security.md."),
 ) -> None:
     """Start the dashboard (Django 5.2 on waitress). PostgreSQL: set TRIANGULATE_DATABASE_URL."""
-    from triangulate.web import server
-
     from triangulate.store.parquet import is_zone
+    from triangulate.web import server
 
     if is_zone(store):
         from triangulate.publish.publication import publications_root
-        from triangulate.store.parquet import read_manifest
-
         from triangulate.store import StoreError
+        from triangulate.store.parquet import read_manifest
 
         try:
             source = Path(read_manifest(store, verify=False).get("written_from") or "triangulate.duckdb")

@@ -84,13 +84,17 @@ class SparkSettings:
     warehouse: str | None = None
 
     @property
+    def local(self) -> bool:
+        """Whether the session runs on this machine alone (local mode), so every executor sees its disk."""
+        return not self.remote and self.master.startswith("local")
+
+    @property
     def base_tables(self) -> str:
         """How the measures keep their base tables: ``parquet`` (tables in the warehouse folder: columnar,
         read column by column; 509 s of fine counts at a million people on 2 cores) where every executor
         sees that folder (local mode, or a shared ``warehouse``), else ``checkpoint`` (local checkpoints
         in the executors' own memory and disks: rows, read whole; 690 s there)."""
-        local = not self.remote and self.master.startswith("local")
-        return "parquet" if local or self.warehouse else "checkpoint"
+        return "parquet" if self.local or self.warehouse else "checkpoint"
 
     @classmethod
     def from_environment(cls, environ: dict | None = None) -> SparkSettings:
@@ -226,7 +230,7 @@ def ibis_backend(store: str | Path, engine: str = "duckdb"):
         weakref.finalize(con, shutil.rmtree, scratch, ignore_errors=True)
         return con
     settings = SparkSettings.from_environment()
-    if not zone and (settings.remote or not settings.master.startswith("local")):
+    if not zone and not settings.local:
         raise StoreError(
             f"Spark at {settings.remote or settings.master} cannot read the DuckDB file {path.name}: its workers "
             "read the store as a Parquet zone at a path they all see. Write one with `triangulate ingest --store "
