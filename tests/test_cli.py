@@ -228,3 +228,20 @@ def test_link_on_encodings_takes_a_private_secret_file_only(tmp_path: Path) -> N
     assert "on their encodings" in linked.stdout
     refused = run_cli("encode", str(data / "population.csv"), "--secret", str(secret), "--out", str(encoded))
     assert refused.returncode == 2 and "holds no identifiers" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_spark_bridge_retries_are_kept_off_the_screen_and_its_errors_are_not() -> None:
+    """Py4J logs each command it sends again on a fresh connection on the root logger at INFO, traceback and
+    all (two on a successful million-person publish on Spark); the command line shows its errors only."""
+    import importlib
+    import logging
+
+    import py4j.java_gateway
+
+    app = importlib.import_module("triangulate.cli.app")
+    retried = logging.LogRecord("root", logging.INFO, py4j.java_gateway.__file__, 1056,
+                                "Exception while sending command.", None, None)
+    failed = logging.LogRecord("root", logging.ERROR, py4j.java_gateway.__file__, 1060,
+                               "Exception while sending command.", None, None)
+    ours = logging.LogRecord("triangulate.link", logging.INFO, app.__file__, 1, "Scored 10 pairs", None, None)
+    assert [app._not_py4j_retries(r) for r in (retried, failed, ours)] == [False, True, True]

@@ -38,6 +38,16 @@ def main(
     """Log lines go to stderr as ``logger: message``; the rooms never log identifying values."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(name)s: %(message)s",
                         force=True)
+    if not verbose:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_not_py4j_retries)
+
+
+def _not_py4j_retries(record: logging.LogRecord) -> bool:
+    """Py4J (Spark's bridge to Java) logs on the root logger, at INFO with its traceback, each command it
+    sends again on a fresh connection after the JVM closed an idle one: a successful million-person publish
+    on Spark printed two such tracebacks. Below WARNING it is not the user's business (``-v`` shows it)."""
+    return not (record.levelno < logging.WARNING and f"{os.sep}py4j{os.sep}" in record.pathname)
 
 
 @contextlib.contextmanager
