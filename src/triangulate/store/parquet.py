@@ -159,12 +159,8 @@ def write_zone(con: duckdb.DuckDBPyConnection, folder: str | Path) -> dict:
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    for name, table in tables.items():  # hashed as written: this process need not hash them again to read
-        zone, _, bare = name.partition(".")
-        for file, digest in table["files"].items():
-            path = folder / zone / bare / file
-            stat = path.stat()
-            _VERIFIED.add((str(path.resolve()), digest, stat.st_size, stat.st_mtime_ns))
+    for _, path, digest in _files(folder, tables):  # hashed as written: not hashed again to be read
+        _VERIFIED.add(_seen(path, digest))
     return manifest
 
 
@@ -230,22 +226,30 @@ def read_manifest(folder: str | Path, *, verify: bool = True) -> dict:
         raise StoreError(f"{folder} is a Parquet zone of another format ({manifest.get('format')!r}); "
                          f"this version reads {FORMAT}")
     if verify:
-        for name, table in manifest["tables"].items():
-            zone, _, bare = name.partition(".")
-            for file, digest in table["files"].items():
-                path = folder / zone / bare / file
-                if not path.is_file():
-                    raise StoreError(f"The file {zone}/{bare}/{file} of the Parquet zone {folder} is missing: "
-                                     "write the zone again")
-                stat = path.stat()
-                seen = (str(path.resolve()), digest, stat.st_size, stat.st_mtime_ns)
-                if seen in _VERIFIED:
-                    continue
-                if _sha256(path) != digest:
-                    raise StoreError(f"The file {zone}/{bare}/{file} of the Parquet zone {folder} has changed "
-                                     "since it was written: write the zone again")
-                _VERIFIED.add(seen)
+        for named, path, digest in _files(folder, manifest["tables"]):
+            if not path.is_file():
+                raise StoreError(f"The file {named} of the Parquet zone {folder} is missing: write the zone again")
+            seen = _seen(path, digest)
+            if seen in _VERIFIED:
+                continue
+            if _sha256(path) != digest:
+                raise StoreError(f"The file {named} of the Parquet zone {folder} has changed since it was written: "
+                                 "write the zone again")
+            _VERIFIED.add(seen)
     return manifest
+
+
+def _files(folder: Path, tables: dict):
+    """(zone/table/file as named to a user, its path, its SHA-256) of every file a zone's manifest lists."""
+    for name, table in tables.items():
+        zone, _, bare = name.partition(".")
+        for file, digest in table["files"].items():
+            yield f"{zone}/{bare}/{file}", folder / zone / bare / file, digest
+
+
+def _seen(path: Path, digest: str) -> tuple[str, str, int, int]:
+    stat = path.stat()
+    return str(path.resolve()), digest, stat.st_size, stat.st_mtime_ns
 
 
 #: Zone files whose hash this process has checked, with their size and modification time: a publication
